@@ -1,0 +1,55 @@
+// What every subcommand shares: the global options and how a command reports its exit code.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "store/store.hpp"
+#include "util/time.hpp"
+#include "util/uuid.hpp"
+
+namespace runctl::cli {
+
+struct GlobalOptions {
+  std::string db;
+  std::optional<std::string> now;
+  int busy_timeout_ms = 5000;
+};
+
+// The state a command leaves for main(): its exit code.
+struct App {
+  GlobalOptions options;
+  int exit_code = 0;
+
+  // The clock every rule reads: --now / RUNCTL_NOW when given, else the system clock.
+  const Clock& clock();
+  UuidGenerator& uuids() { return uuids_; }
+
+  enum class Access {
+    kRead,          // the database must exist
+    kWriteExisting, // must exist; migrated if older
+    kCreate,        // created with the schema if missing
+  };
+  Store open_store(Access access) const;
+
+ private:
+  std::unique_ptr<Clock> clock_;
+  RandomUuidGenerator uuids_;
+};
+
+// Each command group registers its subcommands; callbacks set app.exit_code or throw Error.
+void add_init_command(CLI::App& cli, App& app);
+void add_run_commands(CLI::App& cli, App& app);
+void add_set_state_command(CLI::App& cli, App& app);
+void add_inspect_commands(CLI::App& cli, App& app);
+void add_policy_commands(CLI::App& cli, App& app);
+
+// Reads an argument that must be a run id (any case) and returns it canonical, or throws
+// Error(kBadData).
+std::string parse_run_id(const std::string& text);
+
+// Prints JSON on stdout, one object, pretty when stdout is a terminal.
+void print_json(const nlohmann::ordered_json& value);
+
+}  // namespace runctl::cli

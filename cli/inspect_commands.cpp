@@ -1,0 +1,72 @@
+// show, history, log: read-only views of a run.
+#include <iostream>
+
+#include "cli/app.hpp"
+#include "cli/render.hpp"
+#include "util/error.hpp"
+
+namespace runctl::cli {
+namespace {
+
+struct RunView {
+  std::string run_id;
+  bool json = false;
+};
+
+Run load_run_or_throw(Store& store, const std::string& id) {
+  const auto kind = store.find_run_kind(id);
+  if (!kind) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
+  return *store.load_run(*kind, id);
+}
+
+template <typename Print>
+void add_view(CLI::App& cli, App& app, const std::string& name, const std::string& help,
+              Print print) {
+  auto view = std::make_shared<RunView>();
+  CLI::App* cmd = cli.add_subcommand(name, help);
+  cmd->add_option("RUN_ID", view->run_id, "flow run or task run id")->required();
+  cmd->add_flag("--json", view->json, "print JSON");
+  cmd->callback([&app, view, print] {
+    const std::string id = parse_run_id(view->run_id);
+    Store store = app.open_store(App::Access::kRead);
+    Run run = load_run_or_throw(store, id);
+    print(store, run, view->json);
+  });
+}
+
+}  // namespace
+
+void add_inspect_commands(CLI::App& cli, App& app) {
+  add_view(cli, app, "show", "a run's fields and current state",
+           [](Store& store, const Run& run, bool json) {
+             const StatePtr state = store.load_current_state(run);
+             if (json)
+               print_json(run_to_json(run, state));
+             else
+               print_run_text(std::cout, run, state);
+           });
+  add_view(cli, app, "history", "a run's states, oldest first",
+           [](Store& store, const Run& run, bool json) {
+             const auto states = store.load_history(run);
+             if (json) {
+               Json list = Json::array();
+               for (const auto& s : states) list.push_back(state_to_json(*s));
+               print_json(Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"states", list}});
+             } else {
+               print_history_text(std::cout, states);
+             }
+           });
+  add_view(cli, app, "log", "a run's orchestration attempts, oldest first",
+           [](Store& store, const Run& run, bool json) {
+             const auto entries = store.load_log(run.id);
+             if (json) {
+               Json list = Json::array();
+               for (const auto& e : entries) list.push_back(log_entry_to_json(e));
+               print_json(Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"entries", list}});
+             } else {
+               print_log_text(std::cout, entries);
+             }
+           });
+}
+
+}  // namespace runctl::cli

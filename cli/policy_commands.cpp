@@ -1,0 +1,107 @@
+// policy list, policy show: what a policy compiles to.
+#include <iomanip>
+#include <iostream>
+
+#include "cli/app.hpp"
+#include "policy/policy.hpp"
+#include "rules/registry.hpp"
+
+namespace runctl::cli {
+namespace {
+
+Json entry_to_json(const PolicyEntry& e) {
+  const RuleInfo& info = e.info();
+  return Json{{"name", info.name},
+              {"kind", e.kind() == EntryKind::kRule ? "rule" : "transform"},
+              {"from", info.from_states.to_string()},
+              {"to", info.to_states.to_string()},
+              {"description", info.description}};
+}
+
+void print_entries(std::ostream& out, const std::vector<PolicyEntry>& entries) {
+  if (entries.empty()) out << "    (none)\n";
+  int i = 1;
+  for (const PolicyEntry& e : entries) {
+    const RuleInfo& info = e.info();
+    out << "    " << std::setw(2) << i++ << ". " << std::left << std::setw(40) << info.name
+        << std::setw(10) << (e.kind() == EntryKind::kRule ? "rule" : "transform") << "FROM "
+        << info.from_states.to_string() << "  TO " << info.to_states.to_string() << std::right
+        << '\n';
+  }
+}
+
+}  // namespace
+
+void add_policy_commands(CLI::App& cli, App&) {
+  CLI::App* policy = cli.add_subcommand("policy", "built-in policies and policy files");
+  policy->require_subcommand(1);
+
+  auto list_json = std::make_shared<bool>(false);
+  CLI::App* list = policy->add_subcommand("list", "the built-in policies");
+  list->add_flag("--json", *list_json, "print JSON");
+  list->callback([list_json] {
+    Json out = Json::array();
+    for (const BuiltinPolicy& p : builtin_policies()) {
+      const Policy loaded = load_builtin_policy(p);
+      if (*list_json) {
+        out.push_back(Json{{"name", p.name},
+                           {"alias", p.alias},
+                           {"run_kind", p.kind ? Json(kind_name(*p.kind)) : Json(nullptr)},
+                           {"description", p.description},
+                           {"entries", p.entries.size()},
+                           {"implemented", p.entries.size() - loaded.missing.size()}});
+      } else {
+        std::cout << std::left << std::setw(36) << p.name << std::setw(18) << p.alias
+                  << p.description << "  [" << p.entries.size() - loaded.missing.size() << "/"
+                  << p.entries.size() << " entries]\n";
+      }
+    }
+    if (*list_json) print_json(out);
+  });
+
+  struct ShowFlags {
+    std::string ref;
+    bool json = false;
+    std::string kind = "flow";
+  };
+  auto flags = std::make_shared<ShowFlags>();
+  CLI::App* show = policy->add_subcommand("show", "the chain a policy compiles to");
+  show->add_option("NAME_OR_FILE", flags->ref, "built-in policy name/alias, or a policy file")
+      ->required();
+  show->add_option("--run-kind", flags->kind,
+                   "for a file without \"transforms\": whose global transforms follow")
+      ->check(CLI::IsMember({"flow", "task"}));
+  show->add_flag("--json", flags->json, "print JSON");
+  show->callback([flags] {
+    const Policy p = resolve_policy(flags->ref);
+    const BuiltinPolicy* builtin = find_builtin_policy(flags->ref);
+    RunKind kind = flags->kind == "task" ? RunKind::kTask : RunKind::kFlow;
+    if (builtin && builtin->kind) kind = *builtin->kind;
+    const std::vector<PolicyEntry> transforms = transforms_for(p, kind);
+    const std::string transforms_from =
+        p.transforms ? "this policy" : std::string(global_policy(kind).name);
+    if (flags->json) {
+      Json rules = Json::array(), tr = Json::array();
+      for (const auto& e : p.rules) rules.push_back(entry_to_json(e));
+      for (const auto& e : transforms) tr.push_back(entry_to_json(e));
+      print_json(Json{{"name", p.name},
+                      {"rules", rules},
+                      {"transforms", tr},
+                      {"transforms_from", transforms_from},
+                      {"not_implemented", p.missing}});
+      return;
+    }
+    std::cout << p.name;
+    if (builtin) std::cout << " (" << builtin->alias << "): " << builtin->description;
+    std::cout << "\n  rules, entered in this order:\n";
+    print_entries(std::cout, p.rules);
+    std::cout << "  transforms (from " << transforms_from << "), entered after the rules:\n";
+    print_entries(std::cout, transforms);
+    if (!p.missing.empty()) {
+      std::cout << "  Prefect entries not yet implemented by runctl:\n";
+      for (const auto& m : p.missing) std::cout << "    " << m << '\n';
+    }
+  });
+}
+
+}  // namespace runctl::cli

@@ -1,0 +1,215 @@
+#include "cli/render.hpp"
+
+#include <iomanip>
+#include <ostream>
+
+#include "cli/exit_codes.hpp"
+
+namespace runctl::cli {
+namespace {
+
+Json optional_time(const std::optional<Timestamp>& t) {
+  return t ? Json(format_timestamp(*t)) : Json(nullptr);
+}
+
+template <typename T>
+Json optional_json(const std::optional<T>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  if (items.empty()) return "-";
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string or_dash(const std::optional<std::string>& s) { return s ? *s : "-"; }
+
+}  // namespace
+
+int exit_code_for(const TransitionResult& r) {
+  if (r.error) return exit_code::kHookError;
+  switch (r.status) {
+    case Status::kAccept: return exit_code::kAccept;
+    case Status::kReject: return exit_code::kReject;
+    case Status::kWait: return exit_code::kWait;
+    case Status::kAbort: return exit_code::kAbort;
+  }
+  return exit_code::kAbort;
+}
+
+std::string describe(const StatePtr& s) {
+  if (!s) return "none";
+  return std::string(type_name(s->type)) + " '" + s->name + "'";
+}
+
+Json transition_to_json(const TransitionResult& r, bool with_trace) {
+  Json out{
+      {"run_id", r.run_id},
+      {"run_kind", kind_name(r.run_kind)},
+      {"policy", r.policy},
+      {"initial_state", state_to_json(r.initial_state)},
+      {"proposed_state", r.proposed_state},
+      {"validated_state", state_to_json(r.validated_state)},
+      {"status", status_name(r.status)},
+      {"details", response_details_to_json(r.details)},
+      {"rule_signature", r.rule_signature},
+      {"finalization_signature", r.finalization_signature},
+      {"parameters", r.parameters},
+      {"side_effects", r.side_effects},
+      {"error", optional_json(r.error)},
+      {"dry_run", r.dry_run},
+  };
+  if (with_trace) out["trace"] = trace_to_json(r.trace);
+  return out;
+}
+
+void print_transition_text(std::ostream& out, const TransitionResult& r) {
+  out << "status:       " << status_name(r.status);
+  if (r.details.delay_seconds) out << " (retry in " << *r.details.delay_seconds << " s)";
+  if (r.dry_run) out << "  [dry run: nothing written]";
+  out << '\n';
+  out << "reason:       " << or_dash(r.details.reason) << '\n';
+  out << "run:          " << r.run_id << " (" << kind_name(r.run_kind) << ", policy "
+      << r.policy << ")\n";
+  out << "transition:   " << describe(r.initial_state) << " -> "
+      << r.proposed_state.value("type", "?") << " '" << r.proposed_state.value("name", "?")
+      << "'\n";
+  out << "state:        " << describe(r.validated_state);
+  if (r.validated_state) {
+    if (r.validated_state->message) out << " \"" << *r.validated_state->message << "\"";
+    out << "  id " << r.validated_state->id;
+  }
+  out << '\n';
+  out << "rules:        " << join(r.rule_signature) << '\n';
+  out << "finalized:    " << join(r.finalization_signature) << '\n';
+  if (!r.parameters.empty()) out << "parameters:   " << r.parameters.dump() << '\n';
+  if (!r.side_effects.empty()) out << "side effects: " << join(r.side_effects) << '\n';
+  if (r.error) out << "error:        " << *r.error << " (rolled back)\n";
+}
+
+Json trace_to_json(const Trace& trace) {
+  Json out = Json::array();
+  for (const TraceEvent& e : trace) {
+    Json j{{"step", e.step}, {"entry", e.entry}, {"outcome", e.outcome}};
+    if (!e.hook.empty()) j["hook"] = e.hook;
+    if (!e.why.empty()) j["why"] = e.why;
+    if (e.micros >= 0) j["micros"] = e.micros;
+    if (!e.changes.empty()) j["changes"] = e.changes;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+void print_trace_text(std::ostream& out, const Trace& trace) {
+  for (const TraceEvent& e : trace) {
+    std::string subject = e.entry;
+    if (!e.hook.empty()) subject += "." + e.hook;
+    out << "trace: " << std::left << std::setw(9) << e.step << std::setw(40) << subject
+        << e.outcome;
+    if (e.micros >= 0) out << "  " << e.micros << " us";
+    if (!e.why.empty()) out << "  (" << e.why << ")";
+    if (!e.changes.empty()) out << "  " << e.changes.dump();
+    out << '\n';
+  }
+}
+
+Json run_to_json(const Run& run, const StatePtr& state) {
+  Json out{
+      {"id", run.id},
+      {"kind", kind_name(run.kind)},
+      {"name", run.name},
+      {"created", format_timestamp(run.created)},
+      {"state", state_to_json(state)},
+      {"state_id", optional_json(run.state_id)},
+      {"state_type", run.state_type ? Json(type_name(*run.state_type)) : Json(nullptr)},
+      {"state_name", optional_json(run.state_name)},
+      {"state_timestamp", optional_time(run.state_timestamp)},
+      {"run_count", run.run_count},
+      {"expected_start_time", optional_time(run.expected_start_time)},
+      {"next_scheduled_start_time", optional_time(run.next_scheduled_start_time)},
+      {"start_time", optional_time(run.start_time)},
+      {"end_time", optional_time(run.end_time)},
+      {"total_run_time", static_cast<double>(run.total_run_time_us) / kMicrosPerSecond},
+      {"empirical_policy", run.empirical_policy},
+      {"tags", run.tags},
+  };
+  if (run.kind == RunKind::kFlow) {
+    out["flow_id"] = optional_json(run.flow_id);
+    out["deployment_id"] = optional_json(run.deployment_id);
+    out["parent_task_run_id"] = optional_json(run.parent_task_run_id);
+    out["infrastructure_pid"] = optional_json(run.infrastructure_pid);
+    out["work_queue_id"] = optional_json(run.work_queue_id);
+  } else {
+    out["flow_run_id"] = optional_json(run.flow_run_id);
+    out["flow_run_run_count"] = run.flow_run_run_count;
+    out["task_key"] = optional_json(run.task_key);
+  }
+  return out;
+}
+
+void print_run_text(std::ostream& out, const Run& run, const StatePtr& state) {
+  const Json j = run_to_json(run, state);
+  out << std::left;
+  out << std::setw(27) << "id:" << run.id << '\n';
+  out << std::setw(27) << "kind:" << kind_name(run.kind) << '\n';
+  out << std::setw(27) << "name:" << run.name << '\n';
+  out << std::setw(27) << "state:" << describe(state);
+  if (state) {
+    if (state->message) out << " \"" << *state->message << "\"";
+    out << "  since " << format_timestamp(state->timestamp);
+  }
+  out << '\n';
+  for (const auto& [key, value] : j.items()) {
+    if (key == "id" || key == "kind" || key == "name" || key == "state") continue;
+    out << std::setw(27) << key + ":" << (value.is_null() ? "-" : value.is_string() ? value.get<std::string>() : value.dump()) << '\n';
+  }
+}
+
+void print_history_text(std::ostream& out, const std::vector<StatePtr>& states) {
+  for (const StatePtr& s : states) {
+    out << format_timestamp(s->timestamp) << "  " << std::left << std::setw(11)
+        << type_name(s->type) << ' ' << s->name;
+    if (s->message) out << "  \"" << *s->message << "\"";
+    out << "  " << s->id << '\n';
+  }
+}
+
+Json log_entry_to_json(const LogEntry& e) {
+  return Json{
+      {"id", e.id},
+      {"run_id", e.run_id},
+      {"run_kind", kind_name(e.run_kind)},
+      {"at", format_timestamp(e.at)},
+      {"policy", e.policy},
+      {"forced", e.forced},
+      {"initial_type", e.initial_type ? Json(type_name(*e.initial_type)) : Json(nullptr)},
+      {"proposed_state", e.proposed_state},
+      {"status", e.status},
+      {"details", e.details},
+      {"validated_state_id", optional_json(e.validated_state_id)},
+      {"rule_signature", e.rule_signature},
+      {"finalization_signature", e.finalization_signature},
+      {"error", optional_json(e.error)},
+      {"duration_us", e.duration_us},
+  };
+}
+
+void print_log_text(std::ostream& out, const std::vector<LogEntry>& entries) {
+  for (const LogEntry& e : entries) {
+    const std::string proposed =
+        e.proposed_state.is_object() ? e.proposed_state.value("type", "?") : "NONE";
+    out << format_timestamp(e.at) << "  "
+        << (e.initial_type ? std::string(type_name(*e.initial_type)) : "NONE") << " -> "
+        << proposed << "  " << std::left << std::setw(6) << e.status;
+    if (e.details.contains("reason") && e.details["reason"].is_string())
+      out << "  \"" << e.details["reason"].get<std::string>() << "\"";
+    if (e.error) out << "  error: " << *e.error;
+    out << "\n    policy " << e.policy << (e.forced ? " (forced)" : "")
+        << "; rules: " << join(e.rule_signature)
+        << "; finalized: " << join(e.finalization_signature) << '\n';
+  }
+}
+
+}  // namespace runctl::cli

@@ -1,0 +1,32 @@
+// How results look: the JSON contract and the text a person reads.
+#pragma once
+#include <iosfwd>
+#include <vector>
+
+#include "engine/state_json.hpp"
+#include "policy/policy.hpp"
+#include "service/transition.hpp"
+#include "store/store.hpp"
+
+namespace runctl::cli {
+
+int exit_code_for(const TransitionResult& r);
+
+Json transition_to_json(const TransitionResult& r, bool with_trace);
+void print_transition_text(std::ostream& out, const TransitionResult& r);
+
+Json trace_to_json(const Trace& trace);
+void print_trace_text(std::ostream& out, const Trace& trace);
+
+Json run_to_json(const Run& run, const StatePtr& state);
+void print_run_text(std::ostream& out, const Run& run, const StatePtr& state);
+
+void print_history_text(std::ostream& out, const std::vector<StatePtr>& states);
+
+Json log_entry_to_json(const LogEntry& e);
+void print_log_text(std::ostream& out, const std::vector<LogEntry>& entries);
+
+// "RUNNING 'Running'"
+std::string describe(const StatePtr& s);
+
+}  // namespace runctl::cli

@@ -1,0 +1,167 @@
+// init, flow-run create, task-run create.
+#include <iostream>
+
+#include "cli/app.hpp"
+#include "cli/render.hpp"
+#include "cli/state_flags.hpp"
+#include "service/runs.hpp"
+#include "util/error.hpp"
+
+namespace runctl::cli {
+namespace {
+
+struct CreateFlags {
+  StateFlags state;
+  bool has_state = false;
+  std::optional<std::string> name, id, flow_run, task_key, retry_delay, deployment_id,
+      parent_task_run, infrastructure_pid, tags;
+  std::optional<int> retries;
+  std::optional<double> retry_jitter_factor;
+  int count = 1;
+  bool json = false;
+};
+
+std::optional<std::string> optional_uuid(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  return parse_run_id(*text);
+}
+
+// "5" or, for task runs, "5,10,20": Prefect's retry_delay (a number or a list).
+Json parse_retry_delay(const std::string& text, RunKind kind) {
+  std::vector<double> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string part = text.substr(start, comma - start);
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size() || v < 0)
+      throw Error(ErrorKind::kUsage, "--retry-delay: expected seconds, got \"" + text + "\"");
+    values.push_back(v);
+    start = comma + 1;
+  }
+  if (values.size() > 1 && kind == RunKind::kFlow)
+    throw Error(ErrorKind::kUsage, "--retry-delay: flow runs take one number of seconds");
+  if (values.size() > 50)
+    throw Error(ErrorKind::kUsage, "--retry-delay: at most 50 delays (Prefect's limit)");
+  auto as_json = [](double v) { return v == static_cast<std::int64_t>(v) ? Json(static_cast<std::int64_t>(v)) : Json(v); };
+  if (values.size() == 1) return as_json(values[0]);
+  Json list = Json::array();
+  for (double v : values) list.push_back(as_json(v));
+  return list;
+}
+
+std::vector<std::string> split_tags(const std::string& text) {
+  std::vector<std::string> tags;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) tags.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return tags;
+}
+
+void add_create_command(CLI::App& cli, App& app, RunKind kind) {
+  const std::string group = kind == RunKind::kFlow ? "flow-run" : "task-run";
+  CLI::App* parent = cli.add_subcommand(group, kind == RunKind::kFlow ? "manage flow runs"
+                                                                       : "manage task runs");
+  parent->require_subcommand(1);
+  CLI::App* create = parent->add_subcommand("create", "create " + group + "s, optionally with a "
+                                                      "state (set through the minimal policy, as "
+                                                      "Prefect does on creation)");
+  auto flags = std::make_shared<CreateFlags>();
+  create->add_option("--name", flags->name, "run name (default: derived from the id)");
+  create->add_option("--state", flags->state.type, "initial state type, e.g. PENDING");
+  add_state_flags(create, flags->state, "state-");
+  create->add_option("--retries", flags->retries, "automatic retries")->check(CLI::NonNegativeNumber);
+  create->add_option("--retry-delay", flags->retry_delay,
+                     kind == RunKind::kFlow ? "seconds between retries"
+                                            : "seconds between retries, or S1,S2,... per attempt");
+  create->add_option("--tags", flags->tags, "comma-separated tags");
+  create->add_option("--id", flags->id, "the run's id (a UUID); default: a new UUID v4");
+  create->add_option("--count", flags->count, "how many runs to create")
+      ->check(CLI::Range(1, 1000000));
+  create->add_flag("--json", flags->json, "print JSON");
+  if (kind == RunKind::kFlow) {
+    create->add_option("--deployment-id", flags->deployment_id, "the run's deployment (a UUID)");
+    create->add_option("--parent-task-run", flags->parent_task_run,
+                       "the parent task run of a subflow (a UUID)");
+    create->add_option("--infrastructure-pid", flags->infrastructure_pid,
+                       "infrastructure process id");
+  } else {
+    create->add_option("--flow-run", flags->flow_run, "the flow run this task belongs to");
+    create->add_option("--task-key", flags->task_key, "task key");
+    create->add_option("--retry-jitter-factor", flags->retry_jitter_factor, "retry jitter factor")
+        ->check(CLI::NonNegativeNumber);
+  }
+
+  create->callback([&app, flags, kind] {
+    RunSpec spec;
+    spec.kind = kind;
+    spec.id = optional_uuid(flags->id);
+    spec.name = flags->name;
+    spec.retries = flags->retries;
+    if (flags->retry_delay) spec.retry_delay = parse_retry_delay(*flags->retry_delay, kind);
+    spec.retry_jitter_factor = flags->retry_jitter_factor;
+    spec.flow_run_id = optional_uuid(flags->flow_run);
+    spec.task_key = flags->task_key;
+    if (flags->tags) spec.tags = split_tags(*flags->tags);
+    spec.deployment_id = optional_uuid(flags->deployment_id);
+    spec.parent_task_run_id = optional_uuid(flags->parent_task_run);
+    spec.infrastructure_pid = flags->infrastructure_pid;
+
+    std::optional<StateProposal> state;
+    if (!flags->state.type.empty()) {
+      state = to_proposal(flags->state);
+    } else if (flags->state.name || flags->state.message || flags->state.details ||
+               flags->state.data) {
+      throw Error(ErrorKind::kUsage, "--state-name, --state-message, --details and --data need --state");
+    }
+
+    const Clock& clock = app.clock();
+    Store store = app.open_store(App::Access::kCreate);
+    Environment env{clock, app.uuids()};
+    const auto runs = create_runs(store, spec, flags->count, state, env);
+    if (flags->json) {
+      if (flags->count == 1) {
+        print_json(Json{{"id", runs[0].run.id},
+                        {"kind", kind_name(kind)},
+                        {"state", state_to_json(runs[0].state)}});
+      } else {
+        Json ids = Json::array();
+        for (const auto& r : runs) ids.push_back(r.run.id);
+        print_json(Json{{"ids", ids}, {"kind", kind_name(kind)}});
+      }
+    } else {
+      for (const auto& r : runs) std::cout << r.run.id << '\n';
+    }
+  });
+}
+
+}  // namespace
+
+void add_init_command(CLI::App& cli, App& app) {
+  CLI::App* init = cli.add_subcommand("init", "create or migrate the database");
+  auto json = std::make_shared<bool>(false);
+  init->add_flag("--json", *json, "print JSON");
+  init->callback([&app, json] {
+    Store store = app.open_store(App::Access::kCreate);
+    if (*json)
+      print_json(Json{{"path", store.path()}, {"schema_version", store.schema_version()}});
+    else
+      std::cout << store.path() << ": schema version " << store.schema_version() << '\n';
+  });
+}
+
+void add_run_commands(CLI::App& cli, App& app) {
+  add_create_command(cli, app, RunKind::kFlow);
+  add_create_command(cli, app, RunKind::kTask);
+}
+
+}  // namespace runctl::cli

@@ -1,0 +1,61 @@
+// set-state: the main job.
+#include <iostream>
+
+#include "cli/app.hpp"
+#include "cli/render.hpp"
+#include "cli/state_flags.hpp"
+#include "service/transition.hpp"
+
+namespace runctl::cli {
+
+void add_set_state_command(CLI::App& cli, App& app) {
+  struct Flags {
+    std::string run_id;
+    StateFlags state;
+    std::optional<std::string> policy, client_version;
+    std::vector<std::string> params;
+    bool force = false, dry_run = false, json = false, verbose = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = cli.add_subcommand(
+      "set-state", "propose a state for a run and apply it through the rule chain");
+  cmd->add_option("RUN_ID", flags->run_id, "flow run or task run id")->required();
+  cmd->add_option("TYPE", flags->state.type, "proposed state type (case-insensitive)")->required();
+  add_state_flags(cmd, flags->state, "");
+  cmd->add_option("--policy", flags->policy,
+                  "built-in policy name/alias or a policy file (default: the run kind's core "
+                  "policy)");
+  cmd->add_flag("--force", flags->force, "use the minimal policy, as Prefect's force=true does");
+  cmd->add_option("--param", flags->params, "orchestration parameter KEY=JSON (repeatable)");
+  cmd->add_option("--client-version", flags->client_version, "Prefect client version, e.g. 3.4.0");
+  cmd->add_flag("--dry-run", flags->dry_run, "run everything, then roll back");
+  cmd->add_flag("--json", flags->json, "print one JSON object on stdout");
+  cmd->add_flag("-v,--verbose", flags->verbose,
+                "trace every step of the chain (stderr; in \"trace\" with --json)");
+
+  cmd->callback([&app, flags] {
+    TransitionRequest request;
+    request.run_id = parse_run_id(flags->run_id);
+    request.proposal = to_proposal(flags->state);
+    request.policy_ref = flags->policy;
+    request.force = flags->force;
+    request.parameters = parse_parameters(flags->params);
+    request.client_version = flags->client_version;
+    request.dry_run = flags->dry_run;
+    request.trace = flags->verbose;
+
+    const Clock& clock = app.clock();
+    Store store = app.open_store(App::Access::kWriteExisting);
+    const TransitionResult result = set_state(store, request, Environment{clock, app.uuids()});
+    if (flags->json) {
+      print_json(transition_to_json(result, flags->verbose));
+    } else {
+      if (flags->verbose) print_trace_text(std::cerr, result.trace);
+      print_transition_text(std::cout, result);
+    }
+    if (result.error) std::cerr << "runctl: set-state: a hook raised, nothing written: " << *result.error << '\n';
+    app.exit_code = exit_code_for(result);
+  });
+}
+
+}  // namespace runctl::cli

@@ -1,0 +1,74 @@
+#include "cli/state_flags.hpp"
+
+#include "engine/state_json.hpp"
+#include "util/error.hpp"
+
+namespace runctl::cli {
+namespace {
+
+Json parse_json_flag(const std::string& flag, const std::string& text) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+    throw Error(ErrorKind::kBadData, flag + ": not valid JSON: " + what);
+  }
+}
+
+bool is_bare_word(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+          c == '+'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& prefix) {
+  command->add_option("--" + prefix + "name", flags.name,
+                      "state name (default: the type's name, e.g. Running)");
+  command->add_option("--" + prefix + "message", flags.message, "state message");
+  command->add_option("--details", flags.details,
+                      "state_details as a JSON object, e.g. '{\"cache_key\": \"k\"}'");
+  command->add_option("--data", flags.data, "result data, any JSON value");
+}
+
+StateProposal to_proposal(const StateFlags& flags) {
+  StateProposal p;
+  auto type = parse_state_type(flags.type);
+  if (!type)
+    throw Error(ErrorKind::kBadData,
+                "unknown state type \"" + flags.type +
+                    "\" (expected SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, "
+                    "CRASHED, PAUSED or CANCELLING)");
+  p.type = *type;
+  p.name = flags.name;
+  p.message = flags.message;
+  if (flags.details) apply_state_details(parse_json_flag("--details", *flags.details), p.details,
+                                         "--details");
+  if (flags.data) p.data = parse_json_flag("--data", *flags.data);
+  return p;
+}
+
+Json parse_parameters(const std::vector<std::string>& params) {
+  Json out = Json::object();
+  for (const std::string& kv : params) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error(ErrorKind::kBadData, "--param " + kv + ": expected KEY=JSON");
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    try {
+      out[key] = Json::parse(value);
+    } catch (const Json::exception&) {
+      if (!is_bare_word(value))
+        throw Error(ErrorKind::kBadData, "--param " + key + ": not valid JSON: " + value);
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+}  // namespace runctl::cli

@@ -1,0 +1,31 @@
+// The flags that describe a proposed state, shared by set-state and the create commands.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/state.hpp"
+
+namespace runctl::cli {
+
+struct StateFlags {
+  std::string type;
+  std::optional<std::string> name;
+  std::optional<std::string> message;
+  std::optional<std::string> details;  // JSON object of state_details fields
+  std::optional<std::string> data;     // JSON value
+};
+
+// Adds --name/--message (set-state) or --state-name/--state-message (create, `prefix`
+// "state-"), and --details / --data.
+void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& prefix);
+
+// Throws Error(kBadData) for an unknown type or malformed JSON.
+StateProposal to_proposal(const StateFlags& flags);
+
+// --param KEY=JSON, repeatable: the orchestration parameters. A value that is not JSON is taken
+// as a string only when it is plainly a bare word (api-version=0.8.4 reads naturally).
+Json parse_parameters(const std::vector<std::string>& params);
+
+}  // namespace runctl::cli

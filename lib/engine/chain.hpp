@@ -1,0 +1,34 @@
+// The chain runner: Prefect's AsyncExitStack over a policy's rules and transforms (spec §4.1).
+#pragma once
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/context.hpp"
+#include "engine/rule.hpp"
+
+namespace runctl {
+
+// The entries of a policy that fire for one intended transition, in priority order
+// (Prefect's compile_transition_rules). Transforms always qualify.
+std::vector<const PolicyEntry*> compile_transition_rules(const std::vector<PolicyEntry>& policy,
+                                                         MaybeType from, MaybeType to,
+                                                         Trace* trace = nullptr);
+
+struct ChainOutcome {
+  // The exception that escaped the stack (an after/cleanup hook, a transform, or a retryable
+  // validation error); when several did, the outermost one, as AsyncExitStack reports it.
+  std::exception_ptr escaped;
+  // What the caller reports as the error: the escaped exception's message, else the abort
+  // reason of a rule whose before hook raised. Empty when the transition went through cleanly.
+  std::optional<std::string> error;
+};
+
+// Runs `rules` then `transforms` (each already ordered; each is compiled against the intended
+// transition, which is taken from the context before anything runs), validates, and exits in
+// reverse order. The context holds the result.
+ChainOutcome orchestrate(const std::vector<PolicyEntry>& rules,
+                         const std::vector<PolicyEntry>& transforms, Context& context);
+
+}  // namespace runctl

@@ -1,0 +1,81 @@
+// The orchestration context threaded through every rule and transform (spec §3.1).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/response.hpp"
+#include "engine/run.hpp"
+#include "engine/services.hpp"
+#include "engine/state.hpp"
+#include "engine/trace.hpp"
+#include "util/time.hpp"
+#include "util/uuid.hpp"
+
+namespace runctl {
+
+struct Context {
+  RunKind kind = RunKind::kFlow;
+  Run* run = nullptr;  // live: rules mutate it, the store persists it
+
+  StatePtr initial_state;
+  StatePtr proposed_state;
+  StatePtr validated_state;
+
+  std::vector<std::string> rule_signature;
+  std::vector<std::string> finalization_signature;
+
+  Status response_status = Status::kAccept;
+  ResponseDetails response_details;
+
+  // Set when a rule's before hook raised: the formatted abort reason. Prefect re-raises the
+  // error after the chain has unwound; runctl rolls the transaction back.
+  std::optional<std::string> orchestration_error;
+
+  Json parameters = Json::object();
+  std::optional<std::string> client_version;
+
+  const Clock* clock = nullptr;
+  UuidGenerator* uuids = nullptr;
+  Services* services = nullptr;
+
+  // Appended by declarative `record` actions: lets tests and operators see which hooks ran.
+  std::vector<std::string> side_effects;
+
+  Trace* trace = nullptr;  // null when tracing is off: recording then costs nothing
+
+  MaybeType initial_type() const { return type_of(initial_state); }
+  MaybeType proposed_type() const { return type_of(proposed_state); }
+  Timestamp now() const { return clock->now(); }
+};
+
+// What a rule's hook receives: copies of the context's states (shallow, spec §3.2) and of its
+// parameters. Assigning to them changes nothing; editing a details field inside a copied state
+// edits the real one, as in Prefect. The run is the real one.
+struct ContextCopy {
+  RunKind kind;
+  Run& run;
+  StatePtr initial_state;
+  StatePtr proposed_state;
+  StatePtr validated_state;
+  Json parameters;
+  std::optional<std::string> client_version;
+  const Clock& clock;
+  Services* services;
+
+  Timestamp now() const { return clock.now(); }
+};
+
+// A rule hook's error, reported without Python's class reprs: the message alone.
+class HookError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Prefect's OrchestrationError (a null rejection with no state to keep).
+class OrchestrationError : public HookError {
+ public:
+  using HookError::HookError;
+};
+
+}  // namespace runctl

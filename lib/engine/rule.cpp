@@ -1,0 +1,72 @@
+#include "engine/rule.hpp"
+
+namespace runctl {
+
+std::string_view hook_name(HookName h) {
+  switch (h) {
+    case HookName::kBefore: return "before";
+    case HookName::kAfter: return "after";
+    case HookName::kCleanup: return "cleanup";
+  }
+  return "?";
+}
+
+void RuleHook::ensure_not_validated() const {
+  if (real_.validated_state) throw HookError("The transition is already validated");
+}
+
+void RuleHook::reject_transition(StatePtr state, std::optional<std::string> reason) {
+  ensure_not_validated();
+  if (!state) {
+    if (!self_.from_type)
+      throw OrchestrationError(
+          "The current run has no state; this transition cannot be rejected without providing a "
+          "new state.");
+    self_.to_type = std::nullopt;
+    real_.proposed_state = nullptr;
+  } else {
+    self_.to_type = state->type;
+    real_.proposed_state = std::move(state);
+  }
+  real_.response_status = Status::kReject;
+  real_.response_details = ResponseDetails::reject(std::move(reason));
+}
+
+void RuleHook::delay_transition(std::int64_t delay_seconds, std::optional<std::string> reason) {
+  ensure_not_validated();
+  self_.to_type = std::nullopt;
+  real_.proposed_state = nullptr;
+  real_.response_status = Status::kWait;
+  real_.response_details = ResponseDetails::wait(delay_seconds, std::move(reason));
+}
+
+void RuleHook::abort_transition(std::optional<std::string> reason) {
+  ensure_not_validated();
+  self_.to_type = std::nullopt;
+  real_.proposed_state = nullptr;
+  real_.response_status = Status::kAbort;
+  real_.response_details = ResponseDetails::abort(std::move(reason));
+}
+
+void RuleHook::rename_state(std::string name) {
+  if (real_.proposed_state) real_.proposed_state->name = std::move(name);
+}
+
+void RuleHook::update_context_parameters(const std::string& key, Json value) {
+  real_.parameters[key] = std::move(value);
+}
+
+StatePtr RuleHook::new_state(const StateProposal& proposal) const {
+  return make_state(proposal, real_.uuids->next(), real_.now());
+}
+
+void RuleHook::record(std::string_view tag) {
+  std::string entry(rule_name_);
+  entry += ':';
+  entry += hook_name(hook_);
+  entry += ':';
+  entry += tag;
+  real_.side_effects.push_back(std::move(entry));
+}
+
+}  // namespace runctl

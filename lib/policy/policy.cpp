@@ -1,0 +1,69 @@
+#include "policy/policy.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "rules/registry.hpp"
+#include "util/error.hpp"
+
+namespace runctl {
+namespace {
+
+// Policy files are small; anything larger is a mistake, refused before parsing it.
+constexpr std::int64_t kMaxPolicyFileBytes = 4 * 1024 * 1024;
+
+}  // namespace
+
+Policy load_builtin_policy(const BuiltinPolicy& builtin) {
+  Policy p;
+  p.name = std::string(builtin.name);
+  for (std::string_view name : builtin.entries) {
+    if (const BuiltinEntry* e = find_builtin_entry(name))
+      p.rules.push_back(e->entry);
+    else
+      p.missing.emplace_back(name);
+  }
+  if (builtin.global) {
+    // A global policy is a list of transforms; as a policy it has them and no others.
+    p.transforms = std::move(p.rules);
+    p.rules.clear();
+  }
+  return p;
+}
+
+Policy load_policy_file(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(ErrorKind::kNotFound,
+                "policy file " + path + ": no such file (and no built-in policy of that name)");
+  if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": is a directory");
+  if (st.st_size > kMaxPolicyFileBytes)
+    throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": " + std::to_string(st.st_size) +
+                                           " bytes, larger than the 4 MiB a policy file may have");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_policy(text.str(), path);
+}
+
+Policy resolve_policy(const std::string& ref) {
+  if (const BuiltinPolicy* builtin = find_builtin_policy(ref)) return load_builtin_policy(*builtin);
+  return load_policy_file(ref);
+}
+
+Policy choose_policy(RunKind kind, const std::optional<std::string>& policy_ref, bool force,
+                     bool deferred) {
+  if (kind == RunKind::kTask && deferred) return load_builtin_policy(background_task_policy());
+  if (force) return load_builtin_policy(minimal_policy(kind));
+  if (policy_ref) return resolve_policy(*policy_ref);
+  return load_builtin_policy(core_policy(kind));
+}
+
+std::vector<PolicyEntry> transforms_for(const Policy& policy, RunKind kind) {
+  if (policy.transforms) return *policy.transforms;
+  return load_builtin_policy(global_policy(kind)).transforms.value_or(std::vector<PolicyEntry>{});
+}
+
+}  // namespace runctl

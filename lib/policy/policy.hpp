@@ -1,0 +1,43 @@
+// A configured rule chain: a built-in policy or a policy file, resolved to entries.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/rule.hpp"
+#include "policy/builtin_policies.hpp"
+
+namespace runctl {
+
+struct Policy {
+  std::string name;  // a built-in policy's name, or the policy file's path
+  std::vector<PolicyEntry> rules;
+  // Absent: the run kind's global transforms follow the rules. Present: exactly these.
+  std::optional<std::vector<PolicyEntry>> transforms;
+  // Entries of a built-in policy that runctl does not implement yet, in Prefect's order.
+  std::vector<std::string> missing;
+};
+
+// The implemented entries of a built-in policy, in Prefect's order.
+Policy load_builtin_policy(const BuiltinPolicy& builtin);
+
+// Reads and checks a policy file. Throws Error(kBadPolicy) naming the file, the JSON path and
+// the problem; Error(kNotFound) when the file does not exist.
+Policy load_policy_file(const std::string& path);
+// Same, from text already read (`origin` names it in messages).
+Policy parse_policy(std::string_view text, const std::string& origin);
+
+// A built-in policy's name or alias, else a policy file's path.
+Policy resolve_policy(const std::string& ref);
+
+// Which policy a set-state runs, as Prefect chooses it (spec §4.3): a task proposal with
+// `deferred` set runs BackgroundTaskPolicy even when forced; --force runs the minimal policy;
+// else the given one, else the run kind's core policy.
+Policy choose_policy(RunKind kind, const std::optional<std::string>& policy_ref, bool force,
+                     bool deferred);
+
+// The transforms that follow a policy's rules for a run of `kind`.
+std::vector<PolicyEntry> transforms_for(const Policy& policy, RunKind kind);
+
+}  // namespace runctl

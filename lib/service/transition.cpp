@@ -1,0 +1,113 @@
+#include "service/transition.hpp"
+
+#include <chrono>
+
+#include "engine/state_json.hpp"
+#include "util/error.hpp"
+
+namespace runctl {
+namespace {
+
+LogEntry log_entry_for(const TransitionResult& r, const Environment& env, bool forced) {
+  LogEntry e;
+  e.run_id = r.run_id;
+  e.run_kind = r.run_kind;
+  e.at = env.clock.now();
+  if (r.initial_state) e.initial_type = r.initial_state->type;
+  e.proposed_state = r.proposed_state;
+  e.status = std::string(status_name(r.status));
+  e.details = response_details_to_json(r.details);
+  if (r.validated_state) e.validated_state_id = r.validated_state->id;
+  e.rule_signature = r.rule_signature;
+  e.finalization_signature = r.finalization_signature;
+  e.error = r.error;
+  e.duration_us = r.duration_us;
+  e.policy = r.policy;
+  e.forced = forced;
+  return e;
+}
+
+}  // namespace
+
+TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
+                                  const TransitionRequest& request, const Environment& env) {
+  const auto started = std::chrono::steady_clock::now();
+  TransitionResult result;
+  result.run_id = run.id;
+  result.run_kind = run.kind;
+  result.policy = policy.name;
+  result.dry_run = request.dry_run;
+
+  Context c;
+  c.kind = run.kind;
+  c.run = &run;
+  c.initial_state = store.load_current_state(run);
+  c.proposed_state = make_state(request.proposal, env.uuids.next(), env.clock.now());
+  c.parameters = request.parameters;
+  c.client_version = request.client_version;
+  c.clock = &env.clock;
+  c.uuids = &env.uuids;
+  c.services = &store;
+  c.trace = request.trace ? &result.trace : nullptr;
+
+  result.initial_state = c.initial_state ? std::make_shared<State>(c.initial_state->deep_copy())
+                                         : nullptr;
+  result.proposed_state = state_to_json(*c.proposed_state);
+
+  const std::vector<PolicyEntry> transforms = transforms_for(policy, run.kind);
+  ChainOutcome outcome = orchestrate(policy.rules, transforms, c);
+  if (outcome.escaped) {
+    try {
+      std::rethrow_exception(outcome.escaped);
+    } catch (const RetryableError& e) {
+      throw Error(ErrorKind::kBusy, e.what());
+    } catch (const Error&) {
+      throw;  // the store's own failures (I/O, constraint) are not hook errors
+    } catch (...) {
+    }
+  }
+
+  result.validated_state = outcome.error ? nullptr : c.validated_state;
+  result.status = c.response_status;
+  result.details = c.response_details;
+  result.rule_signature = std::move(c.rule_signature);
+  result.finalization_signature = std::move(c.finalization_signature);
+  result.parameters = std::move(c.parameters);
+  result.side_effects = std::move(c.side_effects);
+  result.error = outcome.error;
+  result.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+  if (!result.error) {
+    store.update_run(run);
+    store.insert_log(log_entry_for(result, env, request.force));
+  }
+  return result;
+}
+
+TransitionResult set_state(Store& store, const TransitionRequest& request, const Environment& env) {
+  Store::WriteTransaction tx(store);
+  const auto kind = store.find_run_kind(request.run_id);
+  if (!kind) throw Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
+  std::optional<Run> run = store.load_run(*kind, request.run_id);
+  const bool deferred = request.proposal.details.deferred.value_or(false);
+  const Policy policy = choose_policy(*kind, request.policy_ref, request.force, deferred);
+
+  TransitionResult result = apply_transition(store, *run, policy, request, env);
+  if (request.dry_run) {
+    tx.rollback();
+  } else if (result.error) {
+    // Prefect re-raises and the request's transaction is rolled back; the attempt is still logged.
+    tx.rollback();
+    Store::WriteTransaction log_tx(store);
+    LogEntry entry = log_entry_for(result, env, request.force);
+    entry.validated_state_id.reset();
+    store.insert_log(entry);
+    log_tx.commit();
+  } else {
+    tx.commit();
+  }
+  return result;
+}
+
+}  // namespace runctl

@@ -1,0 +1,61 @@
+// One set-state, end to end: load the run, run the chain, write the result in one transaction.
+// Shared by every command that changes a run's state (set-state, run creation).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/chain.hpp"
+#include "engine/state.hpp"
+#include "policy/policy.hpp"
+#include "store/store.hpp"
+
+namespace runctl {
+
+struct TransitionRequest {
+  std::string run_id;
+  StateProposal proposal;
+  std::optional<std::string> policy_ref;  // built-in name/alias or file; none: the core policy
+  bool force = false;
+  Json parameters = Json::object();
+  std::optional<std::string> client_version;
+  bool dry_run = false;
+  bool trace = false;
+};
+
+struct TransitionResult {
+  std::string run_id;
+  RunKind run_kind = RunKind::kFlow;
+  std::string policy;
+  StatePtr initial_state;
+  Json proposed_state;  // the proposal as received (before any rule touched it)
+  StatePtr validated_state;
+  Status status = Status::kAccept;
+  ResponseDetails details;
+  std::vector<std::string> rule_signature;
+  std::vector<std::string> finalization_signature;
+  Json parameters = Json::object();
+  std::vector<std::string> side_effects;
+  std::optional<std::string> error;  // a hook raised: everything was rolled back
+  bool dry_run = false;
+  Trace trace;
+  std::int64_t duration_us = 0;
+};
+
+// What the engine needs from outside, injected so tests are exact.
+struct Environment {
+  const Clock& clock;
+  UuidGenerator& uuids;
+};
+
+// Runs one transition in its own BEGIN IMMEDIATE transaction. On a hook error everything is
+// rolled back and only the orchestration_log row is written; with dry_run nothing is written.
+// Throws Error for bad input (unknown run: kNotFound; bad policy: kBadPolicy) with nothing written.
+TransitionResult set_state(Store& store, const TransitionRequest& request, const Environment& env);
+
+// The same, inside a transaction the caller holds, on a run already loaded: the caller commits
+// or rolls back. Writes the run and the log row unless the chain raised.
+TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
+                                  const TransitionRequest& request, const Environment& env);
+
+}  // namespace runctl

@@ -1,0 +1,783 @@
+#include "store/store.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "engine/state_json.hpp"
+#include "store/migrations.hpp"
+#include "util/error.hpp"
+#include "util/uuid.hpp"
+
+namespace runctl {
+namespace {
+
+namespace fs = std::filesystem;
+using Slot = std::unique_ptr<SQLite::Statement>;
+
+int index_of(RunKind kind) { return kind == RunKind::kFlow ? 0 : 1; }
+
+// ---------------------------------------------------------------------------------------------
+// Error mapping: every SQLite failure leaves the store as one runctl::Error.
+
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+std::string parent_dir(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+// Whether a CANTOPEN is about permissions: the file (or, for a new file, its directory) cannot
+// be written.
+bool lacks_write_permission(const std::string& path) {
+  if (exists(path)) return ::access(path.c_str(), W_OK) != 0;
+  return ::access(parent_dir(path).c_str(), W_OK) != 0;
+}
+
+std::string busy_message(const std::string& path) {
+  return "database is busy: " + path +
+         " (locked by another process for longer than the busy timeout)";
+}
+
+bool is_busy(const SQLite::Exception& e) {
+  const int code = e.getErrorCode() & 0xff;
+  return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+[[noreturn]] void throw_sqlite_error(const SQLite::Exception& e, const std::string& path) {
+  const std::string detail = one_line(e.what());
+  // SQLiteCpp reports -1 for its own errors (e.g. a bad column index); they are I/O-ish bugs.
+  const int code = e.getErrorCode() < 0 ? -1 : (e.getErrorCode() & 0xff);
+  switch (code) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw Error(ErrorKind::kBusy, busy_message(path));
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      throw Error(ErrorKind::kReadOnly, "database is read-only: " + path + ": " + detail);
+    case SQLITE_CANTOPEN:
+      if (lacks_write_permission(path))
+        throw Error(ErrorKind::kReadOnly, "database is read-only: " + path + ": " + detail);
+      if (!exists(path))
+        throw Error(ErrorKind::kNotFound, "cannot open database " + path + ": " + detail);
+      throw Error(ErrorKind::kIo, "cannot open database " + path + ": " + detail);
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      throw Error(ErrorKind::kBadData, path + " is not a runctl database: " + detail);
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+      throw Error(ErrorKind::kIo, "I/O error on database " + path + ": " + detail);
+    default:
+      throw Error(ErrorKind::kIo, "database error on " + path + ": " + detail);
+  }
+}
+
+// Runs f, turning any SQLite exception into a runctl::Error.
+template <typename F>
+auto guarded(const std::string& path, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SQLite::Exception& e) {
+    throw_sqlite_error(e, path);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cached statements.
+
+// Borrows a cached statement for one execution, preparing it on first use. Resetting on release
+// matters: a SELECT left mid-iteration would keep its read transaction (and lock) open.
+class Use {
+ public:
+  Use(SQLite::Database& db, Slot& slot, const std::string& sql) {
+    if (!slot) slot = std::make_unique<SQLite::Statement>(db, sql);
+    stmt_ = slot.get();
+    stmt_->clearBindings();
+  }
+  ~Use() { stmt_->tryReset(); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+
+  SQLite::Statement* operator->() { return stmt_; }
+  SQLite::Statement& operator*() { return *stmt_; }
+
+ private:
+  SQLite::Statement* stmt_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// SQL text. Only table and column names are spliced in; every value is a bound parameter.
+
+struct KindNames {
+  const char* run_table;
+  const char* state_table;
+  const char* state_run_column;
+};
+
+constexpr KindNames kNames[2] = {
+    {"flow_run", "flow_run_state", "flow_run_id"},
+    {"task_run", "task_run_state", "task_run_id"},
+};
+
+// Column order shared by bind_run and read_run: parameter ?N is the Nth column, so one binder
+// serves INSERT (VALUES (?1, ...)) and UPDATE (SET col = ?N ... WHERE id = ?1).
+constexpr const char* kCommonColumns[] = {
+    "id",         "created",        "updated",
+    "name",       "state_id",       "state_type",
+    "state_name", "state_timestamp", "run_count",
+    "expected_start_time", "next_scheduled_start_time", "start_time",
+    "end_time",   "total_run_time_us", "empirical_policy",
+    "tags",
+};
+constexpr const char* kFlowColumns[] = {"flow_id", "deployment_id", "parent_task_run_id",
+                                        "infrastructure_pid", "work_queue_id"};
+constexpr const char* kTaskColumns[] = {"flow_run_id", "flow_run_run_count", "task_key",
+                                        "dynamic_key"};
+
+std::vector<std::string> run_columns(RunKind kind) {
+  std::vector<std::string> cols(std::begin(kCommonColumns), std::end(kCommonColumns));
+  if (kind == RunKind::kFlow)
+    cols.insert(cols.end(), std::begin(kFlowColumns), std::end(kFlowColumns));
+  else
+    cols.insert(cols.end(), std::begin(kTaskColumns), std::end(kTaskColumns));
+  return cols;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+std::string select_run_sql(RunKind kind) {
+  return "SELECT " + join(run_columns(kind), ", ") + " FROM " + kNames[index_of(kind)].run_table +
+         " WHERE id = ?1";
+}
+
+std::string insert_run_sql(RunKind kind) {
+  const auto cols = run_columns(kind);
+  std::vector<std::string> params;
+  for (size_t i = 1; i <= cols.size(); ++i) params.push_back("?" + std::to_string(i));
+  return std::string("INSERT INTO ") + kNames[index_of(kind)].run_table + " (" +
+         join(cols, ", ") + ") VALUES (" + join(params, ", ") + ")";
+}
+
+std::string update_run_sql(RunKind kind) {
+  const auto cols = run_columns(kind);
+  std::vector<std::string> sets;
+  for (size_t i = 1; i < cols.size(); ++i) sets.push_back(cols[i] + " = ?" + std::to_string(i + 1));
+  return std::string("UPDATE ") + kNames[index_of(kind)].run_table + " SET " + join(sets, ", ") +
+         " WHERE id = ?1";
+}
+
+std::string insert_state_sql(RunKind kind) {
+  const KindNames& n = kNames[index_of(kind)];
+  return std::string("INSERT INTO ") + n.state_table + " (id, created, " + n.state_run_column +
+         ", type, name, message, timestamp, state_details, result_artifact_id)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+}
+
+// The state columns read_state_row expects, joined to the state's artifact.
+std::string select_state_sql(RunKind kind, bool history) {
+  const KindNames& n = kNames[index_of(kind)];
+  std::string sql = std::string(
+                        "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, "
+                        "s.data, a.id, a.data FROM ") +
+                    n.state_table + " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
+  if (history)
+    return sql + " WHERE s." + n.state_run_column + " = ?1 ORDER BY s.timestamp, s.seq";
+  return sql + " WHERE s.id = ?1";
+}
+
+constexpr const char* kInsertArtifactSql =
+    "INSERT INTO artifact (id, created, key, type, description, data, flow_run_id, task_run_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kDeleteArtifactSql = "DELETE FROM artifact WHERE id = ?1";
+
+constexpr const char* kLogColumns =
+    "run_id, run_kind, at, initial_type, proposed_state, status, details, validated_state_id, "
+    "rule_signature, finalization_signature, error, duration_us, policy, forced";
+
+// ---------------------------------------------------------------------------------------------
+// Binding and reading values.
+
+// Invalid UTF-8 (say, from a command-line tag) must not make storing fail.
+std::string to_text(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+void bind_opt(SQLite::Statement& s, int i, const std::optional<std::string>& v) {
+  if (v) {
+    s.bind(i, *v);
+  } else {
+    s.bind(i);
+  }
+}
+
+void bind_time(SQLite::Statement& s, int i, const std::optional<Timestamp>& t) {
+  if (t) {
+    s.bind(i, format_timestamp(*t));
+  } else {
+    s.bind(i);
+  }
+}
+
+void bind_type(SQLite::Statement& s, int i, const std::optional<StateType>& t) {
+  if (t) {
+    s.bind(i, std::string(type_name(*t)));
+  } else {
+    s.bind(i);
+  }
+}
+
+std::optional<std::string> column_opt(SQLite::Statement& s, int i) {
+  auto c = s.getColumn(i);
+  if (c.isNull()) return std::nullopt;
+  return c.getString();
+}
+
+// Reads stored values back; anything malformed is reported as bad data with where it was found.
+class RowReader {
+ public:
+  RowReader(SQLite::Statement& stmt, std::string where) : s_(stmt), where_(std::move(where)) {}
+
+  std::optional<std::string> opt_text(int i) { return column_opt(s_, i); }
+  std::string text(int i) { return s_.getColumn(i).getString(); }
+  std::int64_t int64(int i) { return s_.getColumn(i).getInt64(); }
+  bool is_null(int i) { return s_.getColumn(i).isNull(); }
+
+  std::optional<Timestamp> opt_time(int i) {
+    auto v = opt_text(i);
+    if (!v) return std::nullopt;
+    auto t = parse_timestamp(*v);
+    if (!t) bad(i, "invalid timestamp '" + *v + "'");
+    return t;
+  }
+  Timestamp time(int i) {
+    auto t = opt_time(i);
+    if (!t) bad(i, "missing timestamp");
+    return *t;
+  }
+
+  std::optional<StateType> opt_type(int i) {
+    auto v = opt_text(i);
+    if (!v) return std::nullopt;
+    auto t = parse_state_type(*v);
+    if (!t) bad(i, "invalid state type '" + *v + "'");
+    return t;
+  }
+
+  // SQL NULL reads as JSON null.
+  Json json(int i) {
+    auto v = opt_text(i);
+    if (!v) return Json();
+    try {
+      return Json::parse(*v);
+    } catch (const Json::exception& e) {
+      bad(i, std::string("invalid JSON: ") + e.what());
+    }
+  }
+
+  std::vector<std::string> strings(int i) {
+    const Json j = json(i);
+    std::vector<std::string> out;
+    if (!j.is_array()) bad(i, "expected a JSON array of strings");
+    for (const auto& e : j) {
+      if (!e.is_string()) bad(i, "expected a JSON array of strings");
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  }
+
+  [[noreturn]] void bad(int i, const std::string& what) {
+    throw Error(ErrorKind::kBadData,
+                where_ + ", column " + s_.getColumnName(i) + ": " + one_line(what));
+  }
+
+  const std::string& where() const { return where_; }
+
+ private:
+  SQLite::Statement& s_;
+  std::string where_;
+};
+
+void bind_run(SQLite::Statement& s, const Run& run, Timestamp updated) {
+  int i = 0;
+  s.bind(++i, run.id);
+  s.bind(++i, format_timestamp(run.created));
+  s.bind(++i, format_timestamp(updated));
+  s.bind(++i, run.name);
+  bind_opt(s, ++i, run.state_id);
+  bind_type(s, ++i, run.state_type);
+  bind_opt(s, ++i, run.state_name);
+  bind_time(s, ++i, run.state_timestamp);
+  s.bind(++i, run.run_count);
+  bind_time(s, ++i, run.expected_start_time);
+  bind_time(s, ++i, run.next_scheduled_start_time);
+  bind_time(s, ++i, run.start_time);
+  bind_time(s, ++i, run.end_time);
+  s.bind(++i, static_cast<std::int64_t>(run.total_run_time_us));
+  s.bind(++i, to_text(run.empirical_policy));
+  s.bind(++i, to_text(Json(run.tags)));
+  if (run.kind == RunKind::kFlow) {
+    bind_opt(s, ++i, run.flow_id);
+    bind_opt(s, ++i, run.deployment_id);
+    bind_opt(s, ++i, run.parent_task_run_id);
+    bind_opt(s, ++i, run.infrastructure_pid);
+    bind_opt(s, ++i, run.work_queue_id);
+  } else {
+    bind_opt(s, ++i, run.flow_run_id);
+    s.bind(++i, run.flow_run_run_count);
+    bind_opt(s, ++i, run.task_key);
+    s.bind(++i, run.dynamic_key);
+  }
+}
+
+Run read_run(SQLite::Statement& s, RunKind kind, const std::string& path) {
+  Run run;
+  run.kind = kind;
+  run.id = s.getColumn(0).getString();
+  RowReader r(s, path + ": " + std::string(kind_name(kind)) + " run " + run.id);
+  int i = 0;  // column 0, id, is read above
+  run.created = r.time(++i);
+  ++i;  // updated: bookkeeping only
+  run.name = r.text(++i);
+  run.state_id = r.opt_text(++i);
+  run.state_type = r.opt_type(++i);
+  run.state_name = r.opt_text(++i);
+  run.state_timestamp = r.opt_time(++i);
+  run.run_count = static_cast<int>(r.int64(++i));
+  run.expected_start_time = r.opt_time(++i);
+  run.next_scheduled_start_time = r.opt_time(++i);
+  run.start_time = r.opt_time(++i);
+  run.end_time = r.opt_time(++i);
+  run.total_run_time_us = r.int64(++i);
+  run.empirical_policy = r.json(++i);
+  run.tags = r.strings(++i);
+  if (kind == RunKind::kFlow) {
+    run.flow_id = r.opt_text(++i);
+    run.deployment_id = r.opt_text(++i);
+    run.parent_task_run_id = r.opt_text(++i);
+    run.infrastructure_pid = r.opt_text(++i);
+    run.work_queue_id = r.opt_text(++i);
+  } else {
+    run.flow_run_id = r.opt_text(++i);
+    run.flow_run_run_count = static_cast<int>(r.int64(++i));
+    run.task_key = r.opt_text(++i);
+    run.dynamic_key = r.text(++i);
+  }
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artifacts (spec §1.6).
+
+bool is_unpersisted(const Json& data) {
+  if (!data.is_object()) return false;
+  auto it = data.find("type");
+  return it != data.end() && it->is_string() && it->get_ref<const std::string&>() == "unpersisted";
+}
+
+// Python truthiness, which decides whether a popped artifact field is kept.
+bool truthy(const Json& j) {
+  if (j.is_null()) return false;
+  if (j.is_boolean()) return j.get<bool>();
+  if (j.is_number_integer() || j.is_number_unsigned()) return j.get<std::int64_t>() != 0;
+  if (j.is_number_float()) return j.get<double>() != 0.0;
+  if (j.is_string()) return !j.get_ref<const std::string&>().empty();
+  return !j.empty();  // arrays, objects, binary
+}
+
+struct ArtifactFields {
+  std::optional<std::string> key;
+  std::optional<std::string> type;
+  std::optional<std::string> description;
+};
+
+// Removes the three artifact_* keys from `data` in place, as Prefect does before building the
+// artifact; all three are removed even when one of them turns out to be invalid.
+ArtifactFields take_artifact_fields(Json& data) {
+  if (!data.is_object()) return {};
+  const char* names[3] = {"artifact_key", "artifact_type", "artifact_description"};
+  Json values[3];
+  for (int i = 0; i < 3; ++i) {
+    auto it = data.find(names[i]);
+    if (it == data.end()) continue;
+    values[i] = std::move(*it);
+    data.erase(it);
+  }
+  std::optional<std::string> out[3];
+  for (int i = 0; i < 3; ++i) {
+    if (!truthy(values[i])) continue;
+    if (!values[i].is_string())
+      throw Error(ErrorKind::kBadData,
+                  std::string("state data ") + names[i] + " must be a string, got " +
+                      to_text(values[i]));
+    out[i] = values[i].get<std::string>();
+  }
+  return {out[0], out[1], out[2]};
+}
+
+bool is_state_timestamp_conflict(const SQLite::Exception& e) {
+  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE &&
+         std::string_view(e.what()).find("_state.timestamp") != std::string_view::npos;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct Store::Statements {
+  Slot begin, commit, rollback;
+  Slot find_run[2], load_run[2], insert_run[2], update_run[2], count_runs[2];
+  Slot insert_state[2], load_state[2], load_history[2];
+  Slot insert_artifact, delete_artifact;
+  Slot insert_log, load_log;
+  RandomUuidGenerator uuids;
+};
+
+int Store::latest_schema_version() {
+  const auto& all = migrations();
+  return all.empty() ? 0 : all.back().version;
+}
+
+Store::Store(const StoreOptions& options, OpenMode mode)
+    : path_(options.path), stmts_(std::make_unique<Statements>()) {
+  check_path(mode);
+  guarded(path_, [&] {
+    // One Store is used from one thread, so SQLite's per-connection mutex is pure overhead.
+    int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX;
+    if (mode == OpenMode::kCreate) flags |= SQLite::OPEN_CREATE;
+    db_ = std::make_unique<SQLite::Database>(path_, flags, options.busy_timeout_ms);
+    // Checked before any pragma: a foreign file must be left exactly as it was.
+    const int version = read_user_version();
+    check_is_runctl_database(version, mode);
+    configure_connection();
+    if (mode == OpenMode::kCreate && version < latest_schema_version()) migrate();
+  });
+}
+
+Store::~Store() = default;
+
+void Store::check_path(OpenMode mode) const {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path_, ec);
+  if (fs::is_directory(status))
+    throw Error(ErrorKind::kIo, "cannot open database " + path_ + ": is a directory");
+  if (fs::exists(status)) return;
+  if (mode == OpenMode::kRead) throw Error(ErrorKind::kNotFound, "database not found: " + path_);
+  const std::string dir = parent_dir(path_);
+  if (!fs::is_directory(dir, ec))
+    throw Error(ErrorKind::kNotFound, "directory does not exist: " + dir);
+}
+
+int Store::read_user_version() { return db_->execAndGet("PRAGMA user_version").getInt(); }
+
+void Store::check_is_runctl_database(int version, OpenMode mode) {
+  const int latest = latest_schema_version();
+  if (version > latest)
+    throw Error(ErrorKind::kBadData, path_ + " has schema version " + std::to_string(version) +
+                                         ", newer than this runctl supports (" +
+                                         std::to_string(latest) + "); upgrade runctl");
+  const std::string not_ours = path_ + " is not a runctl database";
+  if (version == 0) {
+    // runctl sets user_version in the same transaction that creates its tables, so version 0
+    // means a fresh file (migrated below in kCreate) or someone else's database.
+    if (mode == OpenMode::kRead) throw Error(ErrorKind::kBadData, not_ours);
+    if (db_->execAndGet("SELECT count(*) FROM sqlite_master").getInt() > 0)
+      throw Error(ErrorKind::kBadData, not_ours + " (it has tables but no runctl schema version)");
+    return;
+  }
+  // Other programs use user_version too; a runctl database always has the run table.
+  if (!db_->tableExists("flow_run"))
+    throw Error(ErrorKind::kBadData, not_ours + " (schema version " + std::to_string(version) +
+                                         " but no flow_run table)");
+}
+
+void Store::configure_connection() {
+  try {
+    db_->exec("PRAGMA journal_mode=WAL");
+  } catch (const SQLite::Exception& e) {
+    // A read-only file stays in its journal mode; reading it still works.
+    if ((e.getErrorCode() & 0xff) != SQLITE_READONLY) throw;
+  }
+  db_->exec("PRAGMA synchronous=NORMAL");
+  db_->exec("PRAGMA foreign_keys=ON");
+}
+
+void Store::migrate() {
+  WriteTransaction tx(*this);
+  // Re-read under the write lock: a concurrent runctl may have migrated meanwhile.
+  const int current = read_user_version();
+  check_is_runctl_database(current, OpenMode::kCreate);
+  for (const Migration& m : migrations()) {
+    if (m.version <= current) continue;
+    db_->exec(m.sql);
+    // PRAGMA takes no bound parameters; the version is a compiled-in integer.
+    db_->exec("PRAGMA user_version = " + std::to_string(m.version));
+  }
+  tx.commit();
+}
+
+int Store::schema_version() const {
+  return guarded(path_, [&] { return db_->execAndGet("PRAGMA user_version").getInt(); });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Store::WriteTransaction::WriteTransaction(Store& store) : store_(store) {
+  guarded(store_.path_, [&] { Use(*store_.db_, store_.stmts_->begin, "BEGIN IMMEDIATE")->exec(); });
+}
+
+Store::WriteTransaction::~WriteTransaction() {
+  if (!open_) return;
+  try {
+    rollback();
+  } catch (...) {
+    // A destructor must not throw; SQLite rolls back on close anyway.
+  }
+}
+
+void Store::WriteTransaction::commit() {
+  guarded(store_.path_, [&] { Use(*store_.db_, store_.stmts_->commit, "COMMIT")->exec(); });
+  open_ = false;
+}
+
+void Store::WriteTransaction::rollback() {
+  open_ = false;
+  // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) already rolled the transaction back.
+  if (sqlite3_get_autocommit(store_.db_->getHandle())) return;
+  guarded(store_.path_, [&] { Use(*store_.db_, store_.stmts_->rollback, "ROLLBACK")->exec(); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs.
+
+std::optional<RunKind> Store::find_run_kind(const std::string& run_id) {
+  return guarded(path_, [&]() -> std::optional<RunKind> {
+    for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
+      const int k = index_of(kind);
+      Use s(*db_, stmts_->find_run[k],
+            std::string("SELECT 1 FROM ") + kNames[k].run_table + " WHERE id = ?1");
+      s->bind(1, run_id);
+      if (s->executeStep()) return kind;
+    }
+    return std::nullopt;
+  });
+}
+
+std::optional<Run> Store::load_run(RunKind kind, const std::string& run_id) {
+  return guarded(path_, [&]() -> std::optional<Run> {
+    Use s(*db_, stmts_->load_run[index_of(kind)], select_run_sql(kind));
+    s->bind(1, run_id);
+    if (!s->executeStep()) return std::nullopt;
+    return read_run(*s, kind, path_);
+  });
+}
+
+void Store::insert_run(const Run& run) {
+  guarded(path_, [&] {
+    Use s(*db_, stmts_->insert_run[index_of(run.kind)], insert_run_sql(run.kind));
+    bind_run(*s, run, run.created);
+    s->exec();
+  });
+}
+
+void Store::update_run(const Run& run) {
+  guarded(path_, [&] {
+    Use s(*db_, stmts_->update_run[index_of(run.kind)], update_run_sql(run.kind));
+    // `updated` follows the run's own clock (its latest state time), not the wall clock, so
+    // runs driven by an injected clock stay reproducible.
+    bind_run(*s, run, run.state_timestamp.value_or(run.created));
+    if (s->exec() == 0)
+      throw Error(ErrorKind::kNotFound,
+                  std::string(kind_name(run.kind)) + " run not found: " + run.id);
+  });
+}
+
+std::int64_t Store::count_runs(RunKind kind) {
+  return guarded(path_, [&] {
+    const int k = index_of(kind);
+    Use s(*db_, stmts_->count_runs[k], std::string("SELECT count(*) FROM ") + kNames[k].run_table);
+    s->executeStep();
+    return s->getColumn(0).getInt64();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// States.
+
+void Store::write_state(const Run& run, State& state) {
+  const int k = index_of(run.kind);
+  std::optional<std::string> artifact_id;
+  try {
+    if (state.data && !state.data->is_null() && !is_unpersisted(*state.data)) {
+      const ArtifactFields fields = take_artifact_fields(*state.data);
+      artifact_id = stmts_->uuids.next();
+      Use a(*db_, stmts_->insert_artifact, kInsertArtifactSql);
+      a->bind(1, *artifact_id);
+      a->bind(2, format_timestamp(state.timestamp));
+      bind_opt(*a, 3, fields.key);
+      bind_opt(*a, 4, fields.type);
+      bind_opt(*a, 5, fields.description);
+      a->bind(6, to_text(*state.data));
+      if (run.kind == RunKind::kFlow) {
+        a->bind(7, run.id);
+        a->bind(8);
+      } else {
+        bind_opt(*a, 7, run.flow_run_id);
+        a->bind(8, run.id);
+      }
+      a->exec();
+    }
+    Use s(*db_, stmts_->insert_state[k], insert_state_sql(run.kind));
+    s->bind(1, state.id);
+    s->bind(2, format_timestamp(state.timestamp));
+    s->bind(3, run.id);
+    s->bind(4, std::string(type_name(state.type)));
+    s->bind(5, state.name);
+    bind_opt(*s, 6, state.message);
+    s->bind(7, format_timestamp(state.timestamp));
+    s->bind(8, to_text(state_details_to_json(state.details ? *state.details : StateDetails())));
+    bind_opt(*s, 9, artifact_id);
+    s->exec();
+  } catch (const SQLite::Exception& e) {
+    if (is_busy(e)) throw RetryableError(busy_message(path_));
+    // A failed statement is undone by SQLite, but the artifact insert before it is not; the
+    // caller may still commit (the engine turns this error into ABORT), so drop it here.
+    if (artifact_id) {
+      try {
+        Use d(*db_, stmts_->delete_artifact, kDeleteArtifactSql);
+        d->bind(1, *artifact_id);
+        d->exec();
+      } catch (const SQLite::Exception&) {
+        // Best effort: the original error is the one worth reporting.
+      }
+    }
+    if (is_state_timestamp_conflict(e))
+      throw Error(ErrorKind::kBadData, "run " + run.id + " already has a state at " +
+                                           format_timestamp(state.timestamp) +
+                                           "; a run's state timestamps must be unique");
+    throw_sqlite_error(e, path_);
+  }
+}
+
+StatePtr Store::read_state_row(SQLite::Statement& row) {
+  auto state = std::make_shared<State>();
+  state->id = row.getColumn(0).getString();
+  RowReader r(row, path_ + ": state " + state->id);
+  const auto type = r.opt_type(1);
+  if (!type) r.bad(1, "missing state type");
+  state->type = *type;
+  state->name = r.text(2);
+  state->message = r.opt_text(3);
+  state->timestamp = r.time(4);
+  const Json details = r.json(5);
+  if (!details.is_object()) r.bad(5, "expected a JSON object");
+  apply_state_details(details, *state->details, r.where() + " state_details");
+  // Prefect reads the legacy column first when it is truthy, else the result artifact.
+  Json data = r.json(6);
+  if (!truthy(data)) data = r.is_null(7) ? Json() : r.json(8);
+  if (!data.is_null()) state->data = std::make_shared<Json>(std::move(data));
+  return state;
+}
+
+StatePtr Store::load_current_state(const Run& run) {
+  if (!run.state_id) return nullptr;
+  return guarded(path_, [&]() -> StatePtr {
+    Use s(*db_, stmts_->load_state[index_of(run.kind)], select_state_sql(run.kind, false));
+    s->bind(1, *run.state_id);
+    if (!s->executeStep()) return nullptr;
+    return read_state_row(*s);
+  });
+}
+
+std::vector<StatePtr> Store::load_history(const Run& run) {
+  return guarded(path_, [&] {
+    Use s(*db_, stmts_->load_history[index_of(run.kind)], select_state_sql(run.kind, true));
+    s->bind(1, run.id);
+    std::vector<StatePtr> out;
+    while (s->executeStep()) out.push_back(read_state_row(*s));
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration log.
+
+std::int64_t Store::insert_log(const LogEntry& entry) {
+  return guarded(path_, [&] {
+    Use s(*db_, stmts_->insert_log,
+          std::string("INSERT INTO orchestration_log (") + kLogColumns +
+              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    s->bind(1, entry.run_id);
+    s->bind(2, std::string(kind_name(entry.run_kind)));
+    s->bind(3, format_timestamp(entry.at));
+    bind_type(*s, 4, entry.initial_type);
+    if (entry.proposed_state.is_null()) {
+      s->bind(5);
+    } else {
+      s->bind(5, to_text(entry.proposed_state));
+    }
+    s->bind(6, entry.status);
+    s->bind(7, to_text(entry.details));
+    bind_opt(*s, 8, entry.validated_state_id);
+    s->bind(9, to_text(Json(entry.rule_signature)));
+    s->bind(10, to_text(Json(entry.finalization_signature)));
+    bind_opt(*s, 11, entry.error);
+    s->bind(12, static_cast<std::int64_t>(entry.duration_us));
+    s->bind(13, entry.policy);
+    s->bind(14, entry.forced ? 1 : 0);
+    s->exec();
+    return db_->getLastInsertRowid();
+  });
+}
+
+std::vector<LogEntry> Store::load_log(const std::string& run_id) {
+  return guarded(path_, [&] {
+    Use s(*db_, stmts_->load_log,
+          std::string("SELECT id, ") + kLogColumns +
+              " FROM orchestration_log WHERE run_id = ?1 ORDER BY id");
+    s->bind(1, run_id);
+    std::vector<LogEntry> out;
+    while (s->executeStep()) {
+      LogEntry e;
+      e.id = s->getColumn(0).getInt64();
+      RowReader r(*s, path_ + ": orchestration_log row " + std::to_string(e.id));
+      e.run_id = r.text(1);
+      const std::string kind = r.text(2);
+      if (kind != "flow" && kind != "task") r.bad(2, "invalid run kind '" + kind + "'");
+      e.run_kind = kind == "flow" ? RunKind::kFlow : RunKind::kTask;
+      e.at = r.time(3);
+      e.initial_type = r.opt_type(4);
+      e.proposed_state = r.json(5);
+      e.status = r.text(6);
+      e.details = r.json(7);
+      e.validated_state_id = r.opt_text(8);
+      e.rule_signature = r.strings(9);
+      e.finalization_signature = r.strings(10);
+      e.error = r.opt_text(11);
+      e.duration_us = r.int64(12);
+      e.policy = r.text(13);
+      e.forced = r.int64(14) != 0;
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+}  // namespace runctl

@@ -1,0 +1,114 @@
+// The SQLite store: a thin layer over SQLiteCpp that loads and saves runs, states and the
+// orchestration log. SQLite errors leave it as runctl::Error with the SQLite message.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/run.hpp"
+#include "engine/services.hpp"
+#include "engine/state.hpp"
+
+namespace SQLite {
+class Database;
+class Statement;
+}  // namespace SQLite
+
+namespace runctl {
+
+// One row of orchestration_log: a set-state attempt, whatever its outcome.
+struct LogEntry {
+  std::int64_t id = 0;  // assigned by insert_log
+  std::string run_id;
+  RunKind run_kind = RunKind::kFlow;
+  Timestamp at = 0;
+  std::optional<StateType> initial_type;
+  Json proposed_state;  // the proposal as given (state JSON), or null
+  std::string status;   // ACCEPT | REJECT | WAIT | ABORT
+  Json details;         // {"type", "reason", "delay_seconds"}
+  std::optional<std::string> validated_state_id;
+  std::vector<std::string> rule_signature;
+  std::vector<std::string> finalization_signature;
+  std::optional<std::string> error;
+  std::int64_t duration_us = 0;
+  std::string policy;  // the policy's name or file
+  bool forced = false;
+};
+
+enum class OpenMode {
+  kRead,    // the file must exist and be a runctl database (no migration, no writes)
+  kCreate,  // create the file and/or migrate the schema as needed
+};
+
+struct StoreOptions {
+  std::string path;
+  int busy_timeout_ms = 5000;
+};
+
+class Store final : public Services {
+ public:
+  // Latest schema version this build knows (PRAGMA user_version after migrating).
+  static int latest_schema_version();
+
+  // Throws Error: kNotFound (kRead and no such file), kBadData (not a runctl database, or a
+  // newer schema), kReadOnly, kBusy, kIo.
+  Store(const StoreOptions& options, OpenMode mode);
+  ~Store() override;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+  int schema_version() const;
+  SQLite::Database& db() { return *db_; }
+
+  // BEGIN IMMEDIATE ... COMMIT. Rolls back when destroyed without commit().
+  class WriteTransaction {
+   public:
+    explicit WriteTransaction(Store& store);
+    ~WriteTransaction();
+    void commit();
+    void rollback();
+
+   private:
+    Store& store_;
+    bool open_ = true;
+  };
+
+  // Which table holds this id (flow_run first), or nullopt.
+  std::optional<RunKind> find_run_kind(const std::string& run_id);
+  std::optional<Run> load_run(RunKind kind, const std::string& run_id);
+  // The run's current state (via run.state_id) with its data (artifact), or null.
+  StatePtr load_current_state(const Run& run);
+  // Every state of the run, oldest first (by timestamp, then insertion).
+  std::vector<StatePtr> load_history(const Run& run);
+
+  void insert_run(const Run& run);
+  // Writes every column of the run back (state pointer, counters, times, policy, ...).
+  void update_run(const Run& run);
+
+  // Services: inserts the state row, creating its result artifact as Prefect does (spec §1.6).
+  void write_state(const Run& run, State& state) override;
+
+  std::int64_t insert_log(const LogEntry& entry);
+  std::vector<LogEntry> load_log(const std::string& run_id);
+
+  std::int64_t count_runs(RunKind kind);
+
+ private:
+  struct Statements;  // prepared statements, created on first use (store.cpp)
+
+  void check_path(OpenMode mode) const;
+  int read_user_version();
+  void check_is_runctl_database(int version, OpenMode mode);
+  void configure_connection();
+  void migrate();
+  StatePtr read_state_row(SQLite::Statement& row);
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+  // Declared after db_ so the statements are finalized before the connection closes.
+  std::unique_ptr<Statements> stmts_;
+};
+
+}  // namespace runctl

@@ -1,0 +1,751 @@
+#include "store/store.hpp"
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "util/error.hpp"
+
+namespace runctl {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/runctl_store_test_XXXXXX";
+    const char* made = mkdtemp(pattern);
+    REQUIRE(made != nullptr);
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+StoreOptions options(const std::string& path, int busy_timeout_ms = 5000) {
+  StoreOptions o;
+  o.path = path;
+  o.busy_timeout_ms = busy_timeout_ms;
+  return o;
+}
+
+// The runctl::Error that f throws, if any.
+template <typename F>
+std::optional<Error> error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+Timestamp at(const char* text) {
+  auto t = parse_timestamp(text);
+  REQUIRE(t.has_value());
+  return *t;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::int64_t count(Store& store, const std::string& sql) {
+  return store.db().execAndGet(sql).getInt64();
+}
+
+constexpr const char* kFlowId = "11111111-1111-4111-8111-111111111111";
+constexpr const char* kTaskId = "22222222-2222-4222-8222-222222222222";
+constexpr const char* kOtherFlowId = "33333333-3333-4333-8333-333333333333";
+
+// Every field set to a non-default value, so a column that is not written or read shows up.
+Run full_run(RunKind kind) {
+  Run r;
+  r.kind = kind;
+  r.id = kind == RunKind::kFlow ? kFlowId : kTaskId;
+  r.name = kind == RunKind::kFlow ? "brave-otter" : "my-task-0";
+  r.state_id = "44444444-4444-4444-8444-444444444444";
+  r.state_type = StateType::kRunning;
+  r.state_name = "Running";
+  r.state_timestamp = at("2026-01-01T12:00:05.123456Z");
+  r.run_count = 3;
+  r.expected_start_time = at("2026-01-01T11:59:00Z");
+  r.next_scheduled_start_time = at("2026-01-01T12:30:00Z");
+  r.start_time = at("2026-01-01T12:00:01.000001Z");
+  r.end_time = at("2026-01-01T12:10:00Z");
+  r.total_run_time_us = 4'500'000;
+  r.empirical_policy = Json{{"retries", 2}, {"retry_delay", 10}, {"pause_keys", {"a"}}};
+  r.tags = {"prod", "etl"};
+  r.created = at("2026-01-01T11:00:00Z");
+  if (kind == RunKind::kFlow) {
+    r.flow_id = "55555555-5555-4555-8555-555555555555";
+    r.deployment_id = "66666666-6666-4666-8666-666666666666";
+    r.parent_task_run_id = "77777777-7777-4777-8777-777777777777";
+    r.infrastructure_pid = "pid-42";
+    r.work_queue_id = "88888888-8888-4888-8888-888888888888";
+  } else {
+    r.flow_run_id = kFlowId;
+    r.flow_run_run_count = 2;
+    r.task_key = "my_task-abc";
+    r.dynamic_key = "7";
+  }
+  return r;
+}
+
+Run minimal_run(RunKind kind, const std::string& id) {
+  Run r;
+  r.kind = kind;
+  r.id = id;
+  r.name = "minimal";
+  r.created = at("2026-01-01T10:00:00Z");
+  return r;
+}
+
+void check_same_run(const Run& a, const Run& b) {
+  CHECK(a.kind == b.kind);
+  CHECK(a.id == b.id);
+  CHECK(a.name == b.name);
+  CHECK(a.state_id == b.state_id);
+  CHECK(a.state_type == b.state_type);
+  CHECK(a.state_name == b.state_name);
+  CHECK(a.state_timestamp == b.state_timestamp);
+  CHECK(a.run_count == b.run_count);
+  CHECK(a.expected_start_time == b.expected_start_time);
+  CHECK(a.next_scheduled_start_time == b.next_scheduled_start_time);
+  CHECK(a.start_time == b.start_time);
+  CHECK(a.end_time == b.end_time);
+  CHECK(a.total_run_time_us == b.total_run_time_us);
+  CHECK(a.empirical_policy == b.empirical_policy);
+  CHECK(a.tags == b.tags);
+  CHECK(a.created == b.created);
+  CHECK(a.flow_id == b.flow_id);
+  CHECK(a.deployment_id == b.deployment_id);
+  CHECK(a.parent_task_run_id == b.parent_task_run_id);
+  CHECK(a.infrastructure_pid == b.infrastructure_pid);
+  CHECK(a.work_queue_id == b.work_queue_id);
+  CHECK(a.flow_run_id == b.flow_run_id);
+  CHECK(a.flow_run_run_count == b.flow_run_run_count);
+  CHECK(a.task_key == b.task_key);
+  CHECK(a.dynamic_key == b.dynamic_key);
+}
+
+State make_state(const std::string& id, StateType type, Timestamp t,
+                 std::optional<Json> data = std::nullopt) {
+  State s;
+  s.id = id;
+  s.type = type;
+  s.name = std::string(default_state_name(type));
+  s.timestamp = t;
+  if (data) s.data = std::make_shared<Json>(*data);
+  return s;
+}
+
+std::string state_id(int n) {
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "aaaaaaaa-aaaa-4aaa-8aaa-%012d", n);
+  return buf;
+}
+
+// A database with one flow run and one task run of that flow.
+struct Fixture {
+  TempDir dir;
+  std::string path = dir.file("runs.db");
+  Store store{options(path), OpenMode::kCreate};
+  Run flow = minimal_run(RunKind::kFlow, kFlowId);
+  Run task = [] {
+    Run r = minimal_run(RunKind::kTask, kTaskId);
+    r.flow_run_id = kFlowId;
+    return r;
+  }();
+
+  Fixture() {
+    store.insert_run(flow);
+    store.insert_run(task);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("store: opening") {
+  TEST_CASE("kCreate makes the file, migrates it and sets user_version") {
+    TempDir dir;
+    const std::string path = dir.file("new.db");
+    Store store(options(path), OpenMode::kCreate);
+    CHECK(fs::exists(path));
+    CHECK(Store::latest_schema_version() >= 1);
+    CHECK(store.schema_version() == Store::latest_schema_version());
+    CHECK(store.path() == path);
+    for (const char* table : {"flow_run", "task_run", "flow_run_state", "task_run_state",
+                              "artifact", "orchestration_log"})
+      CHECK(store.db().tableExists(table));
+    CHECK(store.db().execAndGet("PRAGMA journal_mode").getString() == "wal");
+    CHECK(store.db().execAndGet("PRAGMA foreign_keys").getInt() == 1);
+    CHECK(store.count_runs(RunKind::kFlow) == 0);
+  }
+
+  TEST_CASE("an existing database reopens in kRead and kCreate without change") {
+    TempDir dir;
+    const std::string path = dir.file("runs.db");
+    {
+      Store store(options(path), OpenMode::kCreate);
+      store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
+    }
+    {
+      Store store(options(path), OpenMode::kRead);
+      CHECK(store.schema_version() == Store::latest_schema_version());
+      CHECK(store.load_run(RunKind::kFlow, kFlowId).has_value());
+    }
+    Store again(options(path), OpenMode::kCreate);
+    CHECK(again.count_runs(RunKind::kFlow) == 1);
+  }
+
+  TEST_CASE("kRead of a missing file is kNotFound and creates nothing") {
+    TempDir dir;
+    const std::string path = dir.file("missing.db");
+    auto e = error_of([&] { Store store(options(path), OpenMode::kRead); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kNotFound);
+    CHECK(std::string(e->what()) == "database not found: " + path);
+    CHECK_FALSE(fs::exists(path));
+  }
+
+  TEST_CASE("kCreate in a missing directory is kNotFound") {
+    TempDir dir;
+    const std::string missing_dir = dir.file("nope");
+    auto e = error_of([&] { Store store(options(missing_dir + "/x.db"), OpenMode::kCreate); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kNotFound);
+    CHECK(std::string(e->what()) == "directory does not exist: " + missing_dir);
+  }
+
+  TEST_CASE("a directory is not a database") {
+    TempDir dir;
+    const std::string sub = dir.file("sub");
+    fs::create_directory(sub);
+    for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
+      auto e = error_of([&] { Store store(options(sub), mode); });
+      REQUIRE(e);
+      CHECK(e->kind() == ErrorKind::kIo);
+      CHECK(std::string(e->what()).find("is a directory") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a file that is not SQLite is kBadData and is left untouched") {
+    TempDir dir;
+    const std::string path = dir.file("notes.txt");
+    const std::string garbage(4096, 'x');
+    write_file(path, "this is not a database\n" + garbage);
+    for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
+      auto e = error_of([&] { Store store(options(path), mode); });
+      REQUIRE(e);
+      CHECK(e->kind() == ErrorKind::kBadData);
+      CHECK(std::string(e->what()).rfind(path + " is not a runctl database: ", 0) == 0);
+    }
+    CHECK(read_file(path) == "this is not a database\n" + garbage);
+  }
+
+  TEST_CASE("an empty file: not a runctl database for kRead, migrated by kCreate") {
+    TempDir dir;
+    const std::string path = dir.file("empty.db");
+    write_file(path, "");
+    auto e = error_of([&] { Store store(options(path), OpenMode::kRead); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kBadData);
+    CHECK(std::string(e->what()) == path + " is not a runctl database");
+    CHECK(fs::file_size(path) == 0);
+
+    Store store(options(path), OpenMode::kCreate);
+    CHECK(store.schema_version() == Store::latest_schema_version());
+  }
+
+  TEST_CASE("another program's SQLite database is not a runctl database") {
+    TempDir dir;
+    const std::string path = dir.file("other.db");
+    {
+      SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      raw.exec("CREATE TABLE notes (body TEXT)");
+    }
+    for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
+      auto e = error_of([&] { Store store(options(path), mode); });
+      REQUIRE(e);
+      CHECK(e->kind() == ErrorKind::kBadData);
+      CHECK(std::string(e->what()).rfind(path + " is not a runctl database", 0) == 0);
+    }
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    CHECK_FALSE(raw.tableExists("flow_run"));
+  }
+
+  TEST_CASE("a newer schema version is refused") {
+    TempDir dir;
+    const std::string path = dir.file("future.db");
+    { Store store(options(path), OpenMode::kCreate); }
+    {
+      SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+      raw.exec("PRAGMA user_version = 999");
+    }
+    for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
+      auto e = error_of([&] { Store store(options(path), mode); });
+      REQUIRE(e);
+      CHECK(e->kind() == ErrorKind::kBadData);
+      CHECK(std::string(e->what()) ==
+            path + " has schema version 999, newer than this runctl supports (" +
+                std::to_string(Store::latest_schema_version()) + "); upgrade runctl");
+    }
+  }
+}
+
+TEST_SUITE("store: runs") {
+  TEST_CASE("every field of both kinds round-trips through insert, load and update") {
+    TempDir dir;
+    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
+    for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
+      CAPTURE(kind_name(kind));
+      Run run = full_run(kind);
+      store.insert_run(run);
+      auto loaded = store.load_run(kind, run.id);
+      REQUIRE(loaded);
+      check_same_run(*loaded, run);
+
+      run.name = "renamed";
+      run.state_id = "99999999-9999-4999-8999-999999999999";
+      run.state_type = StateType::kCompleted;
+      run.state_name = "Completed";
+      run.state_timestamp = at("2026-01-01T12:20:00Z");
+      run.run_count = 4;
+      run.expected_start_time.reset();
+      run.next_scheduled_start_time.reset();
+      run.start_time = at("2026-01-01T12:00:02Z");
+      run.end_time.reset();
+      run.total_run_time_us = 7;
+      run.empirical_policy = Json{{"retries", nullptr}, {"resuming", true}};
+      run.tags.clear();
+      if (kind == RunKind::kFlow) {
+        run.infrastructure_pid.reset();
+        run.deployment_id.reset();
+      } else {
+        run.flow_run_run_count = 5;
+        run.task_key.reset();
+        run.dynamic_key = "";
+      }
+      store.update_run(run);
+      loaded = store.load_run(kind, run.id);
+      REQUIRE(loaded);
+      check_same_run(*loaded, run);
+    }
+    CHECK(store.count_runs(RunKind::kFlow) == 1);
+    CHECK(store.count_runs(RunKind::kTask) == 1);
+  }
+
+  TEST_CASE("timestamps are stored as fixed-width ISO text; updated follows the run") {
+    TempDir dir;
+    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
+    Run run = minimal_run(RunKind::kFlow, kFlowId);
+    store.insert_run(run);
+    SQLite::Statement q(store.db(), "SELECT created, updated, tags FROM flow_run WHERE id = ?1");
+    q.bind(1, run.id);
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getString() == "2026-01-01T10:00:00.000000+00:00");
+    CHECK(q.getColumn(1).getString() == "2026-01-01T10:00:00.000000+00:00");
+    CHECK(q.getColumn(2).getString() == "[]");
+    q.reset();
+
+    run.state_timestamp = at("2026-01-01T10:05:00Z");
+    store.update_run(run);
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(1).getString() == "2026-01-01T10:05:00.000000+00:00");
+  }
+
+  TEST_CASE("absent runs: load_run, find_run_kind, update_run") {
+    TempDir dir;
+    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
+    CHECK_FALSE(store.load_run(RunKind::kFlow, kFlowId));
+    CHECK_FALSE(store.find_run_kind(kFlowId));
+
+    store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
+    store.insert_run(minimal_run(RunKind::kTask, kTaskId));
+    CHECK(store.find_run_kind(kFlowId) == RunKind::kFlow);
+    CHECK(store.find_run_kind(kTaskId) == RunKind::kTask);
+    CHECK_FALSE(store.find_run_kind(kOtherFlowId));
+    CHECK_FALSE(store.load_run(RunKind::kTask, kFlowId));  // wrong kind
+
+    auto e = error_of([&] { store.update_run(minimal_run(RunKind::kFlow, kOtherFlowId)); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kNotFound);
+  }
+
+  TEST_CASE("a duplicate run id is an error, not a silent overwrite") {
+    TempDir dir;
+    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
+    store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
+    CHECK_THROWS_AS(store.insert_run(minimal_run(RunKind::kFlow, kFlowId)), Error);
+  }
+
+  TEST_CASE("corrupt stored JSON is reported as kBadData") {
+    TempDir dir;
+    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
+    store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
+    SQLite::Statement u(store.db(), "UPDATE flow_run SET tags = '[1' WHERE id = ?1");
+    u.bind(1, kFlowId);
+    u.exec();
+    auto e = error_of([&] { store.load_run(RunKind::kFlow, kFlowId); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kBadData);
+    CHECK(std::string(e->what()).find("tags") != std::string::npos);
+  }
+}
+
+TEST_SUITE("store: states") {
+  TEST_CASE("write_state, load_current_state and load_history") {
+    Fixture f;
+    State s1 = make_state(state_id(1), StateType::kScheduled, at("2026-01-01T12:00:03Z"));
+    s1.details->scheduled_time = at("2026-01-01T12:05:00Z");
+    s1.details->flow_run_id = kFlowId;
+    s1.details->run_input_keyset = Json{{"k", "v"}};
+    State s2 = make_state(state_id(2), StateType::kPending, at("2026-01-01T12:00:01Z"));
+    s2.message = "first";
+    State s3 = make_state(state_id(3), StateType::kRunning, at("2026-01-01T12:00:02Z"));
+    s3.details->deferred.reset();
+    s3.details->retriable = false;
+    for (State* s : {&s1, &s2, &s3}) f.store.write_state(f.flow, *s);
+
+    f.flow.state_id = s3.id;
+    StatePtr current = f.store.load_current_state(f.flow);
+    REQUIRE(current);
+    CHECK(current->id == s3.id);
+    CHECK(current->type == StateType::kRunning);
+    CHECK(current->name == "Running");
+    CHECK(current->timestamp == s3.timestamp);
+    CHECK_FALSE(current->message);
+    CHECK(*current->details == *s3.details);
+    CHECK_FALSE(current->data);
+
+    auto history = f.store.load_history(f.flow);
+    REQUIRE(history.size() == 3);
+    CHECK(history[0]->id == s2.id);  // ordered by timestamp, not insertion
+    CHECK(history[0]->message == "first");
+    CHECK(history[1]->id == s3.id);
+    CHECK(history[2]->id == s1.id);
+    CHECK(*history[2]->details == *s1.details);
+
+    CHECK(f.store.load_history(f.task).empty());
+    Run stateless = f.task;
+    CHECK_FALSE(f.store.load_current_state(stateless));
+    stateless.state_id = state_id(99);
+    CHECK_FALSE(f.store.load_current_state(stateless));
+  }
+
+  TEST_CASE("flow state data becomes an artifact, artifact_* keys stripped in place") {
+    Fixture f;
+    State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
+                         Json{{"artifact_key", "my-result"},
+                              {"value", 42},
+                              {"artifact_type", "result"},
+                              {"artifact_description", "the answer"}});
+    auto shared_data = s.data;  // a shallow copy of the state sees the stripping too
+    f.store.write_state(f.flow, s);
+    CHECK(*s.data == Json{{"value", 42}});
+    CHECK(*shared_data == Json{{"value", 42}});
+
+    SQLite::Statement q(f.store.db(),
+                        "SELECT a.key, a.type, a.description, a.data, a.flow_run_id, "
+                        "a.task_run_id, a.created FROM flow_run_state s JOIN artifact a ON "
+                        "a.id = s.result_artifact_id WHERE s.id = ?1");
+    q.bind(1, s.id);
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getString() == "my-result");
+    CHECK(q.getColumn(1).getString() == "result");
+    CHECK(q.getColumn(2).getString() == "the answer");
+    CHECK(Json::parse(q.getColumn(3).getString()) == Json{{"value", 42}});
+    CHECK(q.getColumn(4).getString() == kFlowId);
+    CHECK(q.getColumn(5).isNull());
+    CHECK(q.getColumn(6).getString() == "2026-01-01T12:00:00.000000+00:00");
+
+    f.flow.state_id = s.id;
+    StatePtr loaded = f.store.load_current_state(f.flow);
+    REQUIRE(loaded);
+    REQUIRE(loaded->data);
+    CHECK(*loaded->data == Json{{"value", 42}});
+  }
+
+  TEST_CASE("task state artifacts link the task and its flow; falsy keys are dropped") {
+    Fixture f;
+    State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
+                         Json{{"artifact_key", ""}, {"artifact_type", nullptr}, {"x", 1}});
+    f.store.write_state(f.task, s);
+    CHECK(*s.data == Json{{"x", 1}});
+    SQLite::Statement q(f.store.db(),
+                        "SELECT a.key, a.type, a.description, a.flow_run_id, a.task_run_id "
+                        "FROM task_run_state s JOIN artifact a ON a.id = s.result_artifact_id "
+                        "WHERE s.id = ?1");
+    q.bind(1, s.id);
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).isNull());
+    CHECK(q.getColumn(1).isNull());
+    CHECK(q.getColumn(2).isNull());
+    CHECK(q.getColumn(3).getString() == kFlowId);
+    CHECK(q.getColumn(4).getString() == kTaskId);
+  }
+
+  TEST_CASE("scalar and list data are stored as they are") {
+    Fixture f;
+    State s1 = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"), 42);
+    State s2 = make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"),
+                          Json::array({1, "two"}));
+    f.store.write_state(f.flow, s1);
+    f.store.write_state(f.flow, s2);
+    auto history = f.store.load_history(f.flow);
+    REQUIRE(history.size() == 2);
+    REQUIRE(history[0]->data);
+    CHECK(*history[0]->data == 42);
+    REQUIRE(history[1]->data);
+    CHECK(*history[1]->data == Json::array({1, "two"}));
+  }
+
+  TEST_CASE("unpersisted and null data store no artifact and read back as null") {
+    Fixture f;
+    const Json unpersisted = {{"type", "unpersisted"}, {"artifact_key", "kept"}};
+    State s1 =
+        make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"), unpersisted);
+    State s2 = make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"),
+                          Json(nullptr));
+    f.store.write_state(f.task, s1);
+    f.store.write_state(f.task, s2);
+    CHECK(*s1.data == unpersisted);  // not stripped: nothing was persisted
+    CHECK(count(f.store, "SELECT count(*) FROM artifact") == 0);
+    for (const StatePtr& s : f.store.load_history(f.task)) CHECK_FALSE(s->data);
+  }
+
+  TEST_CASE("a non-string artifact_key is bad data") {
+    Fixture f;
+    State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
+                         Json{{"artifact_key", 5}});
+    auto e = error_of([&] { f.store.write_state(f.flow, s); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kBadData);
+    CHECK(count(f.store, "SELECT count(*) FROM flow_run_state") == 0);
+  }
+
+  TEST_CASE("the legacy data column wins over the artifact when truthy") {
+    Fixture f;
+    State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
+                         Json{{"from", "artifact"}});
+    f.store.write_state(f.flow, s);
+    f.flow.state_id = s.id;
+    SQLite::Statement u(f.store.db(), "UPDATE flow_run_state SET data = ?2 WHERE id = ?1");
+    u.bind(1, s.id);
+    u.bind(2, R"({"from": "legacy"})");
+    u.exec();
+    StatePtr loaded = f.store.load_current_state(f.flow);
+    REQUIRE(loaded);
+    REQUIRE(loaded->data);
+    CHECK(*loaded->data == Json{{"from", "legacy"}});
+
+    u.reset();
+    u.bind(2, "{}");  // falsy: falls back to the artifact
+    u.exec();
+    loaded = f.store.load_current_state(f.flow);
+    REQUIRE(loaded);
+    REQUIRE(loaded->data);
+    CHECK(*loaded->data == Json{{"from", "artifact"}});
+  }
+
+  TEST_CASE("a second state at the same timestamp is kBadData and leaves no artifact") {
+    Fixture f;
+    const Timestamp t = at("2026-01-01T12:00:00Z");
+    State first = make_state(state_id(1), StateType::kRunning, t);
+    f.store.write_state(f.task, first);
+    State again = make_state(state_id(2), StateType::kCompleted, t, Json{{"v", 1}});
+    auto e = error_of([&] { f.store.write_state(f.task, again); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kBadData);
+    CHECK(std::string(e->what()) == std::string("run ") + kTaskId +
+                                        " already has a state at 2026-01-01T12:00:00.000000+00:00;"
+                                        " a run's state timestamps must be unique");
+    CHECK(count(f.store, "SELECT count(*) FROM artifact") == 0);
+    CHECK(f.store.load_history(f.task).size() == 1);
+
+    // The same timestamp on another run is fine.
+    State other = make_state(state_id(3), StateType::kRunning, t);
+    f.store.write_state(f.flow, other);
+  }
+}
+
+TEST_SUITE("store: transactions") {
+  TEST_CASE("WriteTransaction commits, rolls back, and rolls back when dropped") {
+    Fixture f;
+    {
+      Store::WriteTransaction tx(f.store);
+      f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+      tx.rollback();
+    }
+    CHECK_FALSE(f.store.find_run_kind(kOtherFlowId));
+    {
+      Store::WriteTransaction tx(f.store);
+      f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+      State s = make_state(state_id(1), StateType::kPending, at("2026-01-01T12:00:00Z"),
+                           Json{{"a", 1}});
+      f.store.write_state(f.flow, s);
+    }
+    CHECK_FALSE(f.store.find_run_kind(kOtherFlowId));
+    CHECK(count(f.store, "SELECT count(*) FROM artifact") == 0);
+    CHECK(count(f.store, "SELECT count(*) FROM flow_run_state") == 0);
+    {
+      Store::WriteTransaction tx(f.store);
+      f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+      tx.commit();
+    }
+    CHECK(f.store.find_run_kind(kOtherFlowId) == RunKind::kFlow);
+  }
+
+  TEST_CASE("many statements reuse their prepared form inside one transaction") {
+    TempDir dir;
+    const std::string path = dir.file("bulk.db");
+    {
+      Store store(options(path), OpenMode::kCreate);
+      Store::WriteTransaction tx(store);
+      for (int i = 0; i < 500; ++i) {
+        Run r = minimal_run(RunKind::kFlow, state_id(i));
+        store.insert_run(r);
+        State s = make_state(state_id(100000 + i), StateType::kRunning, r.created, Json{{"i", i}});
+        store.write_state(r, s);
+        r.state_id = s.id;
+        store.update_run(r);
+      }
+      tx.commit();
+    }
+    Store store(options(path), OpenMode::kRead);
+    CHECK(store.count_runs(RunKind::kFlow) == 500);
+    auto run = store.load_run(RunKind::kFlow, state_id(250));
+    REQUIRE(run);
+    StatePtr s = store.load_current_state(*run);
+    REQUIRE(s);
+    REQUIRE(s->data);
+    CHECK(*s->data == Json{{"i", 250}});
+  }
+
+  TEST_CASE("a writer held by another connection makes the store busy") {
+    TempDir dir;
+    const std::string path = dir.file("busy.db");
+    { Store create(options(path), OpenMode::kCreate); }
+    Store store(options(path, 50), OpenMode::kRead);
+    Run flow = minimal_run(RunKind::kFlow, kFlowId);
+    store.insert_run(flow);
+
+    SQLite::Database other(path, SQLite::OPEN_READWRITE);
+    other.exec("BEGIN IMMEDIATE");
+
+    auto e = error_of([&] { Store::WriteTransaction tx(store); });
+    REQUIRE(e);
+    CHECK(e->kind() == ErrorKind::kBusy);
+    CHECK(std::string(e->what()) ==
+          "database is busy: " + path +
+              " (locked by another process for longer than the busy timeout)");
+
+    State s = make_state(state_id(1), StateType::kRunning, at("2026-01-01T12:00:00Z"));
+    CHECK_THROWS_AS(store.write_state(flow, s), RetryableError);
+    CHECK(store.load_run(RunKind::kFlow, kFlowId).has_value());  // readers are not blocked
+
+    other.exec("ROLLBACK");
+    Store::WriteTransaction tx(store);
+    store.write_state(flow, s);
+    tx.commit();
+    CHECK(store.load_history(flow).size() == 1);
+  }
+}
+
+TEST_SUITE("store: orchestration log") {
+  TEST_CASE("insert_log and load_log round-trip, oldest first, per run") {
+    Fixture f;
+    LogEntry a;
+    a.run_id = kFlowId;
+    a.run_kind = RunKind::kFlow;
+    a.at = at("2026-01-01T12:00:00.5Z");
+    a.initial_type = StateType::kPending;
+    a.proposed_state = Json{{"type", "RUNNING"}, {"name", "Running"}};
+    a.status = "ACCEPT";
+    a.details = Json{{"type", "accept_details"}};
+    a.validated_state_id = state_id(1);
+    a.rule_signature = {"PreventPendingTransitions", "CopyScheduledTime"};
+    a.finalization_signature = {"SetStartTime"};
+    a.duration_us = 1234;
+    a.policy = "CoreFlowPolicy";
+    a.forced = false;
+
+    LogEntry b;
+    b.run_id = kFlowId;
+    b.run_kind = RunKind::kFlow;
+    b.at = at("2026-01-01T12:00:01Z");
+    b.status = "ABORT";
+    b.details = Json{{"type", "abort_details"}, {"reason", "nope"}};
+    b.error = "something broke";
+    b.policy = "policy.json";
+    b.forced = true;
+
+    LogEntry c = b;
+    c.run_id = kTaskId;
+    c.run_kind = RunKind::kTask;
+
+    const std::int64_t id_a = f.store.insert_log(a);
+    f.store.insert_log(c);
+    const std::int64_t id_b = f.store.insert_log(b);
+    CHECK(id_a > 0);
+    CHECK(id_b > id_a);
+
+    auto log = f.store.load_log(kFlowId);
+    REQUIRE(log.size() == 2);
+    const LogEntry& la = log[0];
+    CHECK(la.id == id_a);
+    CHECK(la.run_id == a.run_id);
+    CHECK(la.run_kind == RunKind::kFlow);
+    CHECK(la.at == a.at);
+    CHECK(la.initial_type == a.initial_type);
+    CHECK(la.proposed_state == a.proposed_state);
+    CHECK(la.status == a.status);
+    CHECK(la.details == a.details);
+    CHECK(la.validated_state_id == a.validated_state_id);
+    CHECK(la.rule_signature == a.rule_signature);
+    CHECK(la.finalization_signature == a.finalization_signature);
+    CHECK_FALSE(la.error);
+    CHECK(la.duration_us == 1234);
+    CHECK(la.policy == a.policy);
+    CHECK_FALSE(la.forced);
+
+    const LogEntry& lb = log[1];
+    CHECK(lb.id == id_b);
+    CHECK_FALSE(lb.initial_type);
+    CHECK(lb.proposed_state.is_null());
+    CHECK_FALSE(lb.validated_state_id);
+    CHECK(lb.rule_signature.empty());
+    CHECK(lb.error == "something broke");
+    CHECK(lb.forced);
+
+    auto task_log = f.store.load_log(kTaskId);
+    REQUIRE(task_log.size() == 1);
+    CHECK(task_log[0].run_kind == RunKind::kTask);
+    CHECK(f.store.load_log(kOtherFlowId).empty());
+  }
+}
+
+}  // namespace runctl
