@@ -23,6 +23,13 @@ const Clock& App::clock() {
   return *clock_;
 }
 
+RandomSource& App::random() {
+  if (!random_)
+    random_ = options.seed ? std::make_unique<SeededRandom>(*options.seed)
+                           : std::make_unique<SeededRandom>();
+  return *random_;
+}
+
 Store App::open_store(Access access) const {
   StoreOptions o{options.db, options.busy_timeout_ms};
   if (access == Access::kCreate) return Store(o, OpenMode::kCreate);

@@ -5,7 +5,9 @@
 #include <optional>
 #include <string>
 
+#include "service/store_services.hpp"
 #include "store/store.hpp"
+#include "util/random.hpp"
 #include "util/time.hpp"
 #include "util/uuid.hpp"
 
@@ -14,6 +16,7 @@ namespace runctl::cli {
 struct GlobalOptions {
   std::string db;
   std::optional<std::string> now;
+  std::optional<std::uint64_t> seed;
   int busy_timeout_ms = 5000;
 };
 
@@ -25,6 +28,10 @@ struct App {
   // The clock every rule reads: --now / RUNCTL_NOW when given, else the system clock.
   const Clock& clock();
   UuidGenerator& uuids() { return uuids_; }
+  // Retry jitter and concurrency waits draw from it: --seed / RUNCTL_SEED makes them repeatable.
+  RandomSource& random();
+  // Everything an orchestration takes from outside.
+  Environment environment() { return Environment{clock(), uuids(), random()}; }
 
   enum class Access {
     kRead,          // the database must exist
@@ -35,6 +42,7 @@ struct App {
 
  private:
   std::unique_ptr<Clock> clock_;
+  std::unique_ptr<RandomSource> random_;
   RandomUuidGenerator uuids_;
 };
 
@@ -44,6 +52,8 @@ void add_run_commands(CLI::App& cli, App& app);
 void add_set_state_command(CLI::App& cli, App& app);
 void add_inspect_commands(CLI::App& cli, App& app);
 void add_policy_commands(CLI::App& cli, App& app);
+void add_rules_command(CLI::App& cli, App& app);
+void add_task_queue_commands(CLI::App& cli, App& app);
 
 // Reads an argument that must be a run id (any case) and returns it canonical, or throws
 // Error(kBadData).

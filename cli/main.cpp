@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
   cli.add_option("--now", app.options.now,
                  "the clock every rule reads, ISO 8601 (also $RUNCTL_NOW); default: system time")
       ->envname("RUNCTL_NOW");
+  cli.add_option("--seed", app.options.seed,
+                 "seed of the random source for retry jitter and waits (also $RUNCTL_SEED)")
+      ->envname("RUNCTL_SEED");
   cli.add_option("--busy-timeout", app.options.busy_timeout_ms,
                  "milliseconds to wait for another writer before giving up (exit 75)")
       ->check(CLI::NonNegativeNumber)
@@ -65,6 +68,8 @@ int main(int argc, char** argv) {
   runctl::cli::add_set_state_command(cli, app);
   runctl::cli::add_inspect_commands(cli, app);
   runctl::cli::add_policy_commands(cli, app);
+  runctl::cli::add_rules_command(cli, app);
+  runctl::cli::add_task_queue_commands(cli, app);
 
   try {
     cli.parse(argc, argv);

@@ -14,7 +14,7 @@ struct CreateFlags {
   StateFlags state;
   bool has_state = false;
   std::optional<std::string> name, id, flow_run, task_key, retry_delay, deployment_id,
-      parent_task_run, infrastructure_pid, tags;
+      parent_task_run, infrastructure_pid, tags, pause_keys;
   std::optional<int> retries;
   std::optional<double> retry_jitter_factor;
   int count = 1;
@@ -56,7 +56,7 @@ Json parse_retry_delay(const std::string& text, RunKind kind) {
   return list;
 }
 
-std::vector<std::string> split_tags(const std::string& text) {
+std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> tags;
   size_t start = 0;
   while (start <= text.size()) {
@@ -94,6 +94,8 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
                        "the parent task run of a subflow (a UUID)");
     create->add_option("--infrastructure-pid", flags->infrastructure_pid,
                        "infrastructure process id");
+    create->add_option("--pause-keys", flags->pause_keys,
+                       "comma-separated pause keys that have already fired");
   } else {
     create->add_option("--flow-run", flags->flow_run, "the flow run this task belongs to");
     create->add_option("--task-key", flags->task_key, "task key");
@@ -111,22 +113,21 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     spec.retry_jitter_factor = flags->retry_jitter_factor;
     spec.flow_run_id = optional_uuid(flags->flow_run);
     spec.task_key = flags->task_key;
-    if (flags->tags) spec.tags = split_tags(*flags->tags);
+    if (flags->tags) spec.tags = split_list(*flags->tags);
     spec.deployment_id = optional_uuid(flags->deployment_id);
     spec.parent_task_run_id = optional_uuid(flags->parent_task_run);
     spec.infrastructure_pid = flags->infrastructure_pid;
+    if (flags->pause_keys) spec.pause_keys = split_list(*flags->pause_keys);
 
     std::optional<StateProposal> state;
     if (!flags->state.type.empty()) {
       state = to_proposal(flags->state);
-    } else if (flags->state.name || flags->state.message || flags->state.details ||
-               flags->state.data) {
-      throw Error(ErrorKind::kUsage, "--state-name, --state-message, --details and --data need --state");
+    } else if (has_state_fields(flags->state)) {
+      throw Error(ErrorKind::kUsage, "the initial state's flags (--state-name, --details, ...) need --state");
     }
 
-    const Clock& clock = app.clock();
+    const Environment env = app.environment();
     Store store = app.open_store(App::Access::kCreate);
-    Environment env{clock, app.uuids()};
     const auto runs = create_runs(store, spec, flags->count, state, env);
     if (flags->json) {
       if (flags->count == 1) {

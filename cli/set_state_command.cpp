@@ -44,9 +44,9 @@ void add_set_state_command(CLI::App& cli, App& app) {
     request.dry_run = flags->dry_run;
     request.trace = flags->verbose;
 
-    const Clock& clock = app.clock();
+    const Environment env = app.environment();
     Store store = app.open_store(App::Access::kWriteExisting);
-    const TransitionResult result = set_state(store, request, Environment{clock, app.uuids()});
+    const TransitionResult result = set_state(store, request, env);
     if (flags->json) {
       print_json(transition_to_json(result, flags->verbose));
     } else {

@@ -34,6 +34,23 @@ void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& pr
   command->add_option("--details", flags.details,
                       "state_details as a JSON object, e.g. '{\"cache_key\": \"k\"}'");
   command->add_option("--data", flags.data, "result data, any JSON value");
+  command->add_option("--scheduled-time", flags.scheduled_time,
+                      "state_details.scheduled_time, ISO 8601");
+  command->add_option("--cache-key", flags.cache_key, "state_details.cache_key");
+  command->add_option("--cache-expiration", flags.cache_expiration,
+                      "state_details.cache_expiration, ISO 8601");
+  command->add_option("--pause-key", flags.pause_key, "state_details.pause_key");
+  command->add_option("--pause-timeout", flags.pause_timeout,
+                      "state_details.pause_timeout, ISO 8601");
+  command->add_option("--pause-reschedule", flags.pause_reschedule,
+                      "state_details.pause_reschedule (true|false)");
+  command->add_option("--transition-id", flags.transition_id, "state_details.transition_id, a UUID");
+}
+
+bool has_state_fields(const StateFlags& f) {
+  return f.name || f.message || f.details || f.data || f.scheduled_time || f.cache_key ||
+         f.cache_expiration || f.pause_key || f.pause_timeout || f.transition_id ||
+         f.pause_reschedule;
 }
 
 StateProposal to_proposal(const StateFlags& flags) {
@@ -50,6 +67,19 @@ StateProposal to_proposal(const StateFlags& flags) {
   if (flags.details) apply_state_details(parse_json_flag("--details", *flags.details), p.details,
                                          "--details");
   if (flags.data) p.data = parse_json_flag("--data", *flags.data);
+  // The sugar flags go through the same checks as --details, so errors read alike.
+  Json sugar = Json::object();
+  auto put = [&](const char* key, const std::optional<std::string>& v) {
+    if (v) sugar[key] = *v;
+  };
+  put("scheduled_time", flags.scheduled_time);
+  put("cache_key", flags.cache_key);
+  put("cache_expiration", flags.cache_expiration);
+  put("pause_key", flags.pause_key);
+  put("pause_timeout", flags.pause_timeout);
+  put("transition_id", flags.transition_id);
+  if (flags.pause_reschedule) sugar["pause_reschedule"] = *flags.pause_reschedule;
+  if (!sugar.empty()) apply_state_details(sugar, p.details, "state flags");
   return p;
 }
 

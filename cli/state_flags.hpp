@@ -15,11 +15,18 @@ struct StateFlags {
   std::optional<std::string> message;
   std::optional<std::string> details;  // JSON object of state_details fields
   std::optional<std::string> data;     // JSON value
+  // Sugar for the common state_details fields; each overrides the same key of --details.
+  std::optional<std::string> scheduled_time, cache_key, cache_expiration, pause_key,
+      pause_timeout, transition_id;
+  std::optional<bool> pause_reschedule;
 };
 
 // Adds --name/--message (set-state) or --state-name/--state-message (create, `prefix`
 // "state-"), and --details / --data.
 void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& prefix);
+
+// Whether any flag other than the type was given.
+bool has_state_fields(const StateFlags& flags);
 
 // Throws Error(kBadData) for an unknown type or malformed JSON.
 StateProposal to_proposal(const StateFlags& flags);

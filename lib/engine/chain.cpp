@@ -159,6 +159,7 @@ class ChainRunner {
                        c_.parameters,
                        c_.client_version,
                        *c_.clock,
+                       c_.random,
                        c_.services};
   }
 

@@ -9,6 +9,7 @@
 #include "engine/services.hpp"
 #include "engine/state.hpp"
 #include "engine/trace.hpp"
+#include "util/random.hpp"
 #include "util/time.hpp"
 #include "util/uuid.hpp"
 
@@ -37,6 +38,7 @@ struct Context {
 
   const Clock* clock = nullptr;
   UuidGenerator* uuids = nullptr;
+  RandomSource* random = nullptr;
   Services* services = nullptr;
 
   // Appended by declarative `record` actions: lets tests and operators see which hooks ran.
@@ -61,6 +63,7 @@ struct ContextCopy {
   Json parameters;
   std::optional<std::string> client_version;
   const Clock& clock;
+  RandomSource* random;
   Services* services;
 
   Timestamp now() const { return clock.now(); }

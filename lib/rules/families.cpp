@@ -2,11 +2,12 @@
 
 namespace runctl {
 
-// Prefect's built-in rules and global transforms arrive family by family (see issue "Prefect's
-// built-in rules"); until then the registry is empty and every built-in policy compiles to the
-// entries that exist.
 const std::vector<RuleFamily>& rule_families() {
-  static const std::vector<RuleFamily> kFamilies = {};
+  static const std::vector<RuleFamily> kFamilies = {
+      add_terminal_rules,  add_cancelling_rules, add_pending_rules,
+      add_scheduling_rules, add_pausing_rules,   add_retry_rules,
+      add_caching_rules,   add_task_run_rules,   add_global_transforms,
+  };
   return kFamilies;
 }
 

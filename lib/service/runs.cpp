@@ -10,7 +10,7 @@ Json default_run_policy(const RunSpec& spec) {
                 {"retries", spec.retries ? Json(*spec.retries) : Json(nullptr)},
                 {"retry_delay", spec.retry_delay ? *spec.retry_delay : Json(nullptr)}};
   if (spec.kind == RunKind::kFlow) {
-    p["pause_keys"] = Json::array();
+    p["pause_keys"] = spec.pause_keys;
     p["resuming"] = false;
     p["retry_type"] = nullptr;
   } else {

@@ -22,6 +22,7 @@ struct RunSpec {
   std::optional<std::string> deployment_id;       // flow runs
   std::optional<std::string> parent_task_run_id;  // flow runs
   std::optional<std::string> infrastructure_pid;  // flow runs
+  std::vector<std::string> pause_keys;            // flow runs: pauses already fired
 };
 
 struct CreatedRun {

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "engine/state_json.hpp"
+#include "engine/rule.hpp"
 #include "util/error.hpp"
 
 namespace runctl {
@@ -47,7 +48,9 @@ TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
   c.client_version = request.client_version;
   c.clock = &env.clock;
   c.uuids = &env.uuids;
-  c.services = &store;
+  c.random = &env.random;
+  StoreServices services(store, env);
+  c.services = &services;
   c.trace = request.trace ? &result.trace : nullptr;
 
   result.initial_state = c.initial_state ? std::make_shared<State>(c.initial_state->deep_copy())

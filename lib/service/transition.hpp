@@ -8,6 +8,7 @@
 #include "engine/chain.hpp"
 #include "engine/state.hpp"
 #include "policy/policy.hpp"
+#include "service/store_services.hpp"
 #include "store/store.hpp"
 
 namespace runctl {
@@ -40,12 +41,6 @@ struct TransitionResult {
   bool dry_run = false;
   Trace trace;
   std::int64_t duration_us = 0;
-};
-
-// What the engine needs from outside, injected so tests are exact.
-struct Environment {
-  const Clock& clock;
-  UuidGenerator& uuids;
 };
 
 // Runs one transition in its own BEGIN IMMEDIATE transaction. On a hook error everything is

@@ -6,11 +6,16 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <chrono>
+#include <concepts>
 #include <filesystem>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 
+#include "engine/services.hpp"  // RetryableError
 #include "engine/state_json.hpp"
 #include "store/migrations.hpp"
 #include "util/error.hpp"
@@ -22,7 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 using Slot = std::unique_ptr<SQLite::Statement>;
 
-int index_of(RunKind kind) { return kind == RunKind::kFlow ? 0 : 1; }
+int index_of(RunKind kind) {
+  return kind == RunKind::kFlow ? 0 : 1;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Error mapping: every SQLite failure leaves the store as one runctl::Error.
@@ -105,8 +112,13 @@ auto guarded(const std::string& path, F&& f) -> decltype(f()) {
 // matters: a SELECT left mid-iteration would keep its read transaction (and lock) open.
 class Use {
  public:
-  Use(SQLite::Database& db, Slot& slot, const std::string& sql) {
-    if (!slot) slot = std::make_unique<SQLite::Statement>(db, sql);
+  Use(SQLite::Database& db, Slot& slot, const char* sql)
+      : Use(db, slot, [sql] { return std::string(sql); }) {}
+
+  // make_sql runs only when the statement is first prepared, so hot paths build no SQL text.
+  template <std::invocable MakeSql>
+  Use(SQLite::Database& db, Slot& slot, MakeSql&& make_sql) {
+    if (!slot) slot = std::make_unique<SQLite::Statement>(db, make_sql());
     stmt_ = slot.get();
     stmt_->clearBindings();
   }
@@ -138,11 +150,21 @@ constexpr KindNames kNames[2] = {
 // Column order shared by bind_run and read_run: parameter ?N is the Nth column, so one binder
 // serves INSERT (VALUES (?1, ...)) and UPDATE (SET col = ?N ... WHERE id = ?1).
 constexpr const char* kCommonColumns[] = {
-    "id",         "created",        "updated",
-    "name",       "state_id",       "state_type",
-    "state_name", "state_timestamp", "run_count",
-    "expected_start_time", "next_scheduled_start_time", "start_time",
-    "end_time",   "total_run_time_us", "empirical_policy",
+    "id",
+    "created",
+    "updated",
+    "name",
+    "state_id",
+    "state_type",
+    "state_name",
+    "state_timestamp",
+    "run_count",
+    "expected_start_time",
+    "next_scheduled_start_time",
+    "start_time",
+    "end_time",
+    "total_run_time_us",
+    "empirical_policy",
     "tags",
 };
 constexpr const char* kFlowColumns[] = {"flow_id", "deployment_id", "parent_task_run_id",
@@ -174,8 +196,8 @@ std::string insert_run_sql(RunKind kind) {
   const auto cols = run_columns(kind);
   std::vector<std::string> params;
   for (size_t i = 1; i <= cols.size(); ++i) params.push_back("?" + std::to_string(i));
-  return std::string("INSERT INTO ") + kNames[index_of(kind)].run_table + " (" +
-         join(cols, ", ") + ") VALUES (" + join(params, ", ") + ")";
+  return std::string("INSERT INTO ") + kNames[index_of(kind)].run_table + " (" + join(cols, ", ") +
+         ") VALUES (" + join(params, ", ") + ")";
 }
 
 std::string update_run_sql(RunKind kind) {
@@ -200,8 +222,7 @@ std::string select_state_sql(RunKind kind, bool history) {
                         "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, "
                         "s.data, a.id, a.data FROM ") +
                     n.state_table + " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
-  if (history)
-    return sql + " WHERE s." + n.state_run_column + " = ?1 ORDER BY s.timestamp, s.seq";
+  if (history) return sql + " WHERE s." + n.state_run_column + " = ?1 ORDER BY s.timestamp, s.seq";
   return sql + " WHERE s.id = ?1";
 }
 
@@ -218,7 +239,9 @@ constexpr const char* kLogColumns =
 // Binding and reading values.
 
 // Invalid UTF-8 (say, from a command-line tag) must not make storing fail.
-std::string to_text(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string to_text(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 void bind_opt(SQLite::Statement& s, int i, const std::optional<std::string>& v) {
   if (v) {
@@ -409,7 +432,9 @@ struct ArtifactFields {
 };
 
 // Removes the three artifact_* keys from `data` in place, as Prefect does before building the
-// artifact; all three are removed even when one of them turns out to be invalid.
+// artifact; all three are removed even when one of them turns out to be invalid. A truthy
+// non-string value fails Prefect's model validation, not the database, so it is deliberately
+// not a runctl::Error: the engine turns it into ABORT "Error validating state: ...".
 ArtifactFields take_artifact_fields(Json& data) {
   if (!data.is_object()) return {};
   const char* names[3] = {"artifact_key", "artifact_type", "artifact_description"};
@@ -424,9 +449,8 @@ ArtifactFields take_artifact_fields(Json& data) {
   for (int i = 0; i < 3; ++i) {
     if (!truthy(values[i])) continue;
     if (!values[i].is_string())
-      throw Error(ErrorKind::kBadData,
-                  std::string("state data ") + names[i] + " must be a string, got " +
-                      to_text(values[i]));
+      throw std::invalid_argument(std::string("state data ") + names[i] +
+                                  " must be a string, got " + to_text(values[i]));
     out[i] = values[i].get<std::string>();
   }
   return {out[0], out[1], out[2]};
@@ -447,6 +471,8 @@ struct Store::Statements {
   Slot insert_state[2], load_state[2], load_history[2];
   Slot insert_artifact, delete_artifact;
   Slot insert_log, load_log;
+  Slot find_cached_state, insert_cache_entry, state_timestamp_taken, failed_task_runs;
+  Slot enqueue_task_run, list_task_queue, list_task_queue_for_key;
   RandomUuidGenerator uuids;
 };
 
@@ -464,9 +490,8 @@ Store::Store(const StoreOptions& options, OpenMode mode)
     if (mode == OpenMode::kCreate) flags |= SQLite::OPEN_CREATE;
     db_ = std::make_unique<SQLite::Database>(path_, flags, options.busy_timeout_ms);
     // Checked before any pragma: a foreign file must be left exactly as it was.
-    const int version = read_user_version();
-    check_is_runctl_database(version, mode);
-    configure_connection();
+    const int version = check_is_runctl_database(mode);
+    configure_connection(options.busy_timeout_ms);
     if (mode == OpenMode::kCreate && version < latest_schema_version()) migrate();
   });
 }
@@ -485,9 +510,18 @@ void Store::check_path(OpenMode mode) const {
     throw Error(ErrorKind::kNotFound, "directory does not exist: " + dir);
 }
 
-int Store::read_user_version() { return db_->execAndGet("PRAGMA user_version").getInt(); }
+int Store::check_is_runctl_database(OpenMode mode) {
+  // One statement, so the version and the tables come from the same snapshot even while another
+  // process is migrating the file.
+  SQLite::Statement probe(*db_,
+                          "SELECT user_version, (SELECT count(*) FROM sqlite_master), "
+                          "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                          "'flow_run') FROM pragma_user_version");
+  probe.executeStep();
+  const int version = probe.getColumn(0).getInt();
+  const bool has_schema = probe.getColumn(1).getInt() > 0;
+  const bool has_run_table = probe.getColumn(2).getInt() > 0;
 
-void Store::check_is_runctl_database(int version, OpenMode mode) {
   const int latest = latest_schema_version();
   if (version > latest)
     throw Error(ErrorKind::kBadData, path_ + " has schema version " + std::to_string(version) +
@@ -495,25 +529,36 @@ void Store::check_is_runctl_database(int version, OpenMode mode) {
                                          std::to_string(latest) + "); upgrade runctl");
   const std::string not_ours = path_ + " is not a runctl database";
   if (version == 0) {
-    // runctl sets user_version in the same transaction that creates its tables, so version 0
-    // means a fresh file (migrated below in kCreate) or someone else's database.
+    // runctl sets user_version in the transaction that creates its tables, so version 0 means a
+    // fresh file (migrated in kCreate) or someone else's database.
     if (mode == OpenMode::kRead) throw Error(ErrorKind::kBadData, not_ours);
-    if (db_->execAndGet("SELECT count(*) FROM sqlite_master").getInt() > 0)
+    if (has_schema)
       throw Error(ErrorKind::kBadData, not_ours + " (it has tables but no runctl schema version)");
-    return;
+    return version;
   }
   // Other programs use user_version too; a runctl database always has the run table.
-  if (!db_->tableExists("flow_run"))
+  if (!has_run_table)
     throw Error(ErrorKind::kBadData, not_ours + " (schema version " + std::to_string(version) +
                                          " but no flow_run table)");
+  return version;
 }
 
-void Store::configure_connection() {
-  try {
-    db_->exec("PRAGMA journal_mode=WAL");
-  } catch (const SQLite::Exception& e) {
-    // A read-only file stays in its journal mode; reading it still works.
-    if ((e.getErrorCode() & 0xff) != SQLITE_READONLY) throw;
+void Store::configure_connection(int busy_timeout_ms) {
+  // Turning a fresh file to WAL takes an exclusive lock, and when two processes race for it
+  // SQLite answers BUSY at once instead of calling the busy handler (deadlock avoidance), so the
+  // wait happens here. On a file already in WAL mode the pragma takes no lock.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    try {
+      db_->exec("PRAGMA journal_mode=WAL");
+      break;
+    } catch (const SQLite::Exception& e) {
+      // A read-only file stays in its journal mode; reading it still works.
+      if ((e.getErrorCode() & 0xff) == SQLITE_READONLY) break;
+      if (!is_busy(e) || std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   db_->exec("PRAGMA synchronous=NORMAL");
   db_->exec("PRAGMA foreign_keys=ON");
@@ -522,8 +567,7 @@ void Store::configure_connection() {
 void Store::migrate() {
   WriteTransaction tx(*this);
   // Re-read under the write lock: a concurrent runctl may have migrated meanwhile.
-  const int current = read_user_version();
-  check_is_runctl_database(current, OpenMode::kCreate);
+  const int current = check_is_runctl_database(OpenMode::kCreate);
   for (const Migration& m : migrations()) {
     if (m.version <= current) continue;
     db_->exec(m.sql);
@@ -572,7 +616,7 @@ std::optional<RunKind> Store::find_run_kind(const std::string& run_id) {
     for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
       const int k = index_of(kind);
       Use s(*db_, stmts_->find_run[k],
-            std::string("SELECT 1 FROM ") + kNames[k].run_table + " WHERE id = ?1");
+            [&] { return std::string("SELECT 1 FROM ") + kNames[k].run_table + " WHERE id = ?1"; });
       s->bind(1, run_id);
       if (s->executeStep()) return kind;
     }
@@ -582,7 +626,7 @@ std::optional<RunKind> Store::find_run_kind(const std::string& run_id) {
 
 std::optional<Run> Store::load_run(RunKind kind, const std::string& run_id) {
   return guarded(path_, [&]() -> std::optional<Run> {
-    Use s(*db_, stmts_->load_run[index_of(kind)], select_run_sql(kind));
+    Use s(*db_, stmts_->load_run[index_of(kind)], [&] { return select_run_sql(kind); });
     s->bind(1, run_id);
     if (!s->executeStep()) return std::nullopt;
     return read_run(*s, kind, path_);
@@ -591,7 +635,7 @@ std::optional<Run> Store::load_run(RunKind kind, const std::string& run_id) {
 
 void Store::insert_run(const Run& run) {
   guarded(path_, [&] {
-    Use s(*db_, stmts_->insert_run[index_of(run.kind)], insert_run_sql(run.kind));
+    Use s(*db_, stmts_->insert_run[index_of(run.kind)], [&] { return insert_run_sql(run.kind); });
     bind_run(*s, run, run.created);
     s->exec();
   });
@@ -599,7 +643,7 @@ void Store::insert_run(const Run& run) {
 
 void Store::update_run(const Run& run) {
   guarded(path_, [&] {
-    Use s(*db_, stmts_->update_run[index_of(run.kind)], update_run_sql(run.kind));
+    Use s(*db_, stmts_->update_run[index_of(run.kind)], [&] { return update_run_sql(run.kind); });
     // `updated` follows the run's own clock (its latest state time), not the wall clock, so
     // runs driven by an injected clock stay reproducible.
     bind_run(*s, run, run.state_timestamp.value_or(run.created));
@@ -612,7 +656,8 @@ void Store::update_run(const Run& run) {
 std::int64_t Store::count_runs(RunKind kind) {
   return guarded(path_, [&] {
     const int k = index_of(kind);
-    Use s(*db_, stmts_->count_runs[k], std::string("SELECT count(*) FROM ") + kNames[k].run_table);
+    Use s(*db_, stmts_->count_runs[k],
+          [&] { return std::string("SELECT count(*) FROM ") + kNames[k].run_table; });
     s->executeStep();
     return s->getColumn(0).getInt64();
   });
@@ -644,7 +689,7 @@ void Store::write_state(const Run& run, State& state) {
       }
       a->exec();
     }
-    Use s(*db_, stmts_->insert_state[k], insert_state_sql(run.kind));
+    Use s(*db_, stmts_->insert_state[k], [&] { return insert_state_sql(run.kind); });
     s->bind(1, state.id);
     s->bind(2, format_timestamp(state.timestamp));
     s->bind(3, run.id);
@@ -699,7 +744,8 @@ StatePtr Store::read_state_row(SQLite::Statement& row) {
 StatePtr Store::load_current_state(const Run& run) {
   if (!run.state_id) return nullptr;
   return guarded(path_, [&]() -> StatePtr {
-    Use s(*db_, stmts_->load_state[index_of(run.kind)], select_state_sql(run.kind, false));
+    Use s(*db_, stmts_->load_state[index_of(run.kind)],
+          [&] { return select_state_sql(run.kind, false); });
     s->bind(1, *run.state_id);
     if (!s->executeStep()) return nullptr;
     return read_state_row(*s);
@@ -708,7 +754,8 @@ StatePtr Store::load_current_state(const Run& run) {
 
 std::vector<StatePtr> Store::load_history(const Run& run) {
   return guarded(path_, [&] {
-    Use s(*db_, stmts_->load_history[index_of(run.kind)], select_state_sql(run.kind, true));
+    Use s(*db_, stmts_->load_history[index_of(run.kind)],
+          [&] { return select_state_sql(run.kind, true); });
     s->bind(1, run.id);
     std::vector<StatePtr> out;
     while (s->executeStep()) out.push_back(read_state_row(*s));
@@ -721,9 +768,10 @@ std::vector<StatePtr> Store::load_history(const Run& run) {
 
 std::int64_t Store::insert_log(const LogEntry& entry) {
   return guarded(path_, [&] {
-    Use s(*db_, stmts_->insert_log,
-          std::string("INSERT INTO orchestration_log (") + kLogColumns +
-              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    Use s(*db_, stmts_->insert_log, [] {
+      return std::string("INSERT INTO orchestration_log (") + kLogColumns +
+             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    });
     s->bind(1, entry.run_id);
     s->bind(2, std::string(kind_name(entry.run_kind)));
     s->bind(3, format_timestamp(entry.at));
@@ -749,9 +797,10 @@ std::int64_t Store::insert_log(const LogEntry& entry) {
 
 std::vector<LogEntry> Store::load_log(const std::string& run_id) {
   return guarded(path_, [&] {
-    Use s(*db_, stmts_->load_log,
-          std::string("SELECT id, ") + kLogColumns +
-              " FROM orchestration_log WHERE run_id = ?1 ORDER BY id");
+    Use s(*db_, stmts_->load_log, [] {
+      return std::string("SELECT id, ") + kLogColumns +
+             " FROM orchestration_log WHERE run_id = ?1 ORDER BY id";
+    });
     s->bind(1, run_id);
     std::vector<LogEntry> out;
     while (s->executeStep()) {
@@ -775,6 +824,102 @@ std::vector<LogEntry> Store::load_log(const std::string& run_id) {
       e.policy = r.text(13);
       e.forced = r.int64(14) != 0;
       out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task-run state cache, G1's timestamp check, legacy retries, background task queue (schema 002).
+
+StatePtr Store::find_cached_state(const std::string& key, Timestamp now) {
+  return guarded(path_, [&]() -> StatePtr {
+    // Only the newest live entry counts: if its state row is gone there is no hit, and older
+    // entries are not consulted (spec §5.19), hence LIMIT 1 before the join.
+    Use s(*db_, stmts_->find_cached_state,
+          "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, "
+          "a.data FROM (SELECT task_run_state_id FROM task_run_state_cache WHERE cache_key = ?1 "
+          "AND (cache_expiration IS NULL OR cache_expiration > ?2) ORDER BY created DESC "
+          "LIMIT 1) AS c JOIN task_run_state AS s ON s.id = c.task_run_state_id "
+          "LEFT JOIN artifact AS a ON a.id = s.result_artifact_id");
+    s->bind(1, key);
+    s->bind(2, format_timestamp(now));
+    if (!s->executeStep()) return nullptr;
+    return read_state_row(*s);
+  });
+}
+
+void Store::insert_cache_entry(const std::string& id, const std::string& key,
+                               std::optional<Timestamp> expiration,
+                               const std::string& task_run_state_id, Timestamp now) {
+  guarded(path_, [&] {
+    Use s(*db_, stmts_->insert_cache_entry,
+          "INSERT INTO task_run_state_cache (id, created, cache_key, cache_expiration, "
+          "task_run_state_id) VALUES (?1, ?2, ?3, ?4, ?5)");
+    s->bind(1, id);
+    s->bind(2, format_timestamp(now));
+    s->bind(3, key);
+    bind_time(*s, 4, expiration);
+    s->bind(5, task_run_state_id);
+    s->exec();
+  });
+}
+
+bool Store::flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) {
+  return guarded(path_, [&] {
+    Use s(*db_, stmts_->state_timestamp_taken,
+          "SELECT 1 FROM flow_run_state WHERE flow_run_id = ?1 AND timestamp = ?2");
+    s->bind(1, flow_run_id);
+    s->bind(2, format_timestamp(t));
+    return s->executeStep();
+  });
+}
+
+std::vector<std::string> Store::failed_task_runs(const std::string& flow_run_id) {
+  return guarded(path_, [&] {
+    // Ordered by id, which the (flow_run_id, state_type) index yields without sorting.
+    Use s(*db_, stmts_->failed_task_runs,
+          "SELECT id FROM task_run WHERE flow_run_id = ?1 AND state_type = ?2 ORDER BY id");
+    s->bind(1, flow_run_id);
+    s->bind(2, std::string(type_name(StateType::kFailed)));
+    std::vector<std::string> ids;
+    while (s->executeStep()) ids.push_back(s->getColumn(0).getString());
+    return ids;
+  });
+}
+
+void Store::enqueue_task_run(const std::string& id, const Run& task_run, const std::string& queue,
+                             Timestamp now) {
+  guarded(path_, [&] {
+    Use s(*db_, stmts_->enqueue_task_run,
+          "INSERT INTO task_queue (id, task_key, queue, task_run_id, enqueued_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5)");
+    s->bind(1, id);
+    s->bind(2, task_run.task_key.value_or(""));
+    s->bind(3, queue);
+    s->bind(4, task_run.id);
+    s->bind(5, format_timestamp(now));
+    s->exec();
+  });
+}
+
+std::vector<Store::QueuedTask> Store::list_task_queue(const std::optional<std::string>& task_key) {
+  return guarded(path_, [&] {
+    Use s(*db_, task_key ? stmts_->list_task_queue_for_key : stmts_->list_task_queue, [&] {
+      return std::string("SELECT id, task_key, queue, task_run_id, enqueued_at FROM task_queue") +
+             (task_key ? " WHERE task_key = ?1" : "") + " ORDER BY seq";
+    });
+    if (task_key) s->bind(1, *task_key);
+    std::vector<QueuedTask> out;
+    while (s->executeStep()) {
+      QueuedTask q;
+      q.id = s->getColumn(0).getString();
+      RowReader r(*s, path_ + ": task_queue entry " + q.id);
+      q.task_key = r.text(1);
+      q.queue = r.text(2);
+      q.task_run_id = r.text(3);
+      q.enqueued_at = r.time(4);
+      out.push_back(std::move(q));
     }
     return out;
   });

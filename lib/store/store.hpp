@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "engine/run.hpp"
-#include "engine/services.hpp"
 #include "engine/state.hpp"
 
 namespace SQLite {
@@ -46,7 +45,7 @@ struct StoreOptions {
   int busy_timeout_ms = 5000;
 };
 
-class Store final : public Services {
+class Store final {
  public:
   // Latest schema version this build knows (PRAGMA user_version after migrating).
   static int latest_schema_version();
@@ -54,7 +53,7 @@ class Store final : public Services {
   // Throws Error: kNotFound (kRead and no such file), kBadData (not a runctl database, or a
   // newer schema), kReadOnly, kBusy, kIo.
   Store(const StoreOptions& options, OpenMode mode);
-  ~Store() override;
+  ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -87,21 +86,40 @@ class Store final : public Services {
   // Writes every column of the run back (state pointer, counters, times, policy, ...).
   void update_run(const Run& run);
 
-  // Services: inserts the state row, creating its result artifact as Prefect does (spec §1.6).
-  void write_state(const Run& run, State& state) override;
+  // Inserts the state row, creating its result artifact as Prefect does (spec §1.6).
+  void write_state(const Run& run, State& state);
 
   std::int64_t insert_log(const LogEntry& entry);
   std::vector<LogEntry> load_log(const std::string& run_id);
 
   std::int64_t count_runs(RunKind kind);
 
+  // Task-run state cache (schema 002): newest entry for the key not expired at `now`, or null.
+  StatePtr find_cached_state(const std::string& key, Timestamp now);
+  void insert_cache_entry(const std::string& id, const std::string& key,
+                          std::optional<Timestamp> expiration, const std::string& task_run_state_id,
+                          Timestamp now);
+  bool flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t);
+  std::vector<std::string> failed_task_runs(const std::string& flow_run_id);
+
+  // Background task queue (schema 002), standing in for Prefect's in-memory queue.
+  struct QueuedTask {
+    std::string id;
+    std::string task_key;
+    std::string queue;  // scheduled | retry
+    std::string task_run_id;
+    Timestamp enqueued_at = 0;
+  };
+  void enqueue_task_run(const std::string& id, const Run& task_run, const std::string& queue,
+                        Timestamp now);
+  std::vector<QueuedTask> list_task_queue(const std::optional<std::string>& task_key);
+
  private:
   struct Statements;  // prepared statements, created on first use (store.cpp)
 
   void check_path(OpenMode mode) const;
-  int read_user_version();
-  void check_is_runctl_database(int version, OpenMode mode);
-  void configure_connection();
+  int check_is_runctl_database(OpenMode mode);  // returns the schema version
+  void configure_connection(int busy_timeout_ms);
   void migrate();
   StatePtr read_state_row(SQLite::Statement& row);
 

@@ -69,11 +69,17 @@ inline ProcessResult run_process(const std::vector<std::string>& argv,
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (stdin_data.empty()) process_detail::close_fd(in_fd);
+  if (stdin_data.empty()) {
+    process_detail::close_fd(in_fd);
+  } else {
+    // Non-blocking, so a large write returns what fits instead of waiting for a child that is
+    // itself blocked writing to a stdout we are not reading yet.
+    ::fcntl(in_fd, F_SETFL, ::fcntl(in_fd, F_GETFL) | O_NONBLOCK);
+  }
 
   // A child that exits without reading its stdin must not kill us with SIGPIPE.
-  struct sigaction ignore_pipe {
-  }, old_pipe{};
+  struct sigaction ignore_pipe = {};
+  struct sigaction old_pipe = {};
   ignore_pipe.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore_pipe, &old_pipe);
 

@@ -43,6 +43,24 @@ inline StateType third_type(MaybeType a, MaybeType b) {
   throw std::logic_error("no third type");
 }
 
+// Strings for assertions, so doctest prints readable values on failure.
+inline std::string name_of(MaybeType t) {
+  return std::string(type_name(t));
+}
+inline std::string name_of(Status s) {
+  return std::string(status_name(s));
+}
+inline std::string name_of(const StatePtr& s) {
+  return s ? std::string(type_name(s->type)) : "NONE";
+}
+
+inline StateProposal proposal(StateType type, std::optional<std::string> name = std::nullopt) {
+  StateProposal p;
+  p.type = type;
+  p.name = std::move(name);
+  return p;
+}
+
 inline RuleInfo info(const std::string& name, StateTypeSet from = StateTypeSet::all(),
                      StateTypeSet to = StateTypeSet::all()) {
   return RuleInfo{name, from, to, "test rule"};
@@ -81,7 +99,7 @@ class TestTransform final : public Transform {
   using Action = std::function<void(Context&)>;
 
   explicit TestTransform(const std::string& name, std::vector<std::string>* journal = nullptr)
-      : Transform(info(name)), journal_(journal) {}
+      : Transform(testing::info(name)), journal_(journal) {}
 
   Action on_before, on_after;
   mutable int before = 0, after = 0;
@@ -110,8 +128,12 @@ inline std::shared_ptr<TestTransform> make_transform(const std::string& name,
   return std::make_shared<TestTransform>(name, journal);
 }
 
-inline PolicyEntry entry(std::shared_ptr<const Rule> rule) { return PolicyEntry{rule, nullptr}; }
-inline PolicyEntry entry(std::shared_ptr<const Transform> t) { return PolicyEntry{nullptr, t}; }
+inline PolicyEntry entry(std::shared_ptr<const Rule> rule) {
+  return PolicyEntry{rule, nullptr};
+}
+inline PolicyEntry entry(std::shared_ptr<const Transform> t) {
+  return PolicyEntry{nullptr, t};
+}
 
 // The store, faked: records what validation writes, or fails the way it is told to.
 class FakeServices final : public Services {
@@ -123,6 +145,17 @@ class FakeServices final : public Services {
     if (on_write) on_write(run, state);
     written_ids.push_back(state.id);
   }
+
+  // The rest of the interface serves built-in rules, which these tests do not run.
+  std::optional<RunSnapshot> read_flow_run(const std::string&) override { return std::nullopt; }
+  StatePtr find_cached_state(const std::string&, Timestamp) override { return nullptr; }
+  void insert_cache_entry(const std::string&, std::optional<Timestamp>, const std::string&,
+                          Timestamp) override {}
+  bool flow_state_timestamp_taken(const std::string&, Timestamp) override { return false; }
+  void force_task_run_state(const std::string&, const State&) override {}
+  std::vector<std::string> failed_task_runs(const std::string&) override { return {}; }
+  void set_task_run_count(const std::string&, int) override {}
+  void enqueue_task_run(const Run&, const std::string&) override {}
 };
 
 // One orchestration: a run whose current state is of type `initial` (written 5 s before now, as

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/services.hpp"  // RetryableError
 #include "util/error.hpp"
 
 namespace runctl {
@@ -528,8 +529,8 @@ TEST_SUITE("store: states") {
     const Json unpersisted = {{"type", "unpersisted"}, {"artifact_key", "kept"}};
     State s1 =
         make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"), unpersisted);
-    State s2 = make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"),
-                          Json(nullptr));
+    State s2 =
+        make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"), Json(nullptr));
     f.store.write_state(f.task, s1);
     f.store.write_state(f.task, s2);
     CHECK(*s1.data == unpersisted);  // not stripped: nothing was persisted
@@ -537,14 +538,16 @@ TEST_SUITE("store: states") {
     for (const StatePtr& s : f.store.load_history(f.task)) CHECK_FALSE(s->data);
   }
 
-  TEST_CASE("a non-string artifact_key is bad data") {
+  TEST_CASE("a non-string artifact_key fails validation, not the store") {
     Fixture f;
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
-                         Json{{"artifact_key", 5}});
-    auto e = error_of([&] { f.store.write_state(f.flow, s); });
-    REQUIRE(e);
-    CHECK(e->kind() == ErrorKind::kBadData);
+                         Json{{"artifact_key", 5}, {"v", 1}});
+    // Not a runctl::Error, so the engine turns it into ABORT as Prefect's model error would.
+    CHECK_THROWS_WITH_AS(f.store.write_state(f.flow, s),
+                         "state data artifact_key must be a string, got 5", std::invalid_argument);
+    CHECK(*s.data == Json{{"v", 1}});
     CHECK(count(f.store, "SELECT count(*) FROM flow_run_state") == 0);
+    CHECK(count(f.store, "SELECT count(*) FROM artifact") == 0);
   }
 
   TEST_CASE("the legacy data column wins over the artifact when truthy") {
@@ -604,8 +607,8 @@ TEST_SUITE("store: transactions") {
     {
       Store::WriteTransaction tx(f.store);
       f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
-      State s = make_state(state_id(1), StateType::kPending, at("2026-01-01T12:00:00Z"),
-                           Json{{"a", 1}});
+      State s =
+          make_state(state_id(1), StateType::kPending, at("2026-01-01T12:00:00Z"), Json{{"a", 1}});
       f.store.write_state(f.flow, s);
     }
     CHECK_FALSE(f.store.find_run_kind(kOtherFlowId));
@@ -745,6 +748,105 @@ TEST_SUITE("store: orchestration log") {
     REQUIRE(task_log.size() == 1);
     CHECK(task_log[0].run_kind == RunKind::kTask);
     CHECK(f.store.load_log(kOtherFlowId).empty());
+  }
+}
+
+TEST_SUITE("store: cache, queue and lookups") {
+  TEST_CASE("find_cached_state: newest live entry only, with its data") {
+    Fixture f;
+    State old_state = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
+                                 Json{{"answer", 1}});
+    State new_state = make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"),
+                                 Json{{"answer", 2}});
+    f.store.write_state(f.task, old_state);
+    f.store.write_state(f.task, new_state);
+    const Timestamp now = at("2026-01-01T13:00:00Z");
+    f.store.insert_cache_entry(state_id(10), "k", std::nullopt, old_state.id,
+                               at("2026-01-01T12:00:00Z"));
+    f.store.insert_cache_entry(state_id(11), "k", at("2026-01-01T14:00:00Z"), new_state.id,
+                               at("2026-01-01T12:00:01Z"));
+
+    StatePtr hit = f.store.find_cached_state("k", now);
+    REQUIRE(hit);
+    CHECK(hit->id == new_state.id);
+    REQUIRE(hit->data);
+    CHECK(*hit->data == Json{{"answer", 2}});
+
+    // Once the newest entry expires, the older one (no expiration) is found.
+    hit = f.store.find_cached_state("k", at("2026-01-01T14:00:00Z"));
+    REQUIRE(hit);
+    CHECK(hit->id == old_state.id);
+
+    CHECK_FALSE(f.store.find_cached_state("other", now));
+  }
+
+  TEST_CASE("find_cached_state: a newest entry whose state is gone is a miss") {
+    Fixture f;
+    State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"));
+    f.store.write_state(f.task, s);
+    f.store.insert_cache_entry(state_id(10), "k", std::nullopt, s.id, at("2026-01-01T12:00:00Z"));
+    f.store.insert_cache_entry(state_id(11), "k", std::nullopt, state_id(99),
+                               at("2026-01-01T12:00:01Z"));
+    CHECK_FALSE(f.store.find_cached_state("k", at("2026-01-01T13:00:00Z")));
+  }
+
+  TEST_CASE("flow_state_timestamp_taken") {
+    Fixture f;
+    const Timestamp t = at("2026-01-01T12:00:00Z");
+    CHECK_FALSE(f.store.flow_state_timestamp_taken(kFlowId, t));
+    State s = make_state(state_id(1), StateType::kRunning, t);
+    f.store.write_state(f.flow, s);
+    CHECK(f.store.flow_state_timestamp_taken(kFlowId, t));
+    CHECK_FALSE(f.store.flow_state_timestamp_taken(kFlowId, t + 1));
+    CHECK_FALSE(f.store.flow_state_timestamp_taken(kOtherFlowId, t));
+  }
+
+  TEST_CASE("failed_task_runs lists the flow's task runs whose state is FAILED, by id") {
+    Fixture f;
+    f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+    auto task = [&](int n, const char* flow, std::optional<StateType> type) {
+      Run r = minimal_run(RunKind::kTask, state_id(n));
+      r.flow_run_id = flow;
+      r.state_type = type;
+      f.store.insert_run(r);
+    };
+    task(3, kFlowId, StateType::kFailed);
+    task(1, kFlowId, StateType::kFailed);
+    task(2, kFlowId, StateType::kCompleted);
+    task(4, kOtherFlowId, StateType::kFailed);
+    task(5, kFlowId, std::nullopt);
+    CHECK(f.store.failed_task_runs(kFlowId) == std::vector<std::string>{state_id(1), state_id(3)});
+    CHECK(f.store.failed_task_runs(kOtherFlowId) == std::vector<std::string>{state_id(4)});
+  }
+
+  TEST_CASE("the task queue lists entries oldest first, optionally for one key") {
+    Fixture f;
+    Run a = f.task;
+    a.task_key = "key-a";
+    Run b = minimal_run(RunKind::kTask, state_id(7));
+    b.task_key = "key-b";
+    f.store.enqueue_task_run(state_id(20), a, "scheduled", at("2026-01-01T12:00:00Z"));
+    f.store.enqueue_task_run(state_id(21), b, "scheduled", at("2026-01-01T12:00:01Z"));
+    f.store.enqueue_task_run(state_id(22), a, "retry", at("2026-01-01T12:00:02Z"));
+
+    auto all = f.store.list_task_queue(std::nullopt);
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].id == state_id(20));
+    CHECK(all[0].task_key == "key-a");
+    CHECK(all[0].queue == "scheduled");
+    CHECK(all[0].task_run_id == kTaskId);
+    CHECK(all[0].enqueued_at == at("2026-01-01T12:00:00Z"));
+    CHECK(all[1].id == state_id(21));
+    CHECK(all[2].id == state_id(22));
+    CHECK(all[2].queue == "retry");
+
+    auto only_a = f.store.list_task_queue(std::string("key-a"));
+    REQUIRE(only_a.size() == 2);
+    CHECK(only_a[0].id == state_id(20));
+    CHECK(only_a[1].id == state_id(22));
+    CHECK(f.store.list_task_queue(std::string("nope")).empty());
+
+    CHECK_THROWS_AS(f.store.enqueue_task_run(state_id(23), a, "bogus", 0), Error);
   }
 }
 
