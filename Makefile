@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test demo format clean
+.PHONY: all deps build test demo bench fuzz test-sanitize format clean
 
 all: build
 
@@ -21,6 +21,15 @@ test: build
 
 demo: build
 	@scripts/demo.sh $(BUILD)/runctl
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+fuzz:
+	@scripts/fuzz.sh
+
+test-sanitize: deps
+	@scripts/test-sanitize.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

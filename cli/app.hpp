@@ -54,6 +54,7 @@ void add_inspect_commands(CLI::App& cli, App& app);
 void add_policy_commands(CLI::App& cli, App& app);
 void add_rules_command(CLI::App& cli, App& app);
 void add_task_queue_commands(CLI::App& cli, App& app);
+void add_apply_command(CLI::App& cli, App& app);  // cli/apply_command.cpp
 
 // Reads an argument that must be a run id (any case) and returns it canonical, or throws
 // Error(kBadData).

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   runctl::cli::add_policy_commands(cli, app);
   runctl::cli::add_rules_command(cli, app);
   runctl::cli::add_task_queue_commands(cli, app);
+  runctl::cli::add_apply_command(cli, app);
 
   try {
     cli.parse(argc, argv);

@@ -60,6 +60,8 @@ StatePtr RuleHook::new_state(const StateProposal& proposal) const {
   return make_state(proposal, real_.uuids->next(), real_.now());
 }
 
+std::string RuleHook::new_uuid() const { return real_.uuids->next(); }
+
 void RuleHook::record(std::string_view tag) {
   std::string entry(rule_name_);
   entry += ':';

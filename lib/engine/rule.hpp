@@ -57,6 +57,8 @@ class RuleHook {
 
   // A new state as the server mints it (fresh id, timestamp now, default name).
   StatePtr new_state(const StateProposal& proposal) const;
+  // A fresh random UUID (v4), e.g. for a pause key Prefect generates.
+  std::string new_uuid() const;
   // Appends "<Rule>:<hook>:<tag>" to the context's side effects.
   void record(std::string_view tag);
 

@@ -33,9 +33,15 @@ struct Settings {
   std::size_t max_retry_queue_size = 100;
 };
 
+class ConcurrencyServices;  // engine/concurrency.hpp: limits, deployments, leases, events
+
 class Services {
  public:
   virtual ~Services() = default;
+
+  // Concurrency limits, deployments, leases and the event sink; null where there are none
+  // (tests of other rules), and the concurrency rules then do nothing.
+  virtual ConcurrencyServices* concurrency() { return nullptr; }
 
   // Persists a newly validated state of `run` (validation, spec §3.7). May strip the artifact
   // keys from the state's data in place, as Prefect does. Any error other than RetryableError

@@ -189,7 +189,10 @@ class PolicyParser {
       check_keys(body, at, {"seconds", "reason"});
       auto s = body.find("seconds");
       if (s == body.end()) fail(at, "missing key \"seconds\"");
-      if (!s->is_number_integer()) fail(at + ".seconds", "expected an integer number of seconds");
+      if (!s->is_number_integer() ||
+          (s->is_number_unsigned() &&
+           s->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)))
+        fail(at + ".seconds", "expected an integer number of seconds (64-bit)");
       a.seconds = s->get<std::int64_t>();
       a.reason = reason(body, at);
     } else if (verb == "abort") {

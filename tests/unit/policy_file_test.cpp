@@ -254,6 +254,21 @@ TEST_CASE("policy file error: non-integer delay") {
       R"(policy file p.json: $.rules[0].before[0].delay: expected {"seconds": INT, "reason": ...})");
 }
 
+// nlohmann stores integers above INT64_MAX unsigned; reading them as int64 would wrap them into
+// a silent negative delay, so they are refused like 1.5 is.
+TEST_CASE("policy file error: delay seconds beyond 64 bits are refused, not wrapped") {
+  for (const std::string seconds : {"9223372036854775808", "18446744073709551615"}) {
+    CAPTURE(seconds);
+    const std::string e =
+        policy_error(rule_with_before(R"([{"delay": {"seconds": )" + seconds + "}}]"));
+    const std::string prefix = "policy file p.json: $.rules[0].before[0].delay.seconds: ";
+    CHECK(e.substr(0, prefix.size()) == prefix);  // today: "no error"
+  }
+  // The largest representable value is fine.
+  CHECK(policy_error(rule_with_before(R"([{"delay": {"seconds": 9223372036854775807}}])")) ==
+        "no error");
+}
+
 TEST_CASE("policy file error: other malformed actions") {
   CHECK(policy_error(rule_with_before(R"([{"rename": 5}])")) ==
         "policy file p.json: $.rules[0].before[0].rename: expected a string");
@@ -358,6 +373,66 @@ TEST_CASE("built-in policies: by name or alias; implemented entries in order, th
     CHECK(names(entries) == implemented);
     CHECK(p.missing == missing);
   }
+}
+
+TEST_CASE("built-in policies: Prefect's lists, in Prefect's order (spec 6)") {
+  auto entries = [](std::string_view name) {
+    const BuiltinPolicy* p = find_builtin_policy(name);
+    REQUIRE(p != nullptr);
+    return Strings(p->entries.begin(), p->entries.end());
+  };
+  CHECK(entries("CoreFlowPolicy") ==
+        Strings{"PreserveDeploymentConcurrencyLeaseId", "PreventDuplicateTransitions",
+                "HandleFlowTerminalStateTransitions", "EnforceCancellingToCancelledTransition",
+                "BypassCancellingFlowRunsWithNoInfra", "PreventPendingTransitions",
+                "ValidateDeploymentConcurrencyAtRunning", "SecureFlowConcurrencySlots",
+                "RemoveDeploymentConcurrencyLeaseForOldClientVersions",
+                "EnsureOnlyScheduledFlowsMarkedLate", "HandlePausingFlows",
+                "HandleResumingPausedFlows", "CopyScheduledTime", "WaitForScheduledTime",
+                "RetryFailedFlows", "InstrumentFlowRunStateTransitions",
+                "ReleaseFlowConcurrencySlots"});
+  CHECK(entries("MinimalFlowPolicy") ==
+        Strings{"PreventResultDataLoss", "BypassCancellingFlowRunsWithNoInfra",
+                "InstrumentFlowRunStateTransitions", "ReleaseFlowConcurrencySlots"});
+  CHECK(entries("MarkLateRunsPolicy") == Strings{"EnsureOnlyScheduledFlowsMarkedLate",
+                                                 "EnforceDeploymentConcurrencyOnLate",
+                                                 "InstrumentFlowRunStateTransitions"});
+  const Strings core_task{"CacheRetrieval",
+                          "HandleTaskTerminalStateTransitions",
+                          "PreventRunningTasksFromStoppedFlows",
+                          "SecureTaskConcurrencySlots",
+                          "CopyScheduledTime",
+                          "WaitForScheduledTime",
+                          "RetryFailedTasks",
+                          "RenameReruns",
+                          "UpdateFlowRunTrackerOnTasks",
+                          "CacheInsertion",
+                          "ReleaseTaskConcurrencySlots"};
+  CHECK(entries("CoreTaskPolicy") == core_task);
+  Strings client_side = core_task;
+  client_side.erase(client_side.begin() + 3);  // without SecureTaskConcurrencySlots
+  CHECK(entries("ClientSideTaskOrchestrationPolicy") == client_side);
+  CHECK(entries("BackgroundTaskPolicy") ==
+        Strings{"PreventPendingTransitions", "CacheRetrieval", "HandleTaskTerminalStateTransitions",
+                "CopyScheduledTime", "CopyTaskParametersID", "WaitForScheduledTime",
+                "RetryFailedTasks", "RenameReruns", "UpdateFlowRunTrackerOnTasks", "CacheInsertion",
+                "ReleaseTaskConcurrencySlots", "EnqueueScheduledTasks"});
+  CHECK(entries("MinimalTaskPolicy") == Strings{"ReleaseTaskConcurrencySlots"});
+  CHECK(entries("GlobalFlowPolicy") ==
+        Strings{"EnsureFlowRunStateTimestampIsUnique", "SetRunStateType", "SetRunStateName",
+                "SetRunStateTimestamp", "SetStartTime", "SetEndTime", "IncrementRunTime",
+                "SetExpectedStartTime", "SetNextScheduledStartTime", "UpdateStateDetails",
+                "UpdateSubflowParentTask", "UpdateSubflowStateDetails", "IncrementFlowRunCount",
+                "RemoveResumingIndicator"});
+  CHECK(entries("GlobalTaskPolicy") ==
+        Strings{"SetRunStateType", "SetRunStateName", "SetRunStateTimestamp", "SetStartTime",
+                "SetEndTime", "IncrementRunTime", "SetExpectedStartTime",
+                "SetNextScheduledStartTime", "UpdateStateDetails", "IncrementTaskRunCount"});
+  CHECK(core_policy(RunKind::kFlow).name == "CoreFlowPolicy");
+  CHECK(minimal_policy(RunKind::kTask).name == "MinimalTaskPolicy");
+  CHECK(global_policy(RunKind::kFlow).global);
+  CHECK_FALSE(core_policy(RunKind::kTask).global);
+  CHECK(background_task_policy().kind == RunKind::kTask);
 }
 
 TEST_CASE("built-in policies: core-flow reports what it lacks") {
