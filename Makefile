@@ -22,8 +22,9 @@ test: build
 demo: build
 	@scripts/demo.sh $(BUILD)/runctl
 
-bench: build
-	@scripts/bench.sh $(BUILD)
+# Its own Release build directory (with -DRUNCTL_BENCH=ON): timings of a debug build mean nothing.
+bench: deps
+	@scripts/bench.sh $(BUILD)-bench
 
 fuzz:
 	@scripts/fuzz.sh

@@ -36,13 +36,35 @@ Store App::open_store(Access access) const {
   struct stat st{};
   if (::stat(options.db.c_str(), &st) != 0)
     throw Error(ErrorKind::kNotFound, "database not found: " + options.db);
-  return Store(o, access == Access::kRead ? OpenMode::kRead : OpenMode::kCreate);
+  // An empty file is no database yet: only init and the create commands may turn it into one, so
+  // a command that needs an existing database reads it as it is and leaves it untouched.
+  const bool empty = st.st_size == 0;
+  return Store(o, access == Access::kRead || empty ? OpenMode::kRead : OpenMode::kCreate);
 }
 
 std::string parse_run_id(const std::string& text) {
   auto id = normalize_uuid(text);
   if (!id) throw Error(ErrorKind::kBadData, "not a run id (a UUID): \"" + text + "\"");
   return *id;
+}
+
+std::string one_line(std::string text) {
+  // Messages quote their input; a 100 KB argument must not become a 100 KB error line.
+  constexpr std::size_t kMaxBytes = 1000;
+  if (text.size() > kMaxBytes) {
+    std::size_t cut = kMaxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+    text = text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes)";
+  }
+  for (char& c : text)
+    if (c == '\n' || c == '\r' || c == '\0') c = ' ';
+  return text;
+}
+
+nlohmann::ordered_json type_set_to_json(const StateTypeSet& set) {
+  auto out = nlohmann::ordered_json::array();
+  set.for_each([&](MaybeType t) { out.push_back(type_name(t)); });
+  return out;
 }
 
 void print_json(const nlohmann::ordered_json& value) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "service/store_services.hpp"
+#include "engine/state_type.hpp"
 #include "store/store.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -55,10 +56,20 @@ void add_policy_commands(CLI::App& cli, App& app);
 void add_rules_command(CLI::App& cli, App& app);
 void add_task_queue_commands(CLI::App& cli, App& app);
 void add_apply_command(CLI::App& cli, App& app);  // cli/apply_command.cpp
+void add_concurrency_commands(CLI::App& cli, App& app);  // concurrency-limit, global-limit
+void add_deployment_commands(CLI::App& cli, App& app);   // cli/deployment_commands.cpp
+void add_lease_commands(CLI::App& cli, App& app);        // cli/lease_commands.cpp
+void add_events_command(CLI::App& cli, App& app);        // cli/events_command.cpp
 
 // Reads an argument that must be a run id (any case) and returns it canonical, or throws
 // Error(kBadData).
 std::string parse_run_id(const std::string& text);
+
+// One line, whatever the message holds: stderr is for people and log scrapers.
+std::string one_line(std::string text);
+
+// A FROM/TO set as a JSON array of type names ("NONE" for no state).
+nlohmann::ordered_json type_set_to_json(const StateTypeSet& set);
 
 // Prints JSON on stdout, one object, pretty when stdout is a terminal.
 void print_json(const nlohmann::ordered_json& value);

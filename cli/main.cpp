@@ -13,6 +13,7 @@
 namespace {
 
 using runctl::ErrorKind;
+using runctl::cli::one_line;
 namespace exit_code = runctl::cli::exit_code;
 
 int exit_code_for(ErrorKind kind) {
@@ -27,13 +28,6 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::kBadPolicy: return exit_code::kBadPolicy;
   }
   return exit_code::kIoError;
-}
-
-// One line, whatever the message holds: stderr is for people and log scrapers.
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r' || c == '\0') c = ' ';
-  return s;
 }
 
 std::string default_db() {
@@ -71,6 +65,15 @@ int main(int argc, char** argv) {
   runctl::cli::add_rules_command(cli, app);
   runctl::cli::add_task_queue_commands(cli, app);
   runctl::cli::add_apply_command(cli, app);
+  runctl::cli::add_concurrency_commands(cli, app);
+  runctl::cli::add_deployment_commands(cli, app);
+  runctl::cli::add_lease_commands(cli, app);
+  runctl::cli::add_events_command(cli, app);
+
+  // A malformed --now is a usage error for every command, not only those that read the clock.
+  cli.parse_complete_callback([&app] {
+    if (app.options.now) app.clock();
+  });
 
   try {
     cli.parse(argc, argv);

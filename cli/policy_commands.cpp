@@ -13,8 +13,8 @@ Json entry_to_json(const PolicyEntry& e) {
   const RuleInfo& info = e.info();
   return Json{{"name", info.name},
               {"kind", e.kind() == EntryKind::kRule ? "rule" : "transform"},
-              {"from", info.from_states.to_string()},
-              {"to", info.to_states.to_string()},
+              {"from", type_set_to_json(info.from_states)},
+              {"to", type_set_to_json(info.to_states)},
               {"description", info.description}};
 }
 
@@ -56,7 +56,7 @@ void add_policy_commands(CLI::App& cli, App&) {
                   << p.entries.size() << " entries]\n";
       }
     }
-    if (*list_json) print_json(out);
+    if (*list_json) print_json(Json{{"policies", out}});
   });
 
   struct ShowFlags {

@@ -40,7 +40,7 @@ int exit_code_for(const TransitionResult& r) {
 }
 
 std::string describe(const StatePtr& s) {
-  if (!s) return "none";
+  if (!s) return "NONE";
   return std::string(type_name(s->type)) + " '" + s->name + "'";
 }
 
@@ -106,8 +106,8 @@ void print_trace_text(std::ostream& out, const Trace& trace) {
   for (const TraceEvent& e : trace) {
     std::string subject = e.entry;
     if (!e.hook.empty()) subject += "." + e.hook;
-    out << "trace: " << std::left << std::setw(9) << e.step << std::setw(40) << subject
-        << e.outcome;
+    out << "trace: " << std::left << std::setw(9) << e.step << ' ' << std::setw(44) << subject
+        << ' ' << e.outcome;
     if (e.micros >= 0) out << "  " << e.micros << " us";
     if (!e.why.empty()) out << "  (" << e.why << ")";
     if (!e.changes.empty()) out << "  " << e.changes.dump();

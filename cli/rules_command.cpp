@@ -33,8 +33,8 @@ void add_rules_command(CLI::App& cli, App&) {
         out.push_back(Json{{"name", info.name},
                            {"kind", kind},
                            {"run_kind", scope_name(b.scope)},
-                           {"from", info.from_states.to_string()},
-                           {"to", info.to_states.to_string()},
+                           {"from", type_set_to_json(info.from_states)},
+                           {"to", type_set_to_json(info.to_states)},
                            {"policies", policies},
                            {"description", info.description}});
         continue;
@@ -46,7 +46,7 @@ void add_rules_command(CLI::App& cli, App&) {
                 << info.to_states.to_string() << "\n    in: " << (held.empty() ? "-" : held)
                 << "\n    " << info.description << "\n";
     }
-    if (*json) print_json(out);
+    if (*json) print_json(Json{{"rules", out}});
   });
 }
 

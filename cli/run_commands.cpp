@@ -6,6 +6,7 @@
 #include "cli/state_flags.hpp"
 #include "service/runs.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
@@ -118,6 +119,12 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     spec.parent_task_run_id = optional_uuid(flags->parent_task_run);
     spec.infrastructure_pid = flags->infrastructure_pid;
     if (flags->pause_keys) spec.pause_keys = split_list(*flags->pause_keys);
+    // Free text from argv goes to TEXT columns: no invalid UTF-8, no megabyte names.
+    check_text_flag("--name", spec.name, kMaxNameBytes);
+    check_text_flag("--task-key", spec.task_key, kMaxNameBytes);
+    check_text_flag("--infrastructure-pid", spec.infrastructure_pid, kMaxNameBytes);
+    for (const std::string& tag : spec.tags) check_text_flag("--tags", tag, kMaxNameBytes);
+    for (const std::string& key : spec.pause_keys) check_text_flag("--pause-keys", key, kMaxNameBytes);
 
     std::optional<StateProposal> state;
     if (!flags->state.type.empty()) {

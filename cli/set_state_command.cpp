@@ -53,7 +53,10 @@ void add_set_state_command(CLI::App& cli, App& app) {
       if (flags->verbose) print_trace_text(std::cerr, result.trace);
       print_transition_text(std::cout, result);
     }
-    if (result.error) std::cerr << "runctl: set-state: a hook raised, nothing written: " << *result.error << '\n';
+    if (result.error)
+      std::cerr << "runctl: set-state: a hook raised; the transition was rolled back (the attempt "
+                   "is in the orchestration log): "
+                << one_line(*result.error) << '\n';
     app.exit_code = exit_code_for(result);
   });
 }

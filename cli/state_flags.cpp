@@ -2,11 +2,16 @@
 
 #include "engine/state_json.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
 
 Json parse_json_flag(const std::string& flag, const std::string& text) {
+  // Checked before parsing: a deeply nested document parses fine but overflows the stack of
+  // whatever copies or prints it later.
+  if (auto problem = json_depth_problem(text))
+    throw Error(ErrorKind::kBadData, flag + ": not valid JSON: " + *problem);
   try {
     return Json::parse(text);
   } catch (const Json::exception& e) {
@@ -26,6 +31,13 @@ bool is_bare_word(const std::string& s) {
 }
 
 }  // namespace
+
+void check_text_flag(const std::string& flag, const std::optional<std::string>& value,
+                     std::size_t max_bytes) {
+  if (!value) return;
+  if (auto problem = text_problem(*value, max_bytes))
+    throw Error(ErrorKind::kBadData, flag + ": " + *problem);
+}
 
 void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& prefix) {
   command->add_option("--" + prefix + "name", flags.name,
@@ -62,6 +74,11 @@ StateProposal to_proposal(const StateFlags& flags) {
                     "\" (expected SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, "
                     "CRASHED, PAUSED or CANCELLING)");
   p.type = *type;
+  // Names and keys come from argv, so they cannot hold NUL but can be any bytes at any length.
+  check_text_flag("state name", flags.name, kMaxNameBytes);
+  check_text_flag("state message", flags.message, kMaxMessageBytes);
+  check_text_flag("--cache-key", flags.cache_key, kMaxNameBytes);
+  check_text_flag("--pause-key", flags.pause_key, kMaxNameBytes);
   p.name = flags.name;
   p.message = flags.message;
   if (flags.details) apply_state_details(parse_json_flag("--details", *flags.details), p.details,
@@ -90,6 +107,9 @@ Json parse_parameters(const std::vector<std::string>& params) {
     if (eq == std::string::npos || eq == 0)
       throw Error(ErrorKind::kBadData, "--param " + kv + ": expected KEY=JSON");
     const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    check_text_flag("--param key", key, kMaxNameBytes);
+    if (auto problem = json_depth_problem(value))
+      throw Error(ErrorKind::kBadData, "--param " + key + ": not valid JSON: " + *problem);
     try {
       out[key] = Json::parse(value);
     } catch (const Json::exception&) {

@@ -28,7 +28,12 @@ void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& pr
 // Whether any flag other than the type was given.
 bool has_state_fields(const StateFlags& flags);
 
-// Throws Error(kBadData) for an unknown type or malformed JSON.
+// Throws Error(kBadData, "FLAG: ...") when a text flag's value has a NUL byte, is not UTF-8 or is
+// longer than max_bytes (util/text.hpp).
+void check_text_flag(const std::string& flag, const std::optional<std::string>& value,
+                     std::size_t max_bytes);
+
+// Throws Error(kBadData) for an unknown type, malformed JSON or bad text (check_text_flag).
 StateProposal to_proposal(const StateFlags& flags);
 
 // --param KEY=JSON, repeatable: the orchestration parameters. A value that is not JSON is taken

@@ -300,4 +300,16 @@ ChainOutcome orchestrate(const std::vector<PolicyEntry>& rules,
   return ChainRunner(context).run(compiled_rules, compiled_transforms, from, to);
 }
 
+ChainOutcome orchestrate(const CompiledChain& compiled, const std::vector<PolicyEntry>& rules,
+                         const std::vector<PolicyEntry>& transforms, Context& context) {
+  const MaybeType from = context.initial_type();
+  const MaybeType to = context.proposed_type();
+  if (context.trace) {
+    // Only for the trace's compile events; the result is the same lists.
+    compile_transition_rules(rules, from, to, context.trace);
+    compile_transition_rules(transforms, from, to, context.trace);
+  }
+  return ChainRunner(context).run(compiled.rules, compiled.transforms, from, to);
+}
+
 }  // namespace runctl

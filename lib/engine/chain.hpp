@@ -16,6 +16,13 @@ std::vector<const PolicyEntry*> compile_transition_rules(const std::vector<Polic
                                                          MaybeType from, MaybeType to,
                                                          Trace* trace = nullptr);
 
+// A policy's entries compiled for one intended transition: what fires, in order. Built once per
+// (policy, from, to) by callers that run many transitions (apply), instead of once per request.
+struct CompiledChain {
+  std::vector<const PolicyEntry*> rules;
+  std::vector<const PolicyEntry*> transforms;
+};
+
 struct ChainOutcome {
   // The exception that escaped the stack (an after/cleanup hook, a transform, or a retryable
   // validation error); when several did, the outermost one, as AsyncExitStack reports it.
@@ -29,6 +36,12 @@ struct ChainOutcome {
 // transition, which is taken from the context before anything runs), validates, and exits in
 // reverse order. The context holds the result.
 ChainOutcome orchestrate(const std::vector<PolicyEntry>& rules,
+                         const std::vector<PolicyEntry>& transforms, Context& context);
+
+// The same with the entries already compiled for the context's intended transition (the caller
+// guarantees it: compiled from the context's initial and proposed types). With tracing on, the
+// compile steps are still recorded, from `rules` and `transforms`.
+ChainOutcome orchestrate(const CompiledChain& compiled, const std::vector<PolicyEntry>& rules,
                          const std::vector<PolicyEntry>& transforms, Context& context);
 
 }  // namespace runctl

@@ -1,6 +1,7 @@
 #include "engine/state_json.hpp"
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 #include "util/uuid.hpp"
 
 namespace runctl {
@@ -70,6 +71,9 @@ void read_field(const FieldSpec& f, const Json& v, StateDetails& d, const std::s
       auto& out = *static_cast<std::optional<std::string>*>(member);
       if (v.is_null()) return out.reset();
       if (!v.is_string()) bad(where, f.key, "expected a string");
+      // Keys (cache_key, pause_key) are stored and compared as TEXT: no NUL, no megabytes.
+      if (auto problem = text_problem(v.get_ref<const std::string&>(), kMaxNameBytes))
+        bad(where, f.key, *problem);
       out = v.get<std::string>();
       return;
     }

@@ -35,7 +35,7 @@ Policy load_builtin_policy(const BuiltinPolicy& builtin) {
 Policy load_policy_file(const std::string& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0)
-    throw Error(ErrorKind::kNotFound,
+    throw Error(ErrorKind::kBadPolicy,
                 "policy file " + path + ": no such file (and no built-in policy of that name)");
   if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": is a directory");
   if (st.st_size > kMaxPolicyFileBytes)

@@ -7,6 +7,7 @@
 #include "policy/policy.hpp"
 #include "rules/registry.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl {
 namespace {
@@ -17,6 +18,9 @@ class PolicyParser {
 
   Policy parse(std::string_view text) {
     Json root;
+    // Before parsing: the parser copes with any depth, but copying or printing a value nested
+    // 100,000 levels deep (a rejection state's data) would overflow the stack.
+    if (auto problem = json_depth_problem(text)) fail("$", "not valid JSON: " + *problem);
     try {
       root = Json::parse(text.begin(), text.end());
     } catch (const Json::exception& e) {
@@ -31,6 +35,7 @@ class PolicyParser {
       policy.rules = entries(*it, "$.rules", EntryKind::kRule);
     if (auto it = root.find("transforms"); it != root.end())
       policy.transforms = entries(*it, "$.transforms", EntryKind::kTransform);
+    policy.missing = missing_;
     return policy;
   }
 
@@ -60,16 +65,22 @@ class PolicyParser {
     }
   }
 
-  std::string string_at(const Json& v, const std::string& path) const {
+  // Strings become state names, messages and rule names: no NUL bytes ("\u0000" is valid JSON)
+  // and no megabyte names (util/text.hpp).
+  std::string string_at(const Json& v, const std::string& path,
+                        std::size_t max_bytes = kMaxMessageBytes) const {
     if (!v.is_string()) fail(path, "expected a string");
+    if (auto problem = text_problem(v.get_ref<const std::string&>(), max_bytes))
+      fail(path, "the string " + *problem);
     return v.get<std::string>();
   }
 
   std::optional<std::string> optional_string_at(const Json& object, const char* key,
-                                                const std::string& path) const {
+                                                const std::string& path,
+                                                std::size_t max_bytes = kMaxMessageBytes) const {
     auto it = object.find(key);
     if (it == object.end() || it->is_null()) return std::nullopt;
-    return string_at(*it, path + "." + key);
+    return string_at(*it, path + "." + key, max_bytes);
   }
 
   void add_name(const std::string& name, const std::string& path) {
@@ -98,7 +109,10 @@ class PolicyParser {
     if (!name.empty() && name[0] == '@') {
       const BuiltinPolicy* builtin = find_builtin_policy(name.substr(1));
       if (!builtin) fail(at, "unknown built-in policy \"" + name.substr(1) + "\"");
+      if (builtin->global && kind == EntryKind::kRule)
+        fail(at, "\"" + name + "\" is a global policy: splice it into \"transforms\"");
       Policy spliced = load_builtin_policy(*builtin);
+      missing_.insert(missing_.end(), spliced.missing.begin(), spliced.missing.end());
       auto& source = builtin->global ? *spliced.transforms : spliced.rules;
       for (PolicyEntry& e : source) {
         check_kind(e, at, kind);
@@ -153,7 +167,7 @@ class PolicyParser {
     if (!type) fail(path + ".type", "unknown state type \"" + it->get<std::string>() + "\"");
     StateProposal p;
     p.type = *type;
-    p.name = optional_string_at(v, "name", path);
+    p.name = optional_string_at(v, "name", path, kMaxNameBytes);
     p.message = optional_string_at(v, "message", path);
     if (auto d = v.find("state_details"); d != v.end() && !d->is_null()) {
       try {
@@ -192,7 +206,7 @@ class PolicyParser {
       if (!s->is_number_integer() ||
           (s->is_number_unsigned() &&
            s->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)))
-        fail(at + ".seconds", "expected an integer number of seconds (64-bit)");
+        fail(at + ".seconds", "expected an integer number of seconds");
       a.seconds = s->get<std::int64_t>();
       a.reason = reason(body, at);
     } else if (verb == "abort") {
@@ -202,14 +216,14 @@ class PolicyParser {
       a.reason = reason(body, at);
     } else if (verb == "rename") {
       a.kind = Action::Kind::kRename;
-      a.text = string_at(body, at);
+      a.text = string_at(body, at, kMaxNameBytes);
     } else if (verb == "set_parameter") {
       a.kind = Action::Kind::kSetParameter;
       if (!body.is_object()) fail(at, "expected {\"key\": STRING, \"value\": ANY}");
       check_keys(body, at, {"key", "value"});
       auto k = body.find("key");
       if (k == body.end()) fail(at, "missing key \"key\"");
-      a.key = string_at(*k, at + ".key");
+      a.key = string_at(*k, at + ".key", kMaxNameBytes);
       auto val = body.find("value");
       if (val == body.end()) fail(at, "missing key \"value\"");
       a.value = *val;
@@ -241,7 +255,7 @@ class PolicyParser {
     auto n = v.find("name");
     if (n == v.end()) fail(path, "missing key \"name\"");
     RuleInfo info;
-    info.name = string_at(*n, path + ".name");
+    info.name = string_at(*n, path + ".name", kMaxNameBytes);
     if (info.name.empty()) fail(path + ".name", "must not be empty");
     add_name(info.name, path + ".name");
     info.from_states = type_set(v, "from", path);
@@ -272,6 +286,7 @@ class PolicyParser {
 
   std::string origin_;
   std::set<std::string> names_;
+  std::vector<std::string> missing_;  // unimplemented entries of spliced built-in policies
 };
 
 }  // namespace

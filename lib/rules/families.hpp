@@ -21,6 +21,8 @@ void add_retry_rules(std::vector<BuiltinEntry>& out);        // retries.cpp
 void add_caching_rules(std::vector<BuiltinEntry>& out);      // caching.cpp
 void add_task_run_rules(std::vector<BuiltinEntry>& out);     // task_runs.cpp
 void add_global_transforms(std::vector<BuiltinEntry>& out);  // global.cpp
+void add_concurrency_rules(std::vector<BuiltinEntry>& out);          // concurrency.cpp
+void add_instrumentation_transforms(std::vector<BuiltinEntry>& out);  // instrumentation.cpp
 
 template <typename R>
 BuiltinEntry builtin_rule(RunScope scope) {

@@ -1,7 +1,173 @@
+// Pausing and resuming flow runs: Prefect's HandlePausingFlows and HandleResumingPausedFlows
+// (spec §5.12, §5.13).
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
 #include "rules/families.hpp"
+#include "rules/rule_support.hpp"
 
 namespace runctl {
+namespace {
 
-void add_pausing_rules(std::vector<BuiltinEntry>&) {}
+std::string verb_for(const State& proposed) {
+  return proposed.name == "Suspended" ? "suspend" : "pause";
+}
+
+// Python's str.lower() on the (ASCII) state names and type values in use.
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+class HandlePausingFlows final : public Rule {
+ public:
+  HandlePausingFlows()
+      : Rule({"HandlePausingFlows",
+              StateTypeSet::all(),
+              {StateType::kPaused},
+              "lets only RUNNING flow runs pause, each pause key once; suspensions need a "
+              "deployment and no parent task run"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    Run& run = hook.context().run;
+    forget_key(run);
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!proposed) return;
+    const std::string verb = verb_for(*proposed);
+
+    if (!initial) {
+      hook.abort_transition("Cannot " + verb + " flows with no state.");
+      return;
+    }
+    if (initial->type != StateType::kRunning) {
+      hook.reject_transition(nullptr, "Cannot " + verb + " flows that are not currently running.");
+      return;
+    }
+    // Without a key every pause is a distinct site (Prefect draws a random UUID4).
+    const std::string key =
+        proposed->details->pause_key ? *proposed->details->pause_key : hook.new_uuid();
+    remember_key(run, key);
+
+    if (fired_keys_contain(run, key)) {
+      hook.reject_transition(nullptr, "This " + verb + " has already fired.");
+      return;
+    }
+    if (proposed->details->pause_reschedule) {
+      if (run.parent_task_run_id) {
+        hook.abort_transition("Cannot " + verb + " subflows.");
+        return;
+      }
+      if (!run.deployment_id) {
+        hook.abort_transition("Cannot " + verb + " flows without a deployment.");
+        return;
+      }
+    }
+  }
+
+  // Runs only for an accepted pause: every rejection above leaves TO = {PAUSED}, so the rule is
+  // then invalid on exit.
+  void after_transition(RuleHook& hook) const override {
+    Run& run = hook.context().run;
+    auto key = take_key(run);
+    if (!key) throw HookError("'HandlePausingFlows' object has no attribute 'key'");
+    auto it = run.empirical_policy.find("pause_keys");
+    Json keys = it == run.empirical_policy.end() ? Json::array() : *it;
+    // Prefect calls set.add on the dumped value: a stored null has no .add.
+    if (keys.is_null()) throw HookError("'NoneType' object has no attribute 'add'");
+    if (std::find(keys.begin(), keys.end(), Json(*key)) == keys.end()) keys.push_back(*key);
+    update_run_policy(run, Json{{"pause_keys", std::move(keys)}});
+  }
+
+ private:
+  static bool fired_keys_contain(const Run& run, const std::string& key) {
+    auto it = run.empirical_policy.find("pause_keys");
+    if (it == run.empirical_policy.end() || !it->is_array()) return false;  // `or set()`
+    return std::find(it->begin(), it->end(), Json(key)) != it->end();
+  }
+
+  // Prefect keeps the key on the rule instance (self.key) for the after hook; runctl's rule
+  // objects are shared, so it is kept per run (a nested orchestration is always another run).
+  void remember_key(const Run& run, const std::string& key) const {
+    std::lock_guard lock(mu_);
+    keys_[run.id] = key;
+  }
+  void forget_key(const Run& run) const {
+    std::lock_guard lock(mu_);
+    keys_.erase(run.id);
+  }
+  std::optional<std::string> take_key(const Run& run) const {
+    std::lock_guard lock(mu_);
+    auto it = keys_.find(run.id);
+    if (it == keys_.end()) return std::nullopt;
+    std::string key = std::move(it->second);
+    keys_.erase(it);
+    return key;
+  }
+
+  mutable std::mutex mu_;
+  mutable std::map<std::string, std::string> keys_;
+};
+
+class HandleResumingPausedFlows final : public Rule {
+ public:
+  HandleResumingPausedFlows()
+      : Rule({"HandleResumingPausedFlows",
+              {StateType::kPaused},
+              StateTypeSet::all(),
+              "lets PAUSED flow runs leave only for RUNNING, SCHEDULED or a terminal state; "
+              "fails timed-out pauses; marks the run as resuming"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    const StateType p = proposed->type;
+    if (!(p == StateType::kRunning || p == StateType::kScheduled || is_final(p))) {
+      // Prefect formats the StateType objects themselves here ("StateType.PENDING", Python
+      // >= 3.11).
+      hook.reject_transition(nullptr, "This run cannot transition to the " + python_state_type(p) +
+                                          " state from the " + python_state_type(initial->type) +
+                                          " state.");
+      return;
+    }
+    const std::string verb = verb_for(*proposed);
+    const std::string display =
+        lower(proposed->name.empty() ? std::string(type_name(p)) : proposed->name);
+
+    if (initial->details->pause_reschedule && !hook.context().run.deployment_id) {
+      hook.reject_transition(nullptr,
+                             "Cannot reschedule a " + display + " flow run without a deployment.");
+      return;
+    }
+    const auto& timeout = initial->details->pause_timeout;
+    if (timeout && *timeout < hook.context().now()) {
+      StateProposal failed;
+      failed.type = StateType::kFailed;
+      failed.message = "The flow was " + display + " and never resumed.";
+      hook.reject_transition(hook.new_state(failed),
+                             "The flow run " + verb + " has timed out and can no longer resume.");
+      return;
+    }
+  }
+
+  // Quirk kept from Prefect: TO = ALL (null and FAILED included), so this also runs after this
+  // rule's own rejections, marking a run that stays PAUSED (or failed on timeout) as resuming.
+  void after_transition(RuleHook& hook) const override {
+    update_run_policy(hook.context().run, Json{{"resuming", true}});
+  }
+};
+
+}  // namespace
+
+void add_pausing_rules(std::vector<BuiltinEntry>& out) {
+  out.push_back(builtin_rule<HandlePausingFlows>(RunScope::kFlow));
+  out.push_back(builtin_rule<HandleResumingPausedFlows>(RunScope::kFlow));
+}
 
 }  // namespace runctl

@@ -1,7 +1,42 @@
+// Duplicate-submission protection: Prefect's PreventPendingTransitions (spec §5.6).
 #include "rules/families.hpp"
 
 namespace runctl {
+namespace {
 
-void add_pending_rules(std::vector<BuiltinEntry>&) {}
+class PreventPendingTransitions final : public Rule {
+ public:
+  PreventPendingTransitions()
+      : Rule({"PreventPendingTransitions",
+              {StateType::kPending, StateType::kCancelling, StateType::kRunning,
+               StateType::kCancelled},
+              {StateType::kPending},
+              "aborts PENDING proposals for runs already PENDING, RUNNING, CANCELLING or "
+              "CANCELLED; allows named PENDING sub-states (Pending -> Submitting -> ...)"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    if (initial->type == StateType::kPending && proposed->type == StateType::kPending &&
+        initial->name != proposed->name && proposed->name != "Pending") {
+      // Progress through a named sub-state keeps what earlier rules set on the PENDING state;
+      // both fields are copied even when null, as Prefect does. The details are shared with the
+      // real proposal, so this edits it.
+      proposed->details->scheduled_time = initial->details->scheduled_time;
+      proposed->details->deployment_concurrency_lease_id =
+          initial->details->deployment_concurrency_lease_id;
+      return;
+    }
+    hook.abort_transition("This run is in a " + std::string(type_name(initial->type)) +
+                          " state and cannot transition to a PENDING state.");
+  }
+};
+
+}  // namespace
+
+void add_pending_rules(std::vector<BuiltinEntry>& out) {
+  out.push_back(builtin_rule<PreventPendingTransitions>(RunScope::kGeneric));
+}
 
 }  // namespace runctl

@@ -1,7 +1,75 @@
+// Scheduled starts: Prefect's EnsureOnlyScheduledFlowsMarkedLate, CopyScheduledTime and
+// WaitForScheduledTime (spec §5.10, §5.14, §5.15).
+#include "engine/intervals.hpp"
 #include "rules/families.hpp"
 
 namespace runctl {
+namespace {
 
-void add_scheduling_rules(std::vector<BuiltinEntry>&) {}
+class EnsureOnlyScheduledFlowsMarkedLate final : public Rule {
+ public:
+  EnsureOnlyScheduledFlowsMarkedLate()
+      : Rule({"EnsureOnlyScheduledFlowsMarkedLate",
+              StateTypeSet::all(),
+              {StateType::kScheduled},
+              "rejects (keeping the current state) a Late proposal unless the run is SCHEDULED "
+              "and not already Late"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    if (proposed->type != StateType::kScheduled || proposed->name != "Late") return;
+    if (initial->type != StateType::kScheduled) {
+      hook.reject_transition(nullptr, "Only scheduled flows can be marked late.");
+    } else if (initial->name == "Late") {
+      hook.reject_transition(nullptr, "This flow run is already marked late.");
+    }
+  }
+};
+
+class CopyScheduledTime final : public Rule {
+ public:
+  CopyScheduledTime()
+      : Rule({"CopyScheduledTime",
+              {StateType::kScheduled},
+              {StateType::kPending},
+              "copies the scheduled time of a SCHEDULED state onto the PENDING proposal"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    // The details are shared with the real proposal, which is how Prefect's copy reaches it.
+    if (!proposed->details->scheduled_time)
+      proposed->details->scheduled_time = initial->details->scheduled_time;
+  }
+};
+
+class WaitForScheduledTime final : public Rule {
+ public:
+  WaitForScheduledTime()
+      : Rule({"WaitForScheduledTime",
+              {StateType::kScheduled, StateType::kPending},
+              {StateType::kRunning},
+              "delays (WAIT) a RUNNING proposal until the current state's scheduled time"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    if (!initial || !hook.state()) return;
+    const auto& scheduled = initial->details->scheduled_time;
+    if (!scheduled) return;
+    const std::int64_t delay = scheduled_wait_seconds(*scheduled, hook.context().now());
+    if (delay > 0) hook.delay_transition(delay, "Scheduled time is in the future");
+  }
+};
+
+}  // namespace
+
+void add_scheduling_rules(std::vector<BuiltinEntry>& out) {
+  out.push_back(builtin_rule<EnsureOnlyScheduledFlowsMarkedLate>(RunScope::kFlow));
+  out.push_back(builtin_rule<CopyScheduledTime>(RunScope::kGeneric));
+  out.push_back(builtin_rule<WaitForScheduledTime>(RunScope::kGeneric));
+}
 
 }  // namespace runctl

@@ -1,7 +1,122 @@
+// Task runs and their enclosing flow run, and background tasks: Prefect's
+// PreventRunningTasksFromStoppedFlows, UpdateFlowRunTrackerOnTasks, CopyTaskParametersID and
+// EnqueueScheduledTasks (spec §5.21, §5.27, §5.23, §5.29).
+#include <optional>
+#include <string>
+
 #include "rules/families.hpp"
 
 namespace runctl {
+namespace {
 
-void add_task_run_rules(std::vector<BuiltinEntry>&) {}
+// Prefect's context.flow_run(): for a task, its flow run as stored (none without a flow_run_id
+// or when the row is gone); for a flow (a task rule placed in a flow policy file), the run itself
+// with its current state.
+std::optional<RunSnapshot> enclosing_flow_run(RuleHook& hook) {
+  ContextCopy& ctx = hook.context();
+  if (ctx.kind == RunKind::kFlow) return RunSnapshot{ctx.run, hook.initial_state()};
+  if (!ctx.run.flow_run_id) return std::nullopt;
+  return ctx.services->read_flow_run(*ctx.run.flow_run_id);
+}
+
+class PreventRunningTasksFromStoppedFlows final : public Rule {
+ public:
+  PreventRunningTasksFromStoppedFlows()
+      : Rule({"PreventRunningTasksFromStoppedFlows",
+              StateTypeSet::all(),
+              {StateType::kRunning},
+              "aborts a RUNNING proposal unless the enclosing flow run is RUNNING; rejects it "
+              "into Paused NotReady while the flow run is PAUSED"}) {}
+
+  // No null-guard in Prefect: only the flow run's state decides.
+  void before_transition(RuleHook& hook) const override {
+    static const std::string kNotRunning =
+        "The enclosing flow must be running to begin task execution.";
+    const std::optional<RunSnapshot> flow_run = enclosing_flow_run(hook);
+    if (!flow_run) return;
+    const StatePtr& flow_state = flow_run->state;
+    if (!flow_state) {
+      hook.abort_transition(kNotRunning);
+    } else if (flow_state->type == StateType::kPaused) {
+      // A brand-new Paused state carrying the flow's pause deadline and kind, never its id.
+      StateProposal p;
+      p.type = StateType::kPaused;
+      p.name = "NotReady";
+      p.details.pause_timeout = flow_state->details->pause_timeout;
+      p.details.pause_reschedule = flow_state->details->pause_reschedule;
+      hook.reject_transition(hook.new_state(p),
+                             "The flow is paused, new tasks can execute after resuming flow run: " +
+                                 flow_run->run.id + ".");
+    } else if (flow_state->type != StateType::kRunning) {
+      hook.abort_transition(kNotRunning);
+    }
+  }
+};
+
+class UpdateFlowRunTrackerOnTasks final : public Rule {
+ public:
+  UpdateFlowRunTrackerOnTasks()
+      : Rule({"UpdateFlowRunTrackerOnTasks",
+              StateTypeSet::all(),
+              {StateType::kRunning},
+              "records on the task run which attempt (run_count) of its flow run it ran in"}) {}
+
+  void after_transition(RuleHook& hook) const override {
+    Run& run = hook.context().run;
+    if (!run.flow_run_id) return;
+    const std::optional<RunSnapshot> flow_run =
+        hook.context().services->read_flow_run(*run.flow_run_id);
+    if (!flow_run)
+      throw HookError("Unable to read flow run associated with task run: " + run.id +
+                      ", this flow run might have been deleted");
+    run.flow_run_run_count = flow_run->run.run_count;
+  }
+};
+
+class CopyTaskParametersID final : public Rule {
+ public:
+  CopyTaskParametersID()
+      : Rule({"CopyTaskParametersID",
+              {StateType::kScheduled, StateType::kPending},
+              {StateType::kPending, StateType::kRunning},
+              "copies the background task's task_parameters_id onto the proposal when it has "
+              "none"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    // Shared details: this edits the real proposal.
+    auto& id = proposed->details->task_parameters_id;
+    if (!id || id->empty()) id = initial->details->task_parameters_id;
+  }
+};
+
+class EnqueueScheduledTasks final : public Rule {
+ public:
+  EnqueueScheduledTasks()
+      : Rule({"EnqueueScheduledTasks",
+              StateTypeSet::all(),
+              {StateType::kScheduled},
+              "puts a deferred task run that was scheduled on its task key's queue (retry queue "
+              "for AwaitingRetry)"}) {}
+
+  void after_transition(RuleHook& hook) const override {
+    const StatePtr& validated = hook.state();
+    if (!validated || !validated->details->deferred.value_or(false)) return;
+    ContextCopy& ctx = hook.context();
+    ctx.services->enqueue_task_run(ctx.run,
+                                   validated->name == "AwaitingRetry" ? "retry" : "scheduled");
+  }
+};
+
+}  // namespace
+
+void add_task_run_rules(std::vector<BuiltinEntry>& out) {
+  out.push_back(builtin_rule<PreventRunningTasksFromStoppedFlows>(RunScope::kTask));
+  out.push_back(builtin_rule<UpdateFlowRunTrackerOnTasks>(RunScope::kTask));
+  out.push_back(builtin_rule<CopyTaskParametersID>(RunScope::kTask));
+  out.push_back(builtin_rule<EnqueueScheduledTasks>(RunScope::kTask));
+}
 
 }  // namespace runctl

@@ -1,7 +1,223 @@
+// Protection of terminal states and of idempotent transitions: Prefect's
+// PreventDuplicateTransitions, HandleFlowTerminalStateTransitions, PreventResultDataLoss and
+// HandleTaskTerminalStateTransitions (spec §5.2, §5.3, §5.17, §5.20).
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
 #include "rules/families.hpp"
+#include "rules/rule_support.hpp"
 
 namespace runctl {
+namespace {
 
-void add_terminal_rules(std::vector<BuiltinEntry>&) {}
+// Prefect keeps a value on the rule instance in before_transition (self.x) and reads it back in
+// cleanup. runctl's rule objects are shared by every transition, so the value is kept per run;
+// a nested orchestration always concerns another run, so runs never share an entry.
+template <typename T>
+class PerRunMemo {
+ public:
+  void put(const Run& run, T value) {
+    std::lock_guard lock(mu_);
+    values_[key(run)] = std::move(value);
+  }
+  void forget(const Run& run) {
+    std::lock_guard lock(mu_);
+    values_.erase(key(run));
+  }
+  std::optional<T> take(const Run& run) {
+    std::lock_guard lock(mu_);
+    auto it = values_.find(key(run));
+    if (it == values_.end()) return std::nullopt;
+    std::optional<T> out(std::move(it->second));
+    values_.erase(it);
+    return out;
+  }
+
+ private:
+  static std::string key(const Run& run) { return std::string(kind_name(run.kind)) + ":" + run.id; }
+  std::mutex mu_;
+  std::map<std::string, T> values_;
+};
+
+// Python's AttributeError text when cleanup reads an attribute before_transition never set
+// (it returned at its null-guard).
+HookError missing_attribute(std::string_view rule, std::string_view attribute) {
+  return HookError("'" + std::string(rule) + "' object has no attribute '" +
+                   std::string(attribute) + "'");
+}
+
+bool is_abort_target(StateType t) {
+  return t == StateType::kCancelling || t == StateType::kPaused || t == StateType::kCrashed;
+}
+
+// Prefect's "initial data truthy and looks like persisted result metadata" (flow predicate).
+bool carries_persisted_result(const StatePtr& state) {
+  return truthy(state->data) && has_persisted_result(state->data);
+}
+
+constexpr const char* kDataLossReason =
+    "Cannot overwrite a COMPLETED state that carries persisted result data with one that does "
+    "not.";
+
+// COMPLETED -> COMPLETED that would replace persisted result data with none (or non-metadata).
+bool loses_result_data(const State& initial, const State& proposed, const StatePtr& initial_ptr) {
+  return initial.type == StateType::kCompleted && proposed.type == StateType::kCompleted &&
+         carries_persisted_result(initial_ptr) && !has_persisted_result(proposed.data);
+}
+
+class PreventDuplicateTransitions final : public Rule {
+ public:
+  PreventDuplicateTransitions()
+      : Rule({"PreventDuplicateTransitions", StateTypeSet::all(), StateTypeSet::all(),
+              "rejects (keeping the current state) a proposal whose transition_id equals the "
+              "current state's"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    const auto& a = initial->details->transition_id;
+    const auto& b = proposed->details->transition_id;
+    if (a && b && *a == *b)
+      hook.reject_transition(nullptr, "This run has already made this state transition.");
+  }
+};
+
+class HandleFlowTerminalStateTransitions final : public Rule {
+ public:
+  HandleFlowTerminalStateTransitions()
+      : Rule({"HandleFlowTerminalStateTransitions", StateTypeSet::terminal(), StateTypeSet::all(),
+              "keeps flow runs in terminal states: no CANCELLING/PAUSED/CRASHED, no leaving a "
+              "COMPLETED state with persisted data, no rescheduling without a deployment; resets "
+              "pause metadata on manual retries"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    Run& run = hook.context().run;
+    original_policy_.forget(run);
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    original_policy_.put(run, run.empirical_policy);
+
+    if (is_abort_target(proposed->type)) {
+      hook.abort_transition("Run is already in terminal state " +
+                            std::string(type_name(initial->type)) + ".");
+      return;
+    }
+    if (initial->type == StateType::kCompleted && !is_final(proposed->type) &&
+        carries_persisted_result(initial)) {
+      hook.reject_transition(nullptr, "Run is already COMPLETED.");
+      return;
+    }
+    if (loses_result_data(*initial, *proposed, initial)) {
+      hook.reject_transition(nullptr, kDataLossReason);
+      return;
+    }
+    if (proposed->type == StateType::kScheduled && !run.deployment_id) {
+      hook.abort_transition("Cannot reschedule a run without an associated deployment.");
+      return;
+    }
+    if (!is_final(proposed->type) && api_version_at_least(hook.context().parameters, "0.8.4")) {
+      // A manual retry starts the pause bookkeeping afresh.
+      update_run_policy(
+          run, Json{{"resuming", false},
+                    {"pause_keys", Json::array()},
+                    {"retry_type", proposed->type == StateType::kScheduled ? Json("reschedule")
+                                                                           : Json(nullptr)}});
+    }
+  }
+
+  void after_transition(RuleHook& hook) const override {
+    original_policy_.forget(hook.context().run);
+  }
+
+  void cleanup(RuleHook& hook) const override {
+    Run& run = hook.context().run;
+    auto original = original_policy_.take(run);
+    if (!original) throw missing_attribute(name(), "original_flow_policy");
+    // Prefect rebuilds the policy model from the saved dump, which re-runs its back-fill.
+    run.empirical_policy = std::move(*original);
+    update_run_policy(run, Json::object());
+  }
+
+ private:
+  mutable PerRunMemo<Json> original_policy_;
+};
+
+class PreventResultDataLoss final : public Rule {
+ public:
+  PreventResultDataLoss()
+      : Rule({"PreventResultDataLoss", StateTypeSet::terminal(), StateTypeSet::terminal(),
+              "rejects COMPLETED -> COMPLETED when it would drop persisted result data (kept "
+              "under force)"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    if (loses_result_data(*initial, *proposed, initial))
+      hook.reject_transition(nullptr, kDataLossReason);
+  }
+};
+
+class HandleTaskTerminalStateTransitions final : public Rule {
+ public:
+  HandleTaskTerminalStateTransitions()
+      : Rule({"HandleTaskTerminalStateTransitions", StateTypeSet::terminal(), StateTypeSet::all(),
+              "keeps task runs in terminal states: no CANCELLING/PAUSED/CRASHED, no leaving a "
+              "COMPLETED state with persisted data; resets run_count on reruns and renames "
+              "them Retrying when the flow run is on a later attempt"}) {}
+
+  void before_transition(RuleHook& hook) const override {
+    Run& run = hook.context().run;
+    original_run_count_.forget(run);
+    const StatePtr& initial = hook.initial_state();
+    const StatePtr& proposed = hook.state();
+    if (!initial || !proposed) return;
+    original_run_count_.put(run, run.run_count);
+
+    if (is_abort_target(proposed->type)) {
+      hook.abort_transition("Run is already " + std::string(type_name(initial->type)) + ".");
+      return;
+    }
+    // The task predicate raises on truthy non-object data, as Prefect's .get() does.
+    if (initial->type == StateType::kCompleted && task_has_persisted_result(initial->data)) {
+      hook.reject_transition(nullptr, "This run is already completed.");
+      return;
+    }
+    if (!is_final(proposed->type)) run.run_count = 0;  // a rerun starts its retries afresh
+
+    if (proposed->type == StateType::kRunning && run.flow_run_id && hook.context().services) {
+      auto flow_run = hook.context().services->read_flow_run(*run.flow_run_id);
+      if (flow_run && run.flow_run_run_count < flow_run->run.run_count)
+        hook.rename_state("Retrying");
+    }
+  }
+
+  void after_transition(RuleHook& hook) const override {
+    original_run_count_.forget(hook.context().run);
+  }
+
+  void cleanup(RuleHook& hook) const override {
+    Run& run = hook.context().run;
+    auto original = original_run_count_.take(run);
+    if (!original) throw missing_attribute(name(), "original_run_count");
+    run.run_count = *original;
+  }
+
+ private:
+  mutable PerRunMemo<int> original_run_count_;
+};
+
+}  // namespace
+
+void add_terminal_rules(std::vector<BuiltinEntry>& out) {
+  out.push_back(builtin_rule<PreventDuplicateTransitions>(RunScope::kFlow));
+  out.push_back(builtin_rule<HandleFlowTerminalStateTransitions>(RunScope::kFlow));
+  out.push_back(builtin_rule<PreventResultDataLoss>(RunScope::kFlow));
+  out.push_back(builtin_rule<HandleTaskTerminalStateTransitions>(RunScope::kTask));
+}
 
 }  // namespace runctl

@@ -29,7 +29,10 @@ std::vector<CreatedRun> create_runs(Store& store, const RunSpec& spec, int count
 
   std::vector<CreatedRun> created;
   created.reserve(count);
-  const Policy minimal = load_builtin_policy(minimal_policy(spec.kind));
+  // Prefect creates the initial state with force=true, which still honours `deferred`.
+  const Policy creation_policy = choose_policy(
+      spec.kind, std::nullopt, true,
+      initial_state && initial_state->details.deferred.value_or(false));
   for (int i = 0; i < count; ++i) {
     Run run;
     run.kind = spec.kind;
@@ -54,7 +57,7 @@ std::vector<CreatedRun> create_runs(Store& store, const RunSpec& spec, int count
       request.run_id = run.id;
       request.proposal = *initial_state;
       request.force = true;
-      TransitionResult r = apply_transition(store, run, minimal, request, env);
+      TransitionResult r = apply_transition(store, run, creation_policy, request, env);
       if (r.error)
         throw Error(ErrorKind::kHook, "initial state of run " + run.id + ": " + *r.error);
       out.run = run;

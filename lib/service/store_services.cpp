@@ -1,9 +1,21 @@
 #include "service/store_services.hpp"
 
+#include "service/concurrency_services.hpp"
 #include "service/transition.hpp"
 #include "util/error.hpp"
 
 namespace runctl {
+
+StoreServices::StoreServices(Store& store, const Environment& env) : store_(store), env_(env) {
+  read_settings_from_environment(mutable_settings());
+}
+
+StoreServices::~StoreServices() = default;
+
+ConcurrencyServices* StoreServices::concurrency() {
+  if (!concurrency_) concurrency_ = std::make_unique<StoreConcurrencyServices>(store_, env_);
+  return concurrency_.get();
+}
 
 std::optional<RunSnapshot> StoreServices::read_flow_run(const std::string& flow_run_id) {
   std::optional<Run> run = store_.load_run(RunKind::kFlow, flow_run_id);

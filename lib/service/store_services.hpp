@@ -1,5 +1,7 @@
 // The engine's Services, answered from the SQLite store inside the caller's transaction.
 #pragma once
+#include <memory>
+
 #include "engine/services.hpp"
 #include "store/store.hpp"
 #include "util/random.hpp"
@@ -15,9 +17,15 @@ struct Environment {
   RandomSource& random;
 };
 
+class StoreConcurrencyServices;  // service/concurrency_services.hpp
+
 class StoreServices final : public Services {
  public:
-  StoreServices(Store& store, const Environment& env) : store_(store), env_(env) {}
+  // Reads Prefect's settings from the environment (read_settings_from_environment).
+  StoreServices(Store& store, const Environment& env);
+  ~StoreServices() override;
+
+  ConcurrencyServices* concurrency() override;
 
   void write_state(const Run& run, State& state) override { store_.write_state(run, state); }
   std::optional<RunSnapshot> read_flow_run(const std::string& flow_run_id) override;
@@ -33,6 +41,7 @@ class StoreServices final : public Services {
  private:
   Store& store_;
   const Environment& env_;
+  std::unique_ptr<StoreConcurrencyServices> concurrency_;  // made on first use
 };
 
 }  // namespace runctl

@@ -28,10 +28,12 @@ LogEntry log_entry_for(const TransitionResult& r, const Environment& env, bool f
   return e;
 }
 
-}  // namespace
-
-TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
-                                  const TransitionRequest& request, const Environment& env) {
+// The one implementation behind both apply_transition overloads. `prepared` is null when the
+// caller has not prepared the policy: the chain is then compiled here, for this call only.
+TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
+                                const std::vector<PolicyEntry>& transforms,
+                                const PreparedPolicy* prepared, const TransitionRequest& request,
+                                const Environment& env) {
   const auto started = std::chrono::steady_clock::now();
   TransitionResult result;
   result.run_id = run.id;
@@ -57,8 +59,10 @@ TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
                                          : nullptr;
   result.proposed_state = state_to_json(*c.proposed_state);
 
-  const std::vector<PolicyEntry> transforms = transforms_for(policy, run.kind);
-  ChainOutcome outcome = orchestrate(policy.rules, transforms, c);
+  ChainOutcome outcome =
+      prepared ? orchestrate(prepared->compiled(c.initial_type(), c.proposed_type()),
+                             policy.rules, transforms, c)
+               : orchestrate(policy.rules, transforms, c);
   if (outcome.escaped) {
     try {
       std::rethrow_exception(outcome.escaped);
@@ -88,6 +92,38 @@ TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
   return result;
 }
 
+}  // namespace
+
+PreparedPolicy::PreparedPolicy(Policy policy, RunKind kind)
+    : policy_(std::move(policy)), transforms_(transforms_for(policy_, kind)) {}
+
+const CompiledChain& PreparedPolicy::compiled(MaybeType from, MaybeType to) const {
+  const auto index = [](MaybeType t) { return t ? static_cast<int>(*t) : kStateTypeCount; };
+  std::optional<CompiledChain>& slot = compiled_[index(from) * kTypes + index(to)];
+  if (!slot)
+    slot = CompiledChain{compile_transition_rules(policy_.rules, from, to),
+                         compile_transition_rules(transforms_, from, to)};
+  return *slot;
+}
+
+TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
+                                  const TransitionRequest& request, const Environment& env) {
+  return run_transition(store, run, policy, transforms_for(policy, run.kind), nullptr, request,
+                        env);
+}
+
+TransitionResult apply_transition(Store& store, Run& run, const PreparedPolicy& policy,
+                                  const TransitionRequest& request, const Environment& env) {
+  return run_transition(store, run, policy.policy(), policy.transforms(), &policy, request, env);
+}
+
+LogEntry failed_transition_log_entry(const TransitionResult& result, const Environment& env,
+                                     bool forced) {
+  LogEntry entry = log_entry_for(result, env, forced);
+  entry.validated_state_id.reset();
+  return entry;
+}
+
 TransitionResult set_state(Store& store, const TransitionRequest& request, const Environment& env) {
   Store::WriteTransaction tx(store);
   const auto kind = store.find_run_kind(request.run_id);
@@ -103,9 +139,7 @@ TransitionResult set_state(Store& store, const TransitionRequest& request, const
     // Prefect re-raises and the request's transaction is rolled back; the attempt is still logged.
     tx.rollback();
     Store::WriteTransaction log_tx(store);
-    LogEntry entry = log_entry_for(result, env, request.force);
-    entry.validated_state_id.reset();
-    store.insert_log(entry);
+    store.insert_log(failed_transition_log_entry(result, env, request.force));
     log_tx.commit();
   } else {
     tx.commit();

@@ -1,6 +1,7 @@
 // One set-state, end to end: load the run, run the chain, write the result in one transaction.
 // Shared by every command that changes a run's state (set-state, run creation).
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,24 @@ struct TransitionResult {
   std::int64_t duration_us = 0;
 };
 
+// A policy made ready to run many transitions of one run kind (apply): its transforms resolved
+// once and its entries compiled once per intended transition, where set-state does both per call.
+class PreparedPolicy {
+ public:
+  PreparedPolicy(Policy policy, RunKind kind);
+
+  const Policy& policy() const { return policy_; }
+  const std::vector<PolicyEntry>& transforms() const { return transforms_; }
+  // The entries that fire for from -> to, compiled on first use.
+  const CompiledChain& compiled(MaybeType from, MaybeType to) const;
+
+ private:
+  static constexpr int kTypes = kStateTypeCount + 1;  // the nine types and NONE
+  Policy policy_;
+  std::vector<PolicyEntry> transforms_;
+  mutable std::array<std::optional<CompiledChain>, kTypes * kTypes> compiled_;
+};
+
 // Runs one transition in its own BEGIN IMMEDIATE transaction. On a hook error everything is
 // rolled back and only the orchestration_log row is written; with dry_run nothing is written.
 // Throws Error for bad input (unknown run: kNotFound; bad policy: kBadPolicy) with nothing written.
@@ -52,5 +71,12 @@ TransitionResult set_state(Store& store, const TransitionRequest& request, const
 // or rolls back. Writes the run and the log row unless the chain raised.
 TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
                                   const TransitionRequest& request, const Environment& env);
+TransitionResult apply_transition(Store& store, Run& run, const PreparedPolicy& policy,
+                                  const TransitionRequest& request, const Environment& env);
+
+// The orchestration_log row of a transition whose chain raised, written after the rollback: the
+// attempt is logged, pointing at no state.
+LogEntry failed_transition_log_entry(const TransitionResult& result, const Environment& env,
+                                     bool forced);
 
 }  // namespace runctl

@@ -13,6 +13,7 @@ namespace SQLite {
 class Database;
 class Statement;
 }  // namespace SQLite
+struct sqlite3;
 
 namespace runctl {
 
@@ -74,6 +75,29 @@ class Store final {
     bool open_ = true;
   };
 
+  // SAVEPOINT ... RELEASE inside an open transaction, so one statement group can be undone
+  // alone (apply --commit-every: a failing transition rolls back without its neighbours).
+  // Rolls back to the savepoint when destroyed without release().
+  class Savepoint {
+   public:
+    explicit Savepoint(Store& store);
+    ~Savepoint();
+    void release();
+    void rollback();  // ROLLBACK TO, then RELEASE: the transaction stays open
+
+   private:
+    Store& store_;
+    bool open_ = true;
+  };
+
+  // Whether a transaction is open: SQLite ends one by itself after some errors (I/O, full disk).
+  bool in_transaction() const;
+
+  // Many write transactions ahead (apply): checkpoint the WAL every 1000 pages, as SQLite does by
+  // default, rather than at the small threshold one-off commands use, and fold the WAL back into
+  // the database when the store closes. See configure_connection().
+  void prepare_for_bulk_writes();
+
   // Which table holds this id (flow_run first), or nullopt.
   std::optional<RunKind> find_run_kind(const std::string& run_id);
   std::optional<Run> load_run(RunKind kind, const std::string& run_id);
@@ -120,10 +144,15 @@ class Store final {
   void check_path(OpenMode mode) const;
   int check_is_runctl_database(OpenMode mode);  // returns the schema version
   void configure_connection(int busy_timeout_ms);
+  static int on_wal_commit(void* store, sqlite3* db, const char* name, int pages);
+  void checkpoint_wal(int mode) noexcept;
   void migrate();
   StatePtr read_state_row(SQLite::Statement& row);
 
   std::string path_;
+  int busy_timeout_ms_ = 0;
+  int wal_checkpoint_pages_ = 0;  // see configure_connection()
+  bool bulk_writes_ = false;
   std::unique_ptr<SQLite::Database> db_;
   // Declared after db_ so the statements are finalized before the connection closes.
   std::unique_ptr<Statements> stmts_;

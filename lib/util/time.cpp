@@ -58,6 +58,12 @@ bool expect(std::string_view s, size_t& pos, char c) {
 }  // namespace
 
 std::string format_timestamp(Timestamp t) {
+  std::string out;
+  append_timestamp(out, t);
+  return out;
+}
+
+void append_timestamp(std::string& out, Timestamp t) {
   std::int64_t days = t / (86400 * kMicrosPerSecond);
   std::int64_t rem = t % (86400 * kMicrosPerSecond);
   if (rem < 0) {
@@ -70,11 +76,40 @@ std::string format_timestamp(Timestamp t) {
   const std::int64_t secs = rem / kMicrosPerSecond;
   const std::int64_t micros = rem % kMicrosPerSecond;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
-                static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                static_cast<long long>(micros));
-  return buf;
+  if (y < 0 || y > 9999) {
+    // Outside what parse_timestamp accepts; printf's rules for wide or negative years apply.
+    const int n = std::snprintf(
+        buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
+        static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+        static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+        static_cast<long long>(micros));
+    out.append(buf, static_cast<std::size_t>(n));
+    return;
+  }
+  // Fixed-width digits by hand: snprintf was most of the cost of writing a state row.
+  char* p = buf;
+  auto digits = [&p](std::int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p += width;
+  };
+  digits(y, 4);
+  *p++ = '-';
+  digits(m, 2);
+  *p++ = '-';
+  digits(d, 2);
+  *p++ = 'T';
+  digits(secs / 3600, 2);
+  *p++ = ':';
+  digits(secs / 60 % 60, 2);
+  *p++ = ':';
+  digits(secs % 60, 2);
+  *p++ = '.';
+  digits(micros, 6);
+  for (const char c : std::string_view("+00:00")) *p++ = c;
+  out.append(buf, static_cast<std::size_t>(p - buf));
 }
 
 std::optional<Timestamp> parse_timestamp(std::string_view s) {

@@ -15,6 +15,8 @@ constexpr Timestamp kMicrosPerSecond = 1'000'000;
 
 // "2026-01-01T12:00:00.000000+00:00"
 std::string format_timestamp(Timestamp t);
+// The same text, appended: hot paths write many timestamps into one buffer.
+void append_timestamp(std::string& out, Timestamp t);
 
 // Accepts ISO 8601 date-times: "YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]" followed by "Z", "+HH:MM",
 // "-HH:MM" or nothing (UTC assumed), and a bare date "YYYY-MM-DD". Years 0001..9999 only.

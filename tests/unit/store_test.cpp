@@ -274,7 +274,7 @@ TEST_SUITE("store: opening") {
     auto e = error_of([&] { Store store(options(path), OpenMode::kRead); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kBadData);
-    CHECK(std::string(e->what()) == path + " is not a runctl database");
+    CHECK(std::string(e->what()).rfind(path + " is not a runctl database", 0) == 0);
     CHECK(fs::file_size(path) == 0);
 
     Store store(options(path), OpenMode::kCreate);

@@ -1,0 +1,100 @@
+// events [--run ID] [--follow]: the prefect.flow-run.* events InstrumentFlowRunStateTransitions
+// wrote, oldest first. --follow keeps polling the events table (every 200 ms, one bounded query a
+// poll) for new ones until --count events were printed or --timeout seconds passed; without
+// either it runs until interrupted.
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "cli/app.hpp"
+#include "store/concurrency_store.hpp"
+#include "util/error.hpp"
+
+namespace runctl::cli {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+// Rows read per poll, so a large backlog streams out in pieces instead of one huge read.
+constexpr std::int64_t kBatch = 500;
+
+void print_event_text(const Event& e) {
+  std::cout << format_timestamp(e.occurred) << "  " << e.event << "  "
+            << e.resource.value("prefect.resource.id", std::string()) << "  "
+            << e.resource.value("prefect.state-type", std::string()) << " '"
+            << e.resource.value("prefect.state-name", std::string()) << "'";
+  if (e.follows) std::cout << "  follows " << *e.follows;
+  std::cout << '\n';
+}
+
+}  // namespace
+
+void add_events_command(CLI::App& cli, App& app) {
+  struct Flags {
+    std::optional<std::string> run;
+    bool json = false;
+    bool follow = false;
+    std::optional<double> timeout;
+    std::optional<std::int64_t> count;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = cli.add_subcommand(
+      "events", "flow-run state events (prefect.flow-run.<state name>), oldest first");
+  cmd->add_option("--run", f->run, "only the events of this flow run");
+  cmd->add_flag("--json", f->json,
+                "print JSON: an array, or with --follow one object per line (JSON Lines)");
+  cmd->add_flag("--follow", f->follow, "keep printing new events as they are written");
+  cmd->add_option("--timeout", f->timeout, "with --follow: stop after this many seconds")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--count", f->count, "stop after printing this many events")
+      ->check(CLI::PositiveNumber);
+
+  cmd->callback([&app, f] {
+    Store store = app.open_store(App::Access::kRead);
+    std::optional<std::string> resource;
+    if (f->run) {
+      const std::string id = parse_run_id(*f->run);
+      if (!store.find_run_kind(id)) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
+      resource = "prefect.flow-run." + id;
+    }
+    const auto deadline =
+        f->timeout ? std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(*f->timeout))
+                   : std::chrono::steady_clock::time_point::max();
+
+    std::optional<ConcurrencyStore> events;  // once the file has the events table
+    std::int64_t after = 0, printed = 0;
+    Json all = Json::array();  // without --follow, printed at the end as one array
+    for (;;) {
+      if (!events && store.schema_version() >= 3) events.emplace(store);
+      bool more = false;
+      if (events) {
+        std::optional<std::int64_t> want = kBatch;
+        if (f->count) want = std::min(kBatch, *f->count - printed);
+        const std::vector<Event> batch = events->list_events(resource, after, want);
+        more = static_cast<std::int64_t>(batch.size()) == *want;
+        for (const Event& e : batch) {
+          after = e.seq;
+          ++printed;
+          if (f->json && f->follow)
+            std::cout << event_to_json(e).dump(-1, ' ', false, Json::error_handler_t::replace)
+                      << '\n';
+          else if (f->json)
+            all.push_back(event_to_json(e));
+          else
+            print_event_text(e);
+        }
+        std::cout.flush();
+      }
+      if (f->count && printed >= *f->count) break;
+      if (more) continue;  // a full batch: read on before waiting
+      if (!f->follow || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(
+              kPollInterval, deadline - std::chrono::steady_clock::now()));
+    }
+    if (f->json && !f->follow) print_json(all);
+  });
+}
+
+}  // namespace runctl::cli

@@ -1,0 +1,101 @@
+// lease list | reap | release: the concurrency leases deployment and tag slots are held by.
+// `reap` does what Prefect's repossessor service does on a timer; every write that touches a
+// limit also reaps that limit's expired leases first.
+#include <iostream>
+
+#include "cli/app.hpp"
+#include "store/concurrency_store.hpp"
+#include "util/error.hpp"
+
+namespace runctl::cli {
+namespace {
+
+void print_lease(const Lease& lease, Timestamp now) {
+  std::cout << lease.id << "  slots " << lease.slots << "  expires "
+            << format_timestamp(lease.expiration) << (lease.expiration < now ? " (expired)" : "");
+  if (lease.holder)
+    std::cout << "  holder " << lease.holder->type << ' ' << lease.holder->id;
+  else if (lease.origin_run_id)
+    std::cout << "  taken by run " << *lease.origin_run_id;
+  std::cout << "  limits";
+  for (const auto& id : lease.resource_ids) std::cout << ' ' << id;
+  std::cout << '\n';
+}
+
+}  // namespace
+
+void add_lease_commands(CLI::App& cli, App& app) {
+  CLI::App* group = cli.add_subcommand("lease", "concurrency leases (slots of V2 limits)");
+  group->require_subcommand(1);
+
+  struct Flags {
+    std::string lease_id;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+
+  CLI::App* list = group->add_subcommand("list", "every lease, soonest expiry first");
+  list->add_flag("--json", f->json, "print JSON");
+  list->callback([&app, f] {
+    Store store = app.open_store(App::Access::kRead);
+    std::vector<Lease> leases;
+    if (store.schema_version() >= 3) leases = ConcurrencyStore(store).list_leases();
+    const Timestamp now = app.clock().now();
+    if (f->json) {
+      Json out = Json::array();
+      for (const auto& lease : leases) out.push_back(lease_to_json(lease, now));
+      print_json(out);
+      return;
+    }
+    for (const auto& lease : leases) print_lease(lease, now);
+  });
+
+  CLI::App* reap = group->add_subcommand(
+      "reap", "revoke every expired lease and free its slots (Prefect's repossessor)");
+  reap->add_flag("--json", f->json, "print JSON");
+  reap->callback([&app, f] {
+    Store store = app.open_store(App::Access::kWriteExisting);
+    ConcurrencyStore limits(store);
+    const Timestamp now = app.clock().now();
+    Store::WriteTransaction tx(store);
+    const std::vector<Lease> reaped = limits.reap_expired_leases(now);
+    tx.commit();
+    if (f->json) {
+      Json out = Json::array();
+      for (const auto& lease : reaped) out.push_back(lease_to_json(lease, now));
+      print_json(Json{{"reaped", out}});
+      return;
+    }
+    for (const auto& lease : reaped) print_lease(lease, now);
+    std::cout << reaped.size() << " expired lease" << (reaped.size() == 1 ? "" : "s")
+              << " reaped\n";
+  });
+
+  CLI::App* release = group->add_subcommand(
+      "release", "free a lease's slots and revoke it (a slot leaked by a crashed client)");
+  release->add_option("LEASE_ID", f->lease_id, "the lease")->required();
+  release->add_flag("--json", f->json, "print JSON");
+  release->callback([&app, f] {
+    const std::string id = parse_run_id(f->lease_id);
+    Store store = app.open_store(App::Access::kWriteExisting);
+    ConcurrencyStore limits(store);
+    const Timestamp now = app.clock().now();
+    Store::WriteTransaction tx(store);
+    const std::optional<Lease> lease = limits.read_lease(id);
+    if (!lease) throw Error(ErrorKind::kNotFound, "lease " + id + " not found");
+    limits.delete_lease(id);
+    // As the repossessor does, the lease goes even if a limit is gone or inactive; the result
+    // says whether every limit was decremented.
+    const bool decremented = limits.decrement(lease->resource_ids, lease->slots, now);
+    tx.commit();
+    if (f->json) {
+      print_json(Json{{"released", lease_to_json(*lease, now)}, {"decremented", decremented}});
+      return;
+    }
+    std::cout << "released lease " << id << " (" << lease->slots << " slot"
+              << (lease->slots == 1 ? "" : "s") << ")"
+              << (decremented ? "" : "; some of its limits are gone or inactive") << '\n';
+  });
+}
+
+}  // namespace runctl::cli

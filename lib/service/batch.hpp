@@ -1,0 +1,80 @@
+// Many transitions over one store connection (`runctl apply`). Policies are resolved once and
+// their rule lists compiled once per (policy, intended transition); transitions are grouped N to
+// a commit, each inside its own SAVEPOINT so that a failing one rolls back alone.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "service/transition.hpp"
+#include "util/error.hpp"
+
+namespace runctl {
+
+struct BatchOptions {
+  // Every request's policy, chosen as set-state chooses it (choose_policy): a deferred task
+  // proposal runs BackgroundTaskPolicy, a forced one the minimal policy, else this one, else the
+  // run kind's core policy.
+  std::optional<std::string> policy_ref;
+  // Transitions per commit. 1: each transition is its own BEGIN IMMEDIATE ... COMMIT, exactly as
+  // set-state runs it. N > 1: N transitions share a transaction, each in a SAVEPOINT.
+  int commit_every = 1;
+};
+
+// What became of one submitted line: a transition result, or an error with nothing written.
+struct BatchOutcome {
+  std::size_t line = 0;
+  std::optional<std::string> run_id;       // when known
+  std::optional<TransitionResult> result;  // the transition ran (its error: a hook raised)
+  std::optional<Error> error;              // it did not: bad input, unknown run, database error
+};
+
+class TransitionBatch {
+ public:
+  // Resolves options.policy_ref now, so a bad policy fails before anything is read or written:
+  // throws Error(kNotFound / kBadPolicy) as set-state would.
+  TransitionBatch(Store& store, const Environment& env, BatchOptions options);
+  // An open group is rolled back: none of its outcomes was settled, so none was reported.
+  ~TransitionBatch();
+  TransitionBatch(const TransitionBatch&) = delete;
+  TransitionBatch& operator=(const TransitionBatch&) = delete;
+
+  // Runs one request in the open group (opening one if needed) and commits the group when it is
+  // full. Never throws for the request's own failures: they become the line's outcome.
+  void apply(std::size_t line, const TransitionRequest& request);
+  // Records a line that never reached the database (malformed input), in submission order.
+  void reject(std::size_t line, std::optional<std::string> run_id, Error error);
+  // Commits the open group, if any. A failed commit turns the group's transitions into errors.
+  void commit();
+
+  // Outcomes whose fate is sealed (committed, or failed), in submission order: what the caller
+  // may now report. A transition still in an open group is not among them.
+  std::vector<BatchOutcome> take_settled();
+
+ private:
+  enum Choice { kCore, kMinimal, kBackground, kGiven, kChoices };
+  const PreparedPolicy& policy_for(RunKind kind, bool force, bool deferred);
+  void begin_group();
+  void fail_group(const Error& cause);
+
+  Store& store_;
+  const Environment& env_;
+  int commit_every_;
+  std::optional<Policy> given_;  // the resolved --policy
+  std::array<std::array<std::optional<PreparedPolicy>, kChoices>, 2> policies_;
+
+  std::optional<Store::WriteTransaction> group_;
+  int group_size_ = 0;
+  // Outcomes of the open group and any rejected lines after them, in order; `in_group` marks the
+  // ones a failed commit takes down.
+  struct Pending {
+    BatchOutcome outcome;
+    bool in_group;
+  };
+  std::vector<Pending> pending_;
+  std::vector<BatchOutcome> settled_;
+};
+
+}  // namespace runctl

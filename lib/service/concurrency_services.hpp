@@ -1,0 +1,63 @@
+// ConcurrencyServices over the SQLite store, inside the caller's transaction: limits, leases and
+// events change together with the run, so a rolled-back transition leaks no slot, lease or event
+// (Prefect takes leases and V2 tag slots outside its transaction; docs/deviations-concurrency.md).
+#pragma once
+#include "engine/concurrency.hpp"
+#include "engine/services.hpp"
+#include "service/store_services.hpp"
+#include "store/concurrency_store.hpp"
+
+namespace runctl {
+
+class StoreConcurrencyServices final : public ConcurrencyServices {
+ public:
+  StoreConcurrencyServices(Store& store, const Environment& env)
+      : store_(store), env_(env), limits_(store) {}
+
+  std::optional<Deployment> read_deployment(const std::string& deployment_id) override;
+  std::optional<V2Limit> read_v2_limit(const std::string& limit_id) override;
+
+  std::vector<V1Limit> v1_limits_for_tags(const std::vector<std::string>& tags) override;
+  std::optional<V1Limit> v1_limit_by_tag(const std::string& tag) override;
+  void set_v1_active_slots(const std::string& tag,
+                           const std::vector<std::string>& active_slots) override;
+
+  std::vector<V2Limit> v2_limits_by_names(const std::vector<std::string>& names) override;
+  // Both reap the expired leases of these limits first: a write that touches a limit frees what
+  // Prefect's repossessor would have freed by then.
+  bool increment_active_slots(const std::vector<std::string>& limit_ids,
+                              std::int64_t slots) override;
+  bool decrement_active_slots(const std::vector<std::string>& limit_ids,
+                              std::int64_t slots) override;
+
+  Lease create_lease(const std::vector<std::string>& resource_ids, double ttl_seconds,
+                     std::int64_t slots, const std::optional<LeaseHolder>& holder,
+                     const std::string& origin_run_id) override;
+  std::optional<Lease> read_lease(const std::string& lease_id) override;
+  bool renew_lease(const std::string& lease_id, double ttl_seconds) override;
+  void revoke_lease(const std::string& lease_id) override;
+  std::vector<std::pair<std::string, LeaseHolder>> list_holders_for_limit(
+      const std::string& limit_id) override;
+
+  std::optional<FlowInfo> read_flow(const std::string& flow_id) override;
+  std::optional<Run> read_task_run(const std::string& task_run_id) override;
+  void emit_event(const Event& event) override;
+
+ private:
+  Store& store_;
+  const Environment& env_;
+  ConcurrencyStore limits_;
+};
+
+// Prefect's server settings the rules read, from Prefect's environment variables (spec
+// Appendix B): PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS,
+// PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS,
+// PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION (30..3600),
+// PREFECT_SERVER_TASKS_MAX_CACHE_KEY_LENGTH,
+// PREFECT_SERVER_TASKS_SCHEDULING_MAX_SCHEDULED_QUEUE_SIZE / _MAX_RETRY_QUEUE_SIZE, and the
+// legacy names PREFECT_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS and
+// PREFECT_DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS. Unset variables keep the defaults; a value
+// Prefect would refuse throws Error(kUsage) naming the variable.
+void read_settings_from_environment(Settings& settings);
+
+}  // namespace runctl

@@ -1,0 +1,798 @@
+#include "store/concurrency_store.hpp"
+
+#include <sqlite3.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "util/error.hpp"
+
+namespace runctl {
+namespace {
+
+using Slot = std::unique_ptr<SQLite::Statement>;
+
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+// The same mapping as Store's: every SQLite failure leaves as one runctl::Error. The constraint
+// failures a caller can cause (a name taken) are caught where they happen, with a better message.
+[[noreturn]] void throw_sqlite_error(const SQLite::Exception& e, const std::string& path) {
+  const std::string detail = one_line(e.what());
+  switch (e.getErrorCode() < 0 ? -1 : (e.getErrorCode() & 0xff)) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw Error(ErrorKind::kBusy, "database is busy: " + path +
+                                        " (locked by another process for longer than the busy "
+                                        "timeout)");
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      throw Error(ErrorKind::kReadOnly, "database is read-only: " + path + ": " + detail);
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+      throw Error(ErrorKind::kIo, "I/O error on database " + path + ": " + detail);
+    default:
+      throw Error(ErrorKind::kIo, "database error on " + path + ": " + detail);
+  }
+}
+
+template <typename F>
+auto guarded(const std::string& path, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SQLite::Exception& e) {
+    throw_sqlite_error(e, path);
+  }
+}
+
+// Borrows a cached statement for one execution; resetting on release ends a SELECT's read.
+class Use {
+ public:
+  Use(SQLite::Database& db, Slot& slot, const char* sql) {
+    if (!slot) slot = std::make_unique<SQLite::Statement>(db, sql);
+    stmt_ = slot.get();
+    stmt_->clearBindings();
+  }
+  ~Use() { stmt_->tryReset(); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  SQLite::Statement* operator->() { return stmt_; }
+  SQLite::Statement& operator*() { return *stmt_; }
+
+ private:
+  SQLite::Statement* stmt_;
+};
+
+std::string to_text(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+void bind_opt(SQLite::Statement& s, int i, const std::optional<std::string>& v) {
+  if (v) {
+    s.bind(i, *v);
+  } else {
+    s.bind(i);
+  }
+}
+
+// A JSON array of strings, bound as one parameter and read with json_each(): one cached
+// statement serves any number of names.
+std::string json_list(const std::vector<std::string>& items) { return to_text(Json(items)); }
+
+// Reads stored values back; anything malformed is bad data, naming where it was found.
+class Row {
+ public:
+  Row(SQLite::Statement& s, std::string where) : s_(s), where_(std::move(where)) {}
+  std::string text(int i) { return s_.getColumn(i).getString(); }
+  std::optional<std::string> opt_text(int i) {
+    auto c = s_.getColumn(i);
+    if (c.isNull()) return std::nullopt;
+    return c.getString();
+  }
+  std::int64_t int64(int i) { return s_.getColumn(i).getInt64(); }
+  double real(int i) { return s_.getColumn(i).getDouble(); }
+  Timestamp time(int i) {
+    const std::string v = text(i);
+    auto t = parse_timestamp(v);
+    if (!t) bad(i, "invalid timestamp '" + v + "'");
+    return *t;
+  }
+  Json json(int i) {
+    auto v = opt_text(i);
+    if (!v) return Json();
+    try {
+      return Json::parse(*v);
+    } catch (const Json::exception& e) {
+      bad(i, std::string("invalid JSON: ") + e.what());
+    }
+  }
+  std::vector<std::string> strings(int i) {
+    const Json j = json(i);
+    std::vector<std::string> out;
+    if (!j.is_array()) bad(i, "expected a JSON array of strings");
+    for (const auto& e : j) {
+      if (!e.is_string()) bad(i, "expected a JSON array of strings");
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  }
+  [[noreturn]] void bad(int i, const std::string& what) {
+    throw Error(ErrorKind::kBadData,
+                where_ + ", column " + s_.getColumnName(i) + ": " + one_line(what));
+  }
+
+ private:
+  SQLite::Statement& s_;
+  std::string where_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Row <-> struct.
+
+constexpr const char* kV1Columns = "id, created, updated, tag, concurrency_limit, active_slots";
+
+V1Limit read_v1(SQLite::Statement& s, const std::string& path) {
+  V1Limit l;
+  l.id = s.getColumn(0).getString();
+  Row r(s, path + ": concurrency limit " + l.id);
+  l.created = r.time(1);
+  l.updated = r.time(2);
+  l.tag = r.text(3);
+  l.limit = r.int64(4);
+  l.active_slots = r.strings(5);
+  return l;
+}
+
+constexpr const char* kV2Columns =
+    "id, created, updated, name, \"limit\", active, active_slots, denied_slots, "
+    "slot_decay_per_second, avg_slot_occupancy_seconds";
+
+V2Limit read_v2(SQLite::Statement& s, const std::string& path) {
+  V2Limit l;
+  l.id = s.getColumn(0).getString();
+  Row r(s, path + ": global concurrency limit " + l.id);
+  l.created = r.time(1);
+  l.updated = r.time(2);
+  l.name = r.text(3);
+  l.limit = r.int64(4);
+  l.active = r.int64(5) != 0;
+  l.active_slots = r.int64(6);
+  l.denied_slots = r.int64(7);
+  l.slot_decay_per_second = r.real(8);
+  l.avg_slot_occupancy_seconds = r.real(9);
+  return l;
+}
+
+void bind_v2(SQLite::Statement& s, const V2Limit& l) {
+  s.bind(1, l.id);
+  s.bind(2, format_timestamp(l.created));
+  s.bind(3, format_timestamp(l.updated));
+  s.bind(4, l.name);
+  s.bind(5, static_cast<std::int64_t>(l.limit));
+  s.bind(6, l.active ? 1 : 0);
+  s.bind(7, static_cast<std::int64_t>(l.active_slots));
+  s.bind(8, static_cast<std::int64_t>(l.denied_slots));
+  s.bind(9, l.slot_decay_per_second);
+  s.bind(10, l.avg_slot_occupancy_seconds);
+}
+
+constexpr const char* kDeploymentColumns =
+    "id, created, name, flow_id, tags, concurrency_limit_id, concurrency_options";
+
+Deployment read_deployment_row(SQLite::Statement& s, const std::string& path) {
+  Deployment d;
+  d.id = s.getColumn(0).getString();
+  Row r(s, path + ": deployment " + d.id);
+  d.created = r.time(1);
+  d.name = r.text(2);
+  d.flow_id = r.text(3);
+  d.tags = r.strings(4);
+  d.concurrency_limit_id = r.opt_text(5);
+  const Json options = r.json(6);
+  if (!options.is_null()) {
+    if (!options.is_object()) r.bad(6, "expected a JSON object");
+    ConcurrencyOptions o;
+    const Json strategy = options.value("collision_strategy", Json("ENQUEUE"));
+    if (strategy == "ENQUEUE") {
+      o.collision_strategy = CollisionStrategy::kEnqueue;
+    } else if (strategy == "CANCEL_NEW") {
+      o.collision_strategy = CollisionStrategy::kCancelNew;
+    } else {
+      r.bad(6, "unknown collision_strategy " + strategy.dump());
+    }
+    const Json grace = options.value("grace_period_seconds", Json());
+    if (grace.is_number_integer()) {
+      o.grace_period_seconds = grace.get<std::int64_t>();
+    } else if (!grace.is_null()) {
+      r.bad(6, "grace_period_seconds must be an integer");
+    }
+    d.concurrency_options = o;
+  }
+  return d;
+}
+
+constexpr const char* kLeaseColumns =
+    "l.id, l.created_at, l.expiration, l.slots, l.holder_type, l.holder_id, l.origin_run_id, "
+    "(SELECT json_group_array(limit_id) FROM (SELECT limit_id FROM concurrency_lease_resource "
+    "WHERE lease_id = l.id ORDER BY position))";
+
+Lease read_lease_row(SQLite::Statement& s, const std::string& path) {
+  Lease l;
+  l.id = s.getColumn(0).getString();
+  Row r(s, path + ": lease " + l.id);
+  l.created_at = r.time(1);
+  l.expiration = r.time(2);
+  l.slots = r.int64(3);
+  auto holder_type = r.opt_text(4);
+  auto holder_id = r.opt_text(5);
+  if (holder_type && holder_id) l.holder = LeaseHolder{*holder_type, *holder_id};
+  l.origin_run_id = r.opt_text(6);
+  l.resource_ids = r.strings(7);
+  return l;
+}
+
+constexpr const char* kEventColumns =
+    "seq, id, occurred, event, resource, related, payload, follows";
+
+Event read_event_row(SQLite::Statement& s, const std::string& path) {
+  Event e;
+  e.seq = s.getColumn(0).getInt64();
+  Row r(s, path + ": event " + std::to_string(e.seq));
+  e.id = r.text(1);
+  e.occurred = r.time(2);
+  e.event = r.text(3);
+  e.resource = r.json(4);
+  e.related = r.json(5);
+  e.payload = r.json(6);
+  e.follows = r.opt_text(7);
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appendix C.2 arithmetic.
+
+// Whole seconds of decay since `updated`. A clock that goes backwards (--now earlier than the
+// last update) decays nothing instead of adding slots, which Prefect's wall clock never does.
+double seconds_since(Timestamp updated, Timestamp now) {
+  return now > updated ? static_cast<double>(now - updated) / kMicrosPerSecond : 0.0;
+}
+
+std::int64_t active_after_decay(const V2Limit& l, Timestamp now) {
+  const double decayed = std::floor(l.slot_decay_per_second * seconds_since(l.updated, now));
+  return std::max<std::int64_t>(0, l.active_slots - static_cast<std::int64_t>(decayed));
+}
+
+// Denied slots decay by slot_decay_per_second, else by one per average occupancy.
+std::int64_t denied_after_decay(const V2Limit& l, Timestamp now) {
+  double rate = l.slot_decay_per_second;
+  if (rate <= 0) rate = l.avg_slot_occupancy_seconds > 0 ? 1.0 / l.avg_slot_occupancy_seconds : 0;
+  const double decayed = std::floor(rate * seconds_since(l.updated, now));
+  return std::max<std::int64_t>(0, l.denied_slots - static_cast<std::int64_t>(decayed));
+}
+
+// Prefect's `id IN (...)` matches each row once: duplicates in the request count toward the
+// expected total but update nothing twice.
+std::vector<std::string> unique_in_order(const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& id : ids)
+    if (seen.insert(id).second) out.push_back(id);
+  return out;
+}
+
+}  // namespace
+
+struct ConcurrencyStore::Statements {
+  Slot v1_upsert, v1_by_tag, v1_for_tags, v1_list, v1_set_slots, v1_delete;
+  Slot v2_insert, v2_update, v2_by_id, v2_by_name, v2_by_names, v2_list, v2_delete;
+  Slot flow_insert, flow_by_name, flow_by_id;
+  Slot deployment_insert, deployment_by_id, deployment_list;
+  Slot lease_insert, lease_resource_insert, lease_by_id, lease_set_expiration, lease_delete;
+  Slot leases_for_limit, lease_list, leases_expired, leases_expired_for_limits;
+  Slot event_insert, events_all, events_for_resource;
+};
+
+ConcurrencyStore::ConcurrencyStore(Store& store)
+    : store_(store), stmts_(std::make_unique<Statements>()) {}
+
+ConcurrencyStore::~ConcurrencyStore() = default;
+
+// ---------------------------------------------------------------------------------------------
+// V1.
+
+V1Limit ConcurrencyStore::upsert_v1_limit(const std::string& new_id, const std::string& tag,
+                                          std::int64_t limit, Timestamp now) {
+  guarded(store_.path(), [&] {
+    Use s(store_.db(), stmts_->v1_upsert,
+          "INSERT INTO concurrency_limit (id, created, updated, tag, concurrency_limit, "
+          "active_slots) VALUES (?1, ?2, ?2, ?3, ?4, '[]') ON CONFLICT (tag) DO UPDATE SET "
+          "concurrency_limit = excluded.concurrency_limit, updated = excluded.updated");
+    s->bind(1, new_id);
+    s->bind(2, format_timestamp(now));
+    s->bind(3, tag);
+    s->bind(4, static_cast<std::int64_t>(limit));
+    s->exec();
+  });
+  return *v1_limit_by_tag(tag);
+}
+
+std::optional<V1Limit> ConcurrencyStore::v1_limit_by_tag(const std::string& tag) {
+  return guarded(store_.path(), [&]() -> std::optional<V1Limit> {
+    static const std::string sql =
+        std::string("SELECT ") + kV1Columns + " FROM concurrency_limit WHERE tag = ?1";
+    Use s(store_.db(), stmts_->v1_by_tag, sql.c_str());
+    s->bind(1, tag);
+    if (!s->executeStep()) return std::nullopt;
+    return read_v1(*s, store_.path());
+  });
+}
+
+std::vector<V1Limit> ConcurrencyStore::v1_limits_for_tags(const std::vector<std::string>& tags) {
+  if (tags.empty()) return {};
+  return guarded(store_.path(), [&] {
+    static const std::string sql = std::string("SELECT ") + kV1Columns +
+                                   " FROM concurrency_limit WHERE tag IN (SELECT value FROM "
+                                   "json_each(?1)) ORDER BY tag";
+    Use s(store_.db(), stmts_->v1_for_tags, sql.c_str());
+    s->bind(1, json_list(tags));
+    std::vector<V1Limit> out;
+    while (s->executeStep()) out.push_back(read_v1(*s, store_.path()));
+    return out;
+  });
+}
+
+std::vector<V1Limit> ConcurrencyStore::list_v1_limits() {
+  return guarded(store_.path(), [&] {
+    static const std::string sql =
+        std::string("SELECT ") + kV1Columns + " FROM concurrency_limit ORDER BY tag";
+    Use s(store_.db(), stmts_->v1_list, sql.c_str());
+    std::vector<V1Limit> out;
+    while (s->executeStep()) out.push_back(read_v1(*s, store_.path()));
+    return out;
+  });
+}
+
+bool ConcurrencyStore::set_v1_active_slots(const std::string& tag,
+                                           const std::vector<std::string>& slots, Timestamp now) {
+  // A set: stored sorted so the same holders always give the same row.
+  const std::set<std::string> unique(slots.begin(), slots.end());
+  return guarded(store_.path(), [&] {
+    Use s(store_.db(), stmts_->v1_set_slots,
+          "UPDATE concurrency_limit SET active_slots = ?2, updated = ?3 WHERE tag = ?1");
+    s->bind(1, tag);
+    s->bind(2, to_text(Json(std::vector<std::string>(unique.begin(), unique.end()))));
+    s->bind(3, format_timestamp(now));
+    return s->exec() > 0;
+  });
+}
+
+bool ConcurrencyStore::delete_v1_limit(const std::string& tag) {
+  return guarded(store_.path(), [&] {
+    Use s(store_.db(), stmts_->v1_delete, "DELETE FROM concurrency_limit WHERE tag = ?1");
+    s->bind(1, tag);
+    return s->exec() > 0;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// V2.
+
+namespace {
+
+[[noreturn]] void name_taken(const std::string& name) {
+  throw Error(ErrorKind::kBadData, "a global concurrency limit named \"" + name +
+                                       "\" already exists");
+}
+
+bool is_unique_violation(const SQLite::Exception& e) {
+  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
+         e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+}  // namespace
+
+void ConcurrencyStore::insert_v2_limit(const V2Limit& limit) {
+  try {
+    static const std::string sql = std::string("INSERT INTO concurrency_limit_v2 (") +
+                                   kV2Columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    Use s(store_.db(), stmts_->v2_insert, sql.c_str());
+    bind_v2(*s, limit);
+    s->exec();
+  } catch (const SQLite::Exception& e) {
+    if (is_unique_violation(e)) name_taken(limit.name);
+    throw_sqlite_error(e, store_.path());
+  }
+}
+
+bool ConcurrencyStore::update_v2_limit(const V2Limit& limit) {
+  try {
+    Use s(store_.db(), stmts_->v2_update,
+          "UPDATE concurrency_limit_v2 SET created = ?2, updated = ?3, name = ?4, \"limit\" = ?5, "
+          "active = ?6, active_slots = ?7, denied_slots = ?8, slot_decay_per_second = ?9, "
+          "avg_slot_occupancy_seconds = ?10 WHERE id = ?1");
+    bind_v2(*s, limit);
+    return s->exec() > 0;
+  } catch (const SQLite::Exception& e) {
+    if (is_unique_violation(e)) name_taken(limit.name);
+    throw_sqlite_error(e, store_.path());
+  }
+}
+
+std::optional<V2Limit> ConcurrencyStore::v2_limit_by_id(const std::string& id) {
+  return guarded(store_.path(), [&]() -> std::optional<V2Limit> {
+    static const std::string sql =
+        std::string("SELECT ") + kV2Columns + " FROM concurrency_limit_v2 WHERE id = ?1";
+    Use s(store_.db(), stmts_->v2_by_id, sql.c_str());
+    s->bind(1, id);
+    if (!s->executeStep()) return std::nullopt;
+    return read_v2(*s, store_.path());
+  });
+}
+
+std::optional<V2Limit> ConcurrencyStore::v2_limit_by_name(const std::string& name) {
+  return guarded(store_.path(), [&]() -> std::optional<V2Limit> {
+    static const std::string sql =
+        std::string("SELECT ") + kV2Columns + " FROM concurrency_limit_v2 WHERE name = ?1";
+    Use s(store_.db(), stmts_->v2_by_name, sql.c_str());
+    s->bind(1, name);
+    if (!s->executeStep()) return std::nullopt;
+    return read_v2(*s, store_.path());
+  });
+}
+
+std::vector<V2Limit> ConcurrencyStore::v2_limits_by_names(const std::vector<std::string>& names) {
+  if (names.empty()) return {};
+  return guarded(store_.path(), [&] {
+    static const std::string sql = std::string("SELECT ") + kV2Columns +
+                                   " FROM concurrency_limit_v2 WHERE name IN (SELECT value FROM "
+                                   "json_each(?1)) ORDER BY name";
+    Use s(store_.db(), stmts_->v2_by_names, sql.c_str());
+    s->bind(1, json_list(names));
+    std::vector<V2Limit> out;
+    while (s->executeStep()) out.push_back(read_v2(*s, store_.path()));
+    return out;
+  });
+}
+
+std::vector<V2Limit> ConcurrencyStore::list_v2_limits() {
+  return guarded(store_.path(), [&] {
+    static const std::string sql =
+        std::string("SELECT ") + kV2Columns + " FROM concurrency_limit_v2 ORDER BY name";
+    Use s(store_.db(), stmts_->v2_list, sql.c_str());
+    std::vector<V2Limit> out;
+    while (s->executeStep()) out.push_back(read_v2(*s, store_.path()));
+    return out;
+  });
+}
+
+bool ConcurrencyStore::delete_v2_limit(const std::string& id) {
+  return guarded(store_.path(), [&] {
+    Use s(store_.db(), stmts_->v2_delete, "DELETE FROM concurrency_limit_v2 WHERE id = ?1");
+    s->bind(1, id);
+    return s->exec() > 0;
+  });
+}
+
+bool ConcurrencyStore::increment(const std::vector<std::string>& ids, std::int64_t slots,
+                                 Timestamp now) {
+  // Checked in full before anything is written: Prefect's single UPDATE may change some rows and
+  // report failure, but every caller then rolls back, so all-or-nothing is what it observes.
+  std::vector<V2Limit> rows;
+  for (const auto& id : unique_in_order(ids)) {
+    auto l = v2_limit_by_id(id);
+    if (!l || !l->active || active_after_decay(*l, now) + slots > l->limit) return false;
+    rows.push_back(*l);
+  }
+  if (rows.size() != ids.size()) return false;
+  // A savepoint keeps it all or nothing even if a row refuses the write (a trigger, say).
+  guarded(store_.path(), [&] { store_.db().exec("SAVEPOINT runctl_increment"); });
+  bool all = true;
+  try {
+    for (V2Limit& l : rows) {
+      const std::int64_t active = active_after_decay(l, now);
+      l.denied_slots = denied_after_decay(l, now);
+      l.active_slots = active + slots;
+      l.updated = now;
+      if (!update_v2_limit(l)) {
+        all = false;
+        break;
+      }
+    }
+  } catch (...) {
+    try {
+      store_.db().exec("ROLLBACK TO runctl_increment");
+      store_.db().exec("RELEASE runctl_increment");
+    } catch (const SQLite::Exception&) {
+      // The original error is the one worth reporting.
+    }
+    throw;
+  }
+  guarded(store_.path(), [&] {
+    if (!all) store_.db().exec("ROLLBACK TO runctl_increment");
+    store_.db().exec("RELEASE runctl_increment");
+  });
+  return all;
+}
+
+bool ConcurrencyStore::decrement(const std::vector<std::string>& ids, std::int64_t slots,
+                                 Timestamp now, std::optional<double> occupancy_seconds) {
+  std::size_t matched = 0;  // rows really updated, as Prefect's rowcount
+  for (const auto& id : unique_in_order(ids)) {
+    auto l = v2_limit_by_id(id);
+    if (!l || !l->active) continue;
+    const std::int64_t active = active_after_decay(*l, now);
+    const std::int64_t denied = denied_after_decay(*l, now);
+    // Only the reaper reports an occupancy: a weighted average over the last limit × 2 samples.
+    // Prefect's SQL divides by the limit; a limit of 0 would make that NULL, so it is skipped.
+    if (occupancy_seconds && *occupancy_seconds != 0 && l->limit > 0) {
+      const double per_slot =
+          std::max(*occupancy_seconds / static_cast<double>(slots), 0.1);
+      const double weight = static_cast<double>(l->limit) * 2;
+      l->avg_slot_occupancy_seconds =
+          l->avg_slot_occupancy_seconds + per_slot / weight - l->avg_slot_occupancy_seconds / weight;
+    }
+    l->active_slots = std::max<std::int64_t>(0, active - slots);
+    l->denied_slots = denied;
+    l->updated = now;
+    if (update_v2_limit(*l)) ++matched;
+  }
+  return matched == ids.size();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flows and deployments.
+
+FlowInfo ConcurrencyStore::ensure_flow(const std::string& new_id, const std::string& name,
+                                       Timestamp now) {
+  return guarded(store_.path(), [&] {
+    {
+      Use s(store_.db(), stmts_->flow_insert,
+            "INSERT INTO flow (id, created, name, tags) VALUES (?1, ?2, ?3, '[]') "
+            "ON CONFLICT (name) DO NOTHING");
+      s->bind(1, new_id);
+      s->bind(2, format_timestamp(now));
+      s->bind(3, name);
+      s->exec();
+    }
+    Use s(store_.db(), stmts_->flow_by_name, "SELECT id, name, tags FROM flow WHERE name = ?1");
+    s->bind(1, name);
+    s->executeStep();
+    Row r(*s, store_.path() + ": flow " + name);
+    return FlowInfo{r.text(0), r.text(1), r.strings(2)};
+  });
+}
+
+std::optional<FlowInfo> ConcurrencyStore::read_flow(const std::string& id) {
+  return guarded(store_.path(), [&]() -> std::optional<FlowInfo> {
+    Use s(store_.db(), stmts_->flow_by_id, "SELECT id, name, tags FROM flow WHERE id = ?1");
+    s->bind(1, id);
+    if (!s->executeStep()) return std::nullopt;
+    Row r(*s, store_.path() + ": flow " + id);
+    return FlowInfo{r.text(0), r.text(1), r.strings(2)};
+  });
+}
+
+void ConcurrencyStore::insert_deployment(const Deployment& d) {
+  try {
+    Use s(store_.db(), stmts_->deployment_insert,
+          "INSERT INTO deployment (id, created, updated, name, flow_id, tags, "
+          "concurrency_limit_id, concurrency_options) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7)");
+    s->bind(1, d.id);
+    s->bind(2, format_timestamp(d.created));
+    s->bind(3, d.name);
+    s->bind(4, d.flow_id);
+    s->bind(5, to_text(Json(d.tags)));
+    bind_opt(*s, 6, d.concurrency_limit_id);
+    if (d.concurrency_options) {
+      s->bind(7, to_text(concurrency_options_to_json(d.concurrency_options)));
+    } else {
+      s->bind(7);
+    }
+    s->exec();
+  } catch (const SQLite::Exception& e) {
+    if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE)
+      throw Error(ErrorKind::kBadData,
+                  "the flow already has a deployment named \"" + d.name + "\"");
+    if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY)
+      throw Error(ErrorKind::kBadData, "a deployment with id " + d.id + " already exists");
+    throw_sqlite_error(e, store_.path());
+  }
+}
+
+std::optional<Deployment> ConcurrencyStore::read_deployment(const std::string& id) {
+  return guarded(store_.path(), [&]() -> std::optional<Deployment> {
+    static const std::string sql =
+        std::string("SELECT ") + kDeploymentColumns + " FROM deployment WHERE id = ?1";
+    Use s(store_.db(), stmts_->deployment_by_id, sql.c_str());
+    s->bind(1, id);
+    if (!s->executeStep()) return std::nullopt;
+    return read_deployment_row(*s, store_.path());
+  });
+}
+
+std::vector<Deployment> ConcurrencyStore::list_deployments() {
+  return guarded(store_.path(), [&] {
+    static const std::string sql =
+        std::string("SELECT ") + kDeploymentColumns + " FROM deployment ORDER BY created, id";
+    Use s(store_.db(), stmts_->deployment_list, sql.c_str());
+    std::vector<Deployment> out;
+    while (s->executeStep()) out.push_back(read_deployment_row(*s, store_.path()));
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leases.
+
+void ConcurrencyStore::insert_lease(const Lease& lease) {
+  guarded(store_.path(), [&] {
+    {
+      Use s(store_.db(), stmts_->lease_insert,
+            "INSERT INTO concurrency_lease (id, created_at, expiration, slots, holder_type, "
+            "holder_id, origin_run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      s->bind(1, lease.id);
+      s->bind(2, format_timestamp(lease.created_at));
+      s->bind(3, format_timestamp(lease.expiration));
+      s->bind(4, static_cast<std::int64_t>(lease.slots));
+      bind_opt(*s, 5, lease.holder ? std::optional(lease.holder->type) : std::nullopt);
+      bind_opt(*s, 6, lease.holder ? std::optional(lease.holder->id) : std::nullopt);
+      bind_opt(*s, 7, lease.origin_run_id);
+      s->exec();
+    }
+    int position = 0;
+    for (const auto& limit_id : lease.resource_ids) {
+      Use s(store_.db(), stmts_->lease_resource_insert,
+            "INSERT INTO concurrency_lease_resource (lease_id, position, limit_id) "
+            "VALUES (?1, ?2, ?3)");
+      s->bind(1, lease.id);
+      s->bind(2, position++);
+      s->bind(3, limit_id);
+      s->exec();
+    }
+  });
+}
+
+std::optional<Lease> ConcurrencyStore::read_lease(const std::string& id) {
+  return guarded(store_.path(), [&]() -> std::optional<Lease> {
+    static const std::string sql =
+        std::string("SELECT ") + kLeaseColumns + " FROM concurrency_lease AS l WHERE l.id = ?1";
+    Use s(store_.db(), stmts_->lease_by_id, sql.c_str());
+    s->bind(1, id);
+    if (!s->executeStep()) return std::nullopt;
+    return read_lease_row(*s, store_.path());
+  });
+}
+
+bool ConcurrencyStore::set_lease_expiration(const std::string& id, Timestamp expiration) {
+  return guarded(store_.path(), [&] {
+    Use s(store_.db(), stmts_->lease_set_expiration,
+          "UPDATE concurrency_lease SET expiration = ?2 WHERE id = ?1");
+    s->bind(1, id);
+    s->bind(2, format_timestamp(expiration));
+    return s->exec() > 0;
+  });
+}
+
+bool ConcurrencyStore::delete_lease(const std::string& id) {
+  return guarded(store_.path(), [&] {
+    Use s(store_.db(), stmts_->lease_delete, "DELETE FROM concurrency_lease WHERE id = ?1");
+    s->bind(1, id);
+    return s->exec() > 0;
+  });
+}
+
+std::vector<Lease> ConcurrencyStore::leases_for_limit(const std::string& limit_id) {
+  return guarded(store_.path(), [&] {
+    static const std::string sql =
+        std::string("SELECT ") + kLeaseColumns +
+        " FROM concurrency_lease AS l WHERE l.id IN (SELECT lease_id FROM "
+        "concurrency_lease_resource WHERE limit_id = ?1) ORDER BY l.created_at, l.id";
+    Use s(store_.db(), stmts_->leases_for_limit, sql.c_str());
+    s->bind(1, limit_id);
+    std::vector<Lease> out;
+    while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+    return out;
+  });
+}
+
+std::vector<Lease> ConcurrencyStore::list_leases() {
+  return guarded(store_.path(), [&] {
+    static const std::string sql = std::string("SELECT ") + kLeaseColumns +
+                                   " FROM concurrency_lease AS l ORDER BY l.expiration, l.id";
+    Use s(store_.db(), stmts_->lease_list, sql.c_str());
+    std::vector<Lease> out;
+    while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+    return out;
+  });
+}
+
+std::vector<Lease> ConcurrencyStore::expired_leases(Timestamp now,
+                                                    const std::vector<std::string>* limit_ids) {
+  return guarded(store_.path(), [&] {
+    std::vector<Lease> out;
+    if (limit_ids) {
+      static const std::string sql =
+          std::string("SELECT ") + kLeaseColumns +
+          " FROM concurrency_lease AS l WHERE l.expiration < ?1 AND l.id IN (SELECT lease_id "
+          "FROM concurrency_lease_resource WHERE limit_id IN (SELECT value FROM json_each(?2))) "
+          "ORDER BY l.expiration, l.id";
+      Use s(store_.db(), stmts_->leases_expired_for_limits, sql.c_str());
+      s->bind(1, format_timestamp(now));
+      s->bind(2, json_list(*limit_ids));
+      while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+    } else {
+      static const std::string sql = std::string("SELECT ") + kLeaseColumns +
+                                     " FROM concurrency_lease AS l WHERE l.expiration < ?1 "
+                                     "ORDER BY l.expiration, l.id";
+      Use s(store_.db(), stmts_->leases_expired, sql.c_str());
+      s->bind(1, format_timestamp(now));
+      while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+    }
+    return out;
+  });
+}
+
+std::vector<Lease> ConcurrencyStore::reap_expired_leases(
+    Timestamp now, const std::vector<std::string>* limit_ids) {
+  std::vector<Lease> reaped = expired_leases(now, limit_ids);
+  for (const Lease& lease : reaped) {
+    const double occupancy = static_cast<double>(now - lease.created_at) / kMicrosPerSecond;
+    decrement(lease.resource_ids, lease.slots, now, occupancy);
+    delete_lease(lease.id);
+  }
+  return reaped;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events.
+
+void ConcurrencyStore::insert_event(const Event& e) {
+  guarded(store_.path(), [&] {
+    Use s(store_.db(), stmts_->event_insert,
+          "INSERT INTO events (id, occurred, event, resource_id, resource, related, payload, "
+          "follows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    s->bind(1, e.id);
+    s->bind(2, format_timestamp(e.occurred));
+    s->bind(3, e.event);
+    s->bind(4, e.resource.value("prefect.resource.id", std::string()));
+    s->bind(5, to_text(e.resource));
+    s->bind(6, to_text(e.related));
+    s->bind(7, to_text(e.payload));
+    bind_opt(*s, 8, e.follows);
+    s->exec();
+  });
+}
+
+std::vector<Event> ConcurrencyStore::list_events(const std::optional<std::string>& resource_id,
+                                                 std::int64_t after_seq,
+                                                 std::optional<std::int64_t> max_count) {
+  return guarded(store_.path(), [&] {
+    std::vector<Event> out;
+    const std::int64_t limit = max_count.value_or(-1);  // SQLite: a negative LIMIT is no limit
+    if (resource_id) {
+      static const std::string sql = std::string("SELECT ") + kEventColumns +
+                                     " FROM events WHERE resource_id = ?1 AND seq > ?2 "
+                                     "ORDER BY seq LIMIT ?3";
+      Use s(store_.db(), stmts_->events_for_resource, sql.c_str());
+      s->bind(1, *resource_id);
+      s->bind(2, static_cast<std::int64_t>(after_seq));
+      s->bind(3, static_cast<std::int64_t>(limit));
+      while (s->executeStep()) out.push_back(read_event_row(*s, store_.path()));
+    } else {
+      static const std::string sql = std::string("SELECT ") + kEventColumns +
+                                     " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+      Use s(store_.db(), stmts_->events_all, sql.c_str());
+      s->bind(1, static_cast<std::int64_t>(after_seq));
+      s->bind(2, static_cast<std::int64_t>(limit));
+      while (s->executeStep()) out.push_back(read_event_row(*s, store_.path()));
+    }
+    return out;
+  });
+}
+
+}  // namespace runctl

@@ -1,0 +1,32 @@
+// Limits on text that comes from outside (command-line arguments, JSON inputs, policy files)
+// before it reaches the database. Names and keys land in TEXT columns, in indexes and on people's
+// terminals: a NUL byte there is cut off by most tools, invalid UTF-8 breaks JSON output, and a
+// megabyte name is a mistake or an attack, never a name.
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace runctl {
+
+// Run and state names, task keys, tags, cache and pause keys, rule names.
+constexpr std::size_t kMaxNameBytes = 4096;
+// Messages and reasons: long tracebacks are fine, unbounded input is not.
+constexpr std::size_t kMaxMessageBytes = 1024 * 1024;
+// JSON nesting accepted from input: SQLite's JSON functions stop at 1000 levels too. Deeper
+// documents would make recursive code (copying, printing, comparing) exhaust the stack.
+constexpr std::size_t kMaxJsonDepth = 1000;
+
+bool is_valid_utf8(std::string_view text);
+
+// What is wrong with `text` as a name or message of at most `max_bytes` ("contains a NUL byte",
+// "is not valid UTF-8", "is longer than N bytes"), or nullopt when nothing is.
+std::optional<std::string> text_problem(std::string_view text, std::size_t max_bytes);
+
+// "nested deeper than 1000 levels" when the JSON text's arrays and objects nest deeper than
+// `max_depth`, else nullopt. Scans the text without parsing it, so it is safe on any input.
+std::optional<std::string> json_depth_problem(std::string_view json_text,
+                                              std::size_t max_depth = kMaxJsonDepth);
+
+}  // namespace runctl

@@ -1,0 +1,139 @@
+// Helpers for the CLI tests of concurrency limits, deployments, leases and events: a scratch
+// database driven with a fixed clock and seed, and readers of the limit and lease tables.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cli/cli_fixture.hpp"
+
+namespace runctl::clitest {
+
+// 2026-01-01T12:00:00Z and times after it, as --now takes them.
+inline std::string at(int minutes, int seconds = 0) {
+  char buf[64];
+  const int total = minutes * 60 + seconds;
+  std::snprintf(buf, sizeof buf, "2026-01-01T%02d:%02d:%02dZ", 12 + total / 3600, total / 60 % 60,
+                total % 60);
+  return buf;
+}
+
+// A runctl --now NOW --seed 7 ... session over one scratch database.
+class ConcDb {
+ public:
+  CliDb db;
+  std::string now = at(0);
+
+  std::vector<std::string> global(std::vector<std::string> args) const {
+    std::vector<std::string> full{"--now", now, "--seed", "7"};
+    full.insert(full.end(), args.begin(), args.end());
+    return full;
+  }
+  // The command with --json; "_exit_code" holds its exit code.
+  Json cmd(std::vector<std::string> args, int expected_exit = -1) const {
+    return db.json(global(std::move(args)), expected_exit);
+  }
+  ProcessResult raw(std::vector<std::string> args) const { return db.run(global(std::move(args))); }
+
+  std::string flow(std::vector<std::string> extra = {}) const { return create("flow", extra); }
+  std::string task(std::vector<std::string> extra = {}) const { return create("task", extra); }
+  std::string create(const std::string& kind, std::vector<std::string> extra) const {
+    std::vector<std::string> args{kind + "-run", "create"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Json out = cmd(args, 0);
+    REQUIRE(out.contains("id"));
+    return out["id"].get<std::string>();
+  }
+
+  Json set(const std::string& id, const std::string& type,
+           std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args{"set-state", id, type};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cmd(args);
+  }
+
+  // A policy file whose "rules" are these entries (names or declarative rule objects); the run
+  // kind's global transforms follow unless `transforms` is given.
+  std::string policy(const Json& rules, const Json& transforms = Json()) {
+    Json p{{"rules", rules}};
+    if (!transforms.is_null()) p["transforms"] = transforms;
+    return db.policy(p, "policy" + std::to_string(++policies_) + ".json");
+  }
+
+  // Creates a deployment; returns its id.
+  std::string deployment(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args{"deployment", "create"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Json out = cmd(args, 0);
+    REQUIRE(out.contains("id"));
+    return out["id"].get<std::string>();
+  }
+  std::string deployment_limit_id(const std::string& deployment_id) const {
+    return db.sql_value("SELECT concurrency_limit_id FROM deployment WHERE id = '" +
+                        deployment_id + "'");
+  }
+
+  long long number(const std::string& query) const {
+    const std::string v = db.sql_value(query);
+    return v.empty() ? -1 : std::stoll(v);
+  }
+  // V2 active_slots by limit id or name.
+  long long v2_active(const std::string& id_or_name) const {
+    return number("SELECT active_slots FROM concurrency_limit_v2 WHERE id = '" + id_or_name +
+                  "' OR name = '" + id_or_name + "'");
+  }
+  // How many task runs hold a V1 tag slot.
+  long long v1_slots(const std::string& tag) const {
+    return number("SELECT json_array_length(active_slots) FROM concurrency_limit WHERE tag = '" +
+                  tag + "'");
+  }
+  bool v1_holds(const std::string& tag, const std::string& run_id) const {
+    return number("SELECT count(*) FROM concurrency_limit, json_each(active_slots) WHERE tag = '" +
+                  tag + "' AND value = '" + run_id + "'") == 1;
+  }
+  long long leases() const { return number("SELECT count(*) FROM concurrency_lease"); }
+  long long events() const { return number("SELECT count(*) FROM events"); }
+
+ private:
+  int policies_ = 0;
+};
+
+// A set-state result's status, details and validated state, for assertions.
+inline std::string status(const Json& r) { return r.value("status", std::string("?")); }
+inline Json reason(const Json& r) { return r["details"]["reason"]; }
+inline Json validated(const Json& r) { return r["validated_state"]; }
+inline Json lease_id_of(const Json& state) {
+  return state.is_null() ? Json() : state["state_details"]["deployment_concurrency_lease_id"];
+}
+
+// A declarative rule for policy files: FROM/TO everything, the given before actions.
+inline Json test_rule(const std::string& name, const Json& before) {
+  return Json{{"name", name}, {"from", "*"}, {"to", "*"}, {"before", before}};
+}
+// Prefect's tests' "Mutator": rejects into a fresh state of another type.
+inline Json rejector(const std::string& type, const std::string& name = "Rejector") {
+  return test_rule(name, Json::array({Json{{"reject", {{"state", {{"type", type}}},
+                                                       {"reason", "mutated"}}}}}));
+}
+inline Json aborter(const std::string& name = "Aborter") {
+  return test_rule(name, Json::array({Json{{"abort", {{"reason", "For testing purposes"}}}}}));
+}
+
+// Sets an environment variable for the commands run in one scope (they inherit the test's
+// environment), then removes it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+}  // namespace runctl::clitest

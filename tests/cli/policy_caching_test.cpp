@@ -1,0 +1,223 @@
+// End to end through the runctl binary: CacheInsertion and CacheRetrieval (spec §7.4 items
+// 68-70, and the key-length quirk of §5.25).
+#include <doctest/doctest.h>
+
+#include "cli_fixture.hpp"
+
+namespace runctl::clitest {
+namespace {
+
+const std::string kCreated = "2026-01-01T11:59:50+00:00";
+const std::string kNow = "2026-01-01T12:00:00+00:00";
+const std::string kLater = "2026-01-01T12:00:10+00:00";
+const std::string kYesterday = "2025-12-31T12:00:00+00:00";
+const std::string kTomorrow = "2026-01-02T12:00:00+00:00";
+
+const std::vector<std::string> kTypes = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
+                                         "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
+
+std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
+  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return db.json(args, 0).value("id", std::string());
+}
+
+Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
+                  const std::string& type, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--now", now, "set-state", id, type};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return db.json(args);
+}
+
+// Prefect's caching test chain: [CacheInsertion, CacheRetrieval], no transforms.
+std::string caching(const CliDb& db) {
+  return db.policy(Json{{"rules", Json::array({"CacheInsertion", "CacheRetrieval"})},
+                        {"transforms", Json::array()}},
+                   "caching.json");
+}
+
+// --cache-key KEY [--cache-expiration E] for both the initial state and the proposal.
+std::vector<std::string> cache_flags(const std::string& key, const std::string& expiration) {
+  std::vector<std::string> out{"--cache-key", key};
+  if (!expiration.empty()) out.insert(out.end(), {"--cache-expiration", expiration});
+  return out;
+}
+
+std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+int cache_entries(const CliDb& db) {
+  return std::stoi(db.sql_value("SELECT count(*) FROM task_run_state_cache"));
+}
+
+std::string reason(const Json& out) {
+  const Json& r = out["details"]["reason"];
+  return r.is_string() ? r.get<std::string>() : "<null>";
+}
+
+std::string state_type(const Json& state) {
+  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
+}
+
+TEST_CASE("7.4.68 set and retrieve unexpired cached states") {
+  struct Case {
+    const char* label;
+    std::string expiration;
+    int exit_code;
+    const char* status;
+    const char* name;
+  };
+  const Case cases[] = {{"past", kYesterday, 0, "ACCEPT", "Running"},
+                        {"future", kTomorrow, 1, "REJECT", "Cached"},
+                        {"null", "", 1, "REJECT", "Cached"}};
+  for (const Case& c : cases) {
+    CAPTURE(c.label);
+    CliDb db;
+    const auto flags = cache_flags("cache-hit", c.expiration);
+    const std::string first = create_at(db, "task", plus({"--state", "RUNNING"}, flags));
+    Json out = set_state_at(db, kNow, first, "COMPLETED", plus(flags, {"--policy", caching(db)}));
+    CHECK(out["_exit_code"] == 0);
+    CHECK(out["status"] == "ACCEPT");
+    CHECK(cache_entries(db) == 1);
+    CHECK(db.sql_value("SELECT task_run_state_id FROM task_run_state_cache") ==
+          out["validated_state"]["id"].get<std::string>());
+
+    const std::string second = create_at(db, "task", plus({"--state", "PENDING"}, flags));
+    out = set_state_at(db, kNow, second, "RUNNING", plus(flags, {"--policy", caching(db)}));
+    CHECK(out["_exit_code"] == c.exit_code);
+    CHECK(out["status"] == c.status);
+    CHECK(out["validated_state"]["name"] == c.name);
+    CHECK(cache_entries(db) == 1);
+  }
+}
+
+TEST_CASE("CacheRetrieval: a hit is a fresh copy named Cached of the cached COMPLETED state") {
+  CliDb db;
+  const std::string first = create_at(db, "task", {"--state", "RUNNING"});
+  Json done = set_state_at(db, kNow, first, "COMPLETED",
+                           {"--cache-key", "k", "--message", "all good", "--data",
+                            R"({"storage_key": "s3://results/1"})", "--policy", caching(db)});
+  REQUIRE(done["_exit_code"] == 0);
+  const std::string second = create_at(db, "task", {"--state", "PENDING"});
+  Json out =
+      set_state_at(db, kLater, second, "RUNNING", {"--cache-key", "k", "--policy", caching(db)});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(reason(out) == "Retrieved state from cache");
+  const Json& hit = out["validated_state"];
+  CHECK(state_type(hit) == "COMPLETED");
+  CHECK(hit["name"] == "Cached");
+  CHECK(hit["id"] != done["validated_state"]["id"]);
+  CHECK(hit["timestamp"] == "2026-01-01T12:00:10.000000+00:00");
+  CHECK(hit["message"] == "all good");
+  CHECK(hit["data"] == Json{{"storage_key", "s3://results/1"}});
+  CHECK(hit["state_details"]["cache_key"] == "k");
+  Json run = db.show(second);
+  CHECK(run["state"]["name"] == "Cached");
+  CHECK(run["state"]["data"] == Json{{"storage_key", "s3://results/1"}});
+}
+
+TEST_CASE("CacheRetrieval in the default task policy: the hit skips RUNNING entirely") {
+  CliDb db;
+  const std::string first = create_at(db, "task", {"--state", "RUNNING"});
+  REQUIRE(set_state_at(db, kNow, first, "COMPLETED", {"--cache-key", "k"})["_exit_code"] == 0);
+  CHECK(cache_entries(db) == 1);
+  const std::string second = create_at(db, "task", {"--state", "PENDING"});
+  Json out = set_state_at(db, kLater, second, "RUNNING", {"--cache-key", "k"});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["validated_state"]["name"] == "Cached");
+  Json run = db.show(second);
+  CHECK(run["state_type"] == "COMPLETED");
+  CHECK(run["state_name"] == "Cached");
+  CHECK(run["run_count"] == 0);  // never entered RUNNING
+  // UpdateStateDetails re-points the copied details at this run.
+  CHECK(run["state"]["state_details"]["task_run_id"] == second);
+  CHECK(cache_entries(db) == 1);  // a hit does not cache itself again
+}
+
+TEST_CASE("CacheRetrieval: refresh_cache skips the cache") {
+  CliDb db;
+  const std::string first = create_at(db, "task", {"--state", "RUNNING"});
+  set_state_at(db, kNow, first, "COMPLETED", {"--cache-key", "k", "--policy", caching(db)});
+  const std::string second = create_at(db, "task", {"--state", "PENDING"});
+  Json out = set_state_at(
+      db, kNow, second, "RUNNING",
+      {"--details", R"({"cache_key": "k", "refresh_cache": true})", "--policy", caching(db)});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(out["validated_state"]["name"] == "Running");
+}
+
+TEST_CASE("7.4.69 CacheInsertion requires a validated state (an error before validation escapes)") {
+  CliDb db;
+  const std::string id =
+      create_at(db, "task", plus({"--state", "RUNNING"}, cache_flags("cache-hit", kYesterday)));
+  const std::string policy = db.policy(Json{
+      {"rules", Json::array({"CacheInsertion"})},
+      {"transforms",
+       Json::array({Json{{"name", "Raiser"},
+                         {"before", Json::array({Json{{"fail", "this better be mine"}}})}}})}});
+  Json out = set_state_at(db, kNow, id, "COMPLETED",
+                          plus(cache_flags("cache-hit", kYesterday), {"--policy", policy}));
+  CHECK(out["_exit_code"] == 70);
+  CHECK(out["error"].get<std::string>().find("this better be mine") != std::string::npos);
+  CHECK(cache_entries(db) == 0);
+  CHECK(state_type(db.show(id)["state"]) == "RUNNING");
+}
+
+TEST_CASE("7.4.70 only COMPLETED states are cached") {
+  for (const std::string& proposed : kTypes) {
+    if (proposed == "COMPLETED") continue;
+    CAPTURE(proposed);
+    CliDb db;
+    const auto flags = cache_flags("cache-hit", "");
+    const std::string first = create_at(db, "task", plus({"--state", "RUNNING"}, flags));
+    Json out = set_state_at(db, kNow, first, proposed, plus(flags, {"--policy", caching(db)}));
+    CHECK(out["_exit_code"] == 0);
+    CHECK(cache_entries(db) == 0);
+    const std::string second = create_at(db, "task", plus({"--state", "PENDING"}, flags));
+    out = set_state_at(db, kNow, second, "RUNNING", plus(flags, {"--policy", caching(db)}));
+    CHECK(out["_exit_code"] == 0);
+    CHECK(out["validated_state"]["name"] == "Running");
+  }
+}
+
+TEST_CASE("CacheInsertion: a key over max_cache_key_length is rejected, yet written and cached") {
+  CliDb db;
+  const std::string id = create_at(db, "task", {"--state", "RUNNING"});
+  const std::string key(2001, 'k');
+  Json out = set_state_at(db, kNow, id, "COMPLETED", {"--cache-key", key, "--policy", caching(db)});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["status"] == "REJECT");
+  CHECK(reason(out) == "Cache key exceeded maximum allowed length of 2000 characters.");
+  CHECK(state_type(out["validated_state"]) == "COMPLETED");
+  CHECK(out["validated_state"]["id"] == out["proposed_state"]["id"]);
+  CHECK(out["finalization_signature"] == Json::array({"CacheInsertion"}));
+  CHECK(state_type(db.show(id)["state"]) == "COMPLETED");
+  CHECK(cache_entries(db) == 1);
+  CHECK(db.sql_value("SELECT length(cache_key) FROM task_run_state_cache") == "2001");
+  // A key of exactly the limit is accepted.
+  const std::string other = create_at(db, "task", {"--state", "RUNNING"});
+  out = set_state_at(db, kNow, other, "COMPLETED",
+                     {"--cache-key", std::string(2000, 'k'), "--policy", caching(db)});
+  CHECK(out["_exit_code"] == 0);
+}
+
+TEST_CASE("CacheInsertion: the entry carries the state's cache expiration") {
+  CliDb db;
+  const std::string id = create_at(db, "task", {"--state", "RUNNING"});
+  Json out =
+      set_state_at(db, kNow, id, "COMPLETED",
+                   {"--cache-key", "k", "--cache-expiration", kTomorrow, "--policy", caching(db)});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(db.sql_value("SELECT cache_expiration FROM task_run_state_cache") ==
+        "2026-01-02T12:00:00.000000+00:00");
+  // Expired at lookup time: a run one day and one second later misses.
+  const std::string late = create_at(db, "task", {"--state", "PENDING"});
+  out = set_state_at(db, "2026-01-02T12:00:01+00:00", late, "RUNNING",
+                     {"--cache-key", "k", "--policy", caching(db)});
+  CHECK(out["_exit_code"] == 0);
+}
+
+}  // namespace
+}  // namespace runctl::clitest

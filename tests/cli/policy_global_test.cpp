@@ -1,0 +1,454 @@
+// The global transforms end to end (lib/rules/global.cpp through the built runctl): every item
+// of spec §7.3 (Prefect's test_global_policy.py) as a CLI test named after it, plus the default
+// policies on a whole life cycle and the timestamp-uniqueness difference between flows and tasks.
+// A policy file with "rules": [] and one transform isolates that transform, as Prefect's tests
+// enter it alone; "rules": [] and no "transforms" gives exactly the run kind's global policy.
+#include <cstdio>
+
+#include "cli/cli_fixture.hpp"
+
+namespace runctl::clitest {
+namespace {
+
+const char* const kTypes[] = {"SCHEDULED", "PENDING",  "RUNNING", "COMPLETED", "FAILED",
+                              "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
+const char* const kFinal[] = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"};
+
+// 2026-01-01T12:00:00Z plus `seconds` (same day), as runctl prints timestamps.
+std::string at(int seconds, int micros = 0) {
+  const int s = 12 * 3600 + seconds;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "2026-01-01T%02d:%02d:%02d.%06d+00:00", s / 3600, s / 60 % 60,
+                s % 60, micros);
+  return buf;
+}
+const std::string kT = at(0);
+
+// Only `transform`, no rules: the transform alone, as Prefect's tests run it.
+std::string only(const CliDb& db, const std::string& transform) {
+  return db.policy(Json{{"rules", Json::array()}, {"transforms", Json::array({transform})}},
+                   transform + ".json");
+}
+// No rules, and the run kind's global transforms (the policy file has no "transforms" key).
+std::string globals(const CliDb& db) {
+  return db.policy(Json{{"rules", Json::array()}}, "globals.json");
+}
+
+// `kind`-run create at a given clock; returns the id.
+std::string create_at(const CliDb& db, const std::string& kind, const std::string& now,
+                      std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--now", now, kind + "-run", "create"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const Json out = db.json(args, 0);
+  return out.value("id", std::string());
+}
+
+// set-state at a given clock through a policy; the JSON result (with "_exit_code").
+Json set_at(const CliDb& db, const std::string& id, const std::string& type,
+            const std::string& now, const std::string& policy,
+            std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--now", now, "set-state", id, type, "--policy", policy};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return db.json(args);
+}
+
+std::string table(const std::string& kind) { return kind + "_run"; }
+
+// ---------------------------------------------------------------------------------------------
+// 7.3 items, each for both run kinds where Prefect parametrises on run_type
+
+TEST_CASE("7.3.42 SetRunStateType: null -> each of the 9 types sets state_type") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"})
+    for (const char* type : kTypes) {
+      CAPTURE(kind);
+      CAPTURE(type);
+      const std::string id = create_at(db, kind, at(-60));
+      const Json r = set_at(db, id, type, kT, only(db, "SetRunStateType"));
+      CHECK(r["_exit_code"] == 0);
+      CHECK(r["status"] == "ACCEPT");
+      const Json run = db.show(id);
+      CHECK(run["state_type"] == type);
+      CHECK(run["state_name"].is_null());  // isolated: SetRunStateName did not run
+    }
+}
+
+TEST_CASE("7.3.43 SetRunStateName: null -> SCHEDULED sets the proposal's name") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-60));
+    set_at(db, id, "SCHEDULED", kT, only(db, "SetRunStateName"));
+    CHECK(db.show(id)["state_name"] == "Scheduled");
+    const std::string named = create_at(db, kind, at(-60));
+    set_at(db, named, "SCHEDULED", kT, only(db, "SetRunStateName"), {"--name", "Late"});
+    CHECK(db.show(named)["state_name"] == "Late");
+  }
+}
+
+TEST_CASE("7.3.44 SetRunStateTimestamp: null -> each type sets state_timestamp") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"})
+    for (const char* type : kTypes) {
+      CAPTURE(kind);
+      CAPTURE(type);
+      const std::string id = create_at(db, kind, at(-60));
+      const Json r = set_at(db, id, type, at(7), only(db, "SetRunStateTimestamp"));
+      CHECK(r["validated_state"]["timestamp"] == at(7));
+      CHECK(db.show(id)["state_timestamp"] == at(7));
+    }
+}
+
+TEST_CASE("7.3.45 SetNextScheduledStartTime: null -> SCHEDULED at now+42 s records it") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-60));
+    set_at(db, id, "SCHEDULED", kT, only(db, "SetNextScheduledStartTime"),
+           {"--scheduled-time", at(42)});
+    const Json run = db.show(id);
+    CHECK(run["next_scheduled_start_time"] == at(42));
+    CHECK(run["start_time"].is_null());
+  }
+}
+
+TEST_CASE("7.3.46 SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id =
+        create_at(db, kind, at(-60), {"--state", "SCHEDULED", "--scheduled-time", at(42)});
+    REQUIRE(db.show(id)["next_scheduled_start_time"] == at(42));
+    set_at(db, id, "PENDING", kT, only(db, "SetNextScheduledStartTime"));
+    const Json run = db.show(id);
+    CHECK(run["next_scheduled_start_time"].is_null());
+    CHECK(run["start_time"].is_null());
+  }
+}
+
+TEST_CASE("7.3.47 SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses the timestamp") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"})
+    for (const char* type : {"PENDING", "RUNNING", "COMPLETED"}) {
+      CAPTURE(kind);
+      CAPTURE(type);
+      const std::string id = create_at(db, kind, at(-60));
+      set_at(db, id, type, kT, only(db, "SetExpectedStartTime"));
+      const Json run = db.show(id);
+      CHECK(run["expected_start_time"] == kT);
+      CHECK(run["start_time"].is_null());
+    }
+}
+
+TEST_CASE("7.3.48 SetExpectedStartTime: null -> SCHEDULED in 10 days uses the scheduled time") {
+  CliDb db;
+  const std::string in_ten_days = "2026-01-11T12:00:00.000000+00:00";
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-60));
+    set_at(db, id, "SCHEDULED", kT, only(db, "SetExpectedStartTime"),
+           {"--scheduled-time", in_ten_days});
+    const Json run = db.show(id);
+    CHECK(run["expected_start_time"] == in_ten_days);
+    CHECK(run["start_time"].is_null());
+  }
+}
+
+TEST_CASE("7.3.49 SetStartTime: PENDING -> RUNNING sets start_time") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-60), {"--state", "PENDING"});
+    REQUIRE(db.show(id)["start_time"].is_null());
+    set_at(db, id, "RUNNING", kT, only(db, "SetStartTime"));
+    CHECK(db.show(id)["start_time"] == kT);
+  }
+}
+
+TEST_CASE("7.3.50 Increment run count: PENDING -> RUNNING takes run_count 0 -> 1") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-60), {"--state", "PENDING"});
+    REQUIRE(db.show(id)["run_count"] == 0);
+    const std::string t = kind == "flow" ? "IncrementFlowRunCount" : "IncrementTaskRunCount";
+    set_at(db, id, "RUNNING", kT, only(db, t));
+    CHECK(db.show(id)["run_count"] == 1);
+  }
+}
+
+TEST_CASE("7.3.51 Increment run count: PENDING -> RUNNING takes run_count 41 -> 42") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-60), {"--state", "PENDING"});
+    db.sql("UPDATE " + table(kind) + " SET run_count = 41 WHERE id = '" + id + "'");
+    const std::string t = kind == "flow" ? "IncrementFlowRunCount" : "IncrementTaskRunCount";
+    set_at(db, id, "RUNNING", kT, only(db, t));
+    CHECK(db.show(id)["run_count"] == 42);
+  }
+}
+
+TEST_CASE("7.3.52 IncrementRunTime: RUNNING 42 s then COMPLETED adds 42 s") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-42), {"--state", "RUNNING"});
+    REQUIRE(db.show(id)["total_run_time"] == 0.0);
+    set_at(db, id, "COMPLETED", kT, only(db, "IncrementRunTime"));
+    CHECK(db.show(id)["total_run_time"] == 42.0);
+  }
+}
+
+TEST_CASE("7.3.53 IncrementRunTime: PENDING then COMPLETED adds nothing") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-42), {"--state", "PENDING"});
+    set_at(db, id, "COMPLETED", kT, only(db, "IncrementRunTime"));
+    CHECK(db.show(id)["total_run_time"] == 0.0);
+  }
+}
+
+TEST_CASE("7.3.54 SetEndTime: RUNNING -> each final type sets end_time") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"})
+    for (const char* type : kFinal) {
+      CAPTURE(kind);
+      CAPTURE(type);
+      const std::string id = create_at(db, kind, at(-42), {"--state", "RUNNING"});
+      REQUIRE(db.show(id)["end_time"].is_null());
+      set_at(db, id, type, kT, only(db, "SetEndTime"));
+      const Json run = db.show(id);
+      CHECK(run["end_time"] == kT);
+      CHECK(run["start_time"] == at(-42));  // set at creation, kept
+    }
+}
+
+TEST_CASE("7.3.55 SetEndTime: each final type -> RUNNING with end_time preset clears it") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"})
+    for (const char* type : kFinal) {
+      CAPTURE(kind);
+      CAPTURE(type);
+      const std::string id = create_at(db, kind, at(-42), {"--state", type});
+      db.sql("UPDATE " + table(kind) + " SET start_time = '" + at(-84) + "', end_time = '" +
+             at(-42) + "' WHERE id = '" + id + "'");
+      REQUIRE(db.show(id)["end_time"] == at(-42));
+      set_at(db, id, "RUNNING", kT, only(db, "SetEndTime"));
+      CHECK(db.show(id)["end_time"].is_null());
+    }
+}
+
+TEST_CASE("7.3.56 SetEndTime: COMPLETED -> FAILED keeps the end_time preset to dt") {
+  CliDb db;
+  for (std::string kind : {"flow", "task"}) {
+    CAPTURE(kind);
+    const std::string id = create_at(db, kind, at(-42), {"--state", "COMPLETED"});
+    db.sql("UPDATE " + table(kind) + " SET start_time = '" + at(-84) + "', end_time = '" +
+           at(-10) + "' WHERE id = '" + id + "'");
+    set_at(db, id, "FAILED", kT, only(db, "SetEndTime"));
+    CHECK(db.show(id)["end_time"] == at(-10));
+  }
+}
+
+// A parent flow run P, its task run T (RUNNING) and a subflow S of T (RUNNING), each created at
+// its own clock so the parent task's mirrored states never share a timestamp.
+struct Subflow {
+  std::string parent_flow, parent_task, subflow;
+  explicit Subflow(const CliDb& db) {
+    parent_flow = create_at(db, "flow", at(-30), {"--state", "RUNNING"});
+    parent_task = create_at(db, "task", at(-20), {"--flow-run", parent_flow, "--state", "RUNNING"});
+    subflow = create_at(db, "flow", at(-10), {"--parent-task-run", parent_task, "--state", "RUNNING"});
+  }
+};
+
+TEST_CASE("7.3.57 UpdateSubflowParentTask: subflow RUNNING -> FAILED fails its parent task run") {
+  CliDb db;
+  Subflow s(db);
+  REQUIRE(db.show(s.parent_task)["state"]["type"] == "RUNNING");
+  const Json r = set_at(db, s.subflow, "FAILED", kT, only(db, "UpdateSubflowParentTask"),
+                        {"--message", "boom"});
+  REQUIRE(r["_exit_code"] == 0);
+  const Json task = db.show(s.parent_task);
+  CHECK(task["state"]["type"] == "FAILED");
+  CHECK(task["state"]["name"] == "Failed");
+  CHECK(task["state"]["message"] == "boom");
+  CHECK(task["state"]["state_details"]["child_flow_run_id"] == s.subflow);
+  // A fresh copy: its own id, stamped now.
+  CHECK(task["state"]["id"] != r["validated_state"]["id"]);
+  CHECK(task["state"]["timestamp"] == kT);
+  // The nested forced orchestration ran the task's global transforms.
+  CHECK(task["state_type"] == "FAILED");
+  CHECK(task["end_time"] == kT);
+  CHECK(task["state"]["state_details"]["task_run_id"] == s.parent_task);
+  CHECK(task["state"]["state_details"]["flow_run_id"] == s.parent_flow);
+  // The subflow's own state is not marked as its own child.
+  CHECK(r["validated_state"]["state_details"]["child_flow_run_id"].is_null());
+}
+
+TEST_CASE("7.3.58 UpdateSubflowStateDetails: the subflow's FAILED state points at its parent task") {
+  CliDb db;
+  Subflow s(db);
+  const Json r = set_at(db, s.subflow, "FAILED", kT, only(db, "UpdateSubflowStateDetails"));
+  REQUIRE(r["_exit_code"] == 0);
+  const Json sub = db.show(s.subflow);
+  CHECK(sub["state"]["type"] == "FAILED");
+  CHECK(sub["state"]["state_details"]["task_run_id"] == s.parent_task);
+  // Isolated: the parent task run was not mirrored this time.
+  CHECK(db.show(s.parent_task)["state"]["type"] == "RUNNING");
+}
+
+TEST_CASE("7.3.59 RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears resuming") {
+  CliDb db;
+  for (const char* initial : {"PAUSED", "PENDING"}) {
+    CAPTURE(initial);
+    const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
+    db.sql("UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.resuming', "
+           "json('true')) WHERE id = '" + id + "'");
+    REQUIRE(db.show(id)["empirical_policy"]["resuming"] == true);
+    set_at(db, id, "RUNNING", kT, only(db, "RemoveResumingIndicator"));
+    CHECK(db.show(id)["empirical_policy"]["resuming"] == false);
+  }
+}
+
+TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resuming keeps 42") {
+  CliDb db;
+  for (const char* initial : {"PAUSED", "PENDING"}) {
+    CAPTURE(initial);
+    const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
+    db.sql("UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
+           "'$.resuming', json('true')) WHERE id = '" + id + "'");
+    set_at(db, id, "RUNNING", kT, only(db, "IncrementFlowRunCount"));
+    CHECK(db.show(id)["run_count"] == 42);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beyond Prefect's own cases
+
+TEST_CASE("IncrementFlowRunCount: an api-version before 0.8.4 counts even while resuming") {
+  CliDb db;
+  const std::string id = create_at(db, "flow", at(-60), {"--state", "PAUSED"});
+  db.sql("UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
+         "'$.resuming', json('true')) WHERE id = '" + id + "'");
+  set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.3\""});
+  const Json run = db.show(id);
+  CHECK(run["run_count"] == 43);
+  CHECK(run["empirical_policy"]["resuming"] == true);  // G14 also skips old clients
+}
+
+TEST_CASE("GlobalFlowPolicy: resuming with api-version 0.8.4 neither counts nor keeps the flag") {
+  CliDb db;
+  const std::string id = create_at(db, "flow", at(-60), {"--state", "PAUSED"});
+  db.sql("UPDATE flow_run SET run_count = 1, empirical_policy = json_set(empirical_policy, "
+         "'$.resuming', json('true')) WHERE id = '" + id + "'");
+  set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.4\""});
+  const Json run = db.show(id);
+  CHECK(run["run_count"] == 1);
+  CHECK(run["empirical_policy"]["resuming"] == false);
+}
+
+TEST_CASE("GlobalFlowPolicy: a subflow mirrors into its parent task with the default policy") {
+  CliDb db;
+  Subflow s(db);
+  const Json r = db.json({"--now", kT, "set-state", s.subflow, "COMPLETED"});
+  REQUIRE(r["_exit_code"] == 0);
+  const Json task = db.show(s.parent_task);
+  CHECK(task["state"]["type"] == "COMPLETED");
+  CHECK(task["state"]["state_details"]["child_flow_run_id"] == s.subflow);
+  const Json sub = db.show(s.subflow);
+  CHECK(sub["state"]["state_details"]["task_run_id"] == s.parent_task);
+  CHECK(sub["state"]["state_details"]["flow_run_id"] == s.subflow);
+}
+
+TEST_CASE("UpdateSubflowParentTask: a missing parent task run fails the request, nothing written") {
+  CliDb db;
+  const std::string id = create_at(db, "flow", at(-60), {"--state", "RUNNING"});
+  const std::string ghost = "00000000-0000-4000-8000-000000000001";
+  db.sql("UPDATE flow_run SET parent_task_run_id = '" + ghost + "' WHERE id = '" + id + "'");
+  const ProcessResult r =
+      db.run({"--now", kT, "set-state", id, "FAILED", "--policy", globals(db), "--json"});
+  CHECK(r.exit_code == 66);  // Prefect: ObjectNotFound from the nested set_task_run_state, 404
+  const Json run = db.show(id);
+  CHECK(run["state"]["type"] == "RUNNING");
+  CHECK(run["end_time"].is_null());
+}
+
+TEST_CASE("global transforms: default policies on SCHEDULED -> PENDING -> RUNNING -> COMPLETED") {
+  CliDb db;
+  const std::string id = create_at(db, "flow", at(-1));
+  const Json s = db.json({"--now", kT, "set-state", id, "SCHEDULED", "--scheduled-time", at(60)});
+  REQUIRE(s["status"] == "ACCEPT");
+  Json run = db.show(id);
+  CHECK(run["state_type"] == "SCHEDULED");
+  CHECK(run["state_name"] == "Scheduled");
+  CHECK(run["state_timestamp"] == kT);
+  CHECK(run["expected_start_time"] == at(60));
+  CHECK(run["next_scheduled_start_time"] == at(60));
+  CHECK(run["run_count"] == 0);
+  CHECK(run["state"]["state_details"]["flow_run_id"] == id);
+
+  REQUIRE(db.json({"--now", at(61), "set-state", id, "PENDING"})["status"] == "ACCEPT");
+  run = db.show(id);
+  CHECK(run["state_type"] == "PENDING");
+  CHECK(run["next_scheduled_start_time"].is_null());
+  CHECK(run["expected_start_time"] == at(60));
+  CHECK(run["start_time"].is_null());
+
+  REQUIRE(db.json({"--now", at(62), "set-state", id, "RUNNING"})["status"] == "ACCEPT");
+  run = db.show(id);
+  CHECK(run["state_type"] == "RUNNING");
+  CHECK(run["start_time"] == at(62));
+  CHECK(run["run_count"] == 1);
+  CHECK(run["end_time"].is_null());
+
+  REQUIRE(db.json({"--now", at(72), "set-state", id, "COMPLETED"})["status"] == "ACCEPT");
+  run = db.show(id);
+  CHECK(run["state_type"] == "COMPLETED");
+  CHECK(run["state_name"] == "Completed");
+  CHECK(run["state_timestamp"] == at(72));
+  CHECK(run["start_time"] == at(62));
+  CHECK(run["end_time"] == at(72));
+  CHECK(run["total_run_time"] == 10.0);
+  CHECK(run["run_count"] == 1);
+  CHECK(run["expected_start_time"] == at(60));
+  CHECK(run["next_scheduled_start_time"].is_null());
+}
+
+TEST_CASE("EnsureFlowRunStateTimestampIsUnique: a flow state at a taken timestamp moves by 1 µs") {
+  CliDb db;
+  const std::string id = create_at(db, "flow", kT, {"--state", "PENDING"});
+  const Json r = db.json({"--now", kT, "set-state", id, "RUNNING"});
+  REQUIRE(r["_exit_code"] == 0);
+  CHECK(r["validated_state"]["timestamp"] == at(0, 1));
+  Json run = db.show(id);
+  CHECK(run["state_timestamp"] == at(0, 1));
+  CHECK(run["start_time"] == at(0, 1));
+  // A third state at the same clock skips both taken microseconds.
+  const Json third = db.json({"--now", kT, "set-state", id, "COMPLETED"});
+  REQUIRE(third["_exit_code"] == 0);
+  CHECK(third["validated_state"]["timestamp"] == at(0, 2));
+  run = db.show(id);
+  CHECK(run["end_time"] == at(0, 2));
+  CHECK(run["total_run_time"] == 0.000001);
+  CHECK(db.sql_value("SELECT COUNT(*) FROM flow_run_state WHERE flow_run_id = '" + id + "'") ==
+        "3");
+}
+
+TEST_CASE("task runs have no timestamp bump: a second state at the same clock is an error") {
+  CliDb db;
+  const std::string id = create_at(db, "task", kT, {"--state", "PENDING"});
+  const ProcessResult r = db.run({"--now", kT, "set-state", id, "RUNNING", "--json"});
+  CHECK(r.exit_code == 65);
+  CHECK(r.err.find("timestamps must be unique") != std::string::npos);
+  const Json run = db.show(id);
+  CHECK(run["state_type"] == "PENDING");
+  CHECK(run["run_count"] == 0);
+  CHECK(run["start_time"].is_null());
+  CHECK(db.sql_value("SELECT COUNT(*) FROM task_run_state WHERE task_run_id = '" + id + "'") ==
+        "1");
+}
+
+}  // namespace
+}  // namespace runctl::clitest

@@ -1,0 +1,464 @@
+// End to end through the runctl binary: RetryFailedFlows (with the manual retries of
+// HandleFlowTerminalStateTransitions), RetryFailedTasks and RenameReruns (spec §7.4 items 71-78
+// and 85-96).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "cli_fixture.hpp"
+
+namespace runctl::clitest {
+namespace {
+
+const std::string kCreated = "2026-01-01T11:59:50+00:00";
+const std::string kNow = "2026-01-01T12:00:00+00:00";
+const std::string kDeployment = "5a1f3c1e-0000-4000-8000-000000000001";
+
+std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
+  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return db.json(args, 0).value("id", std::string());
+}
+
+Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
+                  const std::string& type, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--now", now, "set-state", id, type};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return db.json(args);
+}
+
+// Exactly these rules and no transforms: Prefect's unit tests enter the rules alone.
+std::string only(const CliDb& db, const Json& names) {
+  return db.policy(Json{{"rules", names}, {"transforms", Json::array()}});
+}
+
+void set_run_count(const CliDb& db, const std::string& kind, const std::string& id, int n) {
+  db.sql("UPDATE " + kind + "_run SET run_count = " + std::to_string(n) + " WHERE id = '" + id +
+         "'");
+}
+
+std::string reason(const Json& out) {
+  const Json& r = out["details"]["reason"];
+  return r.is_string() ? r.get<std::string>() : "<null>";
+}
+
+std::string state_type(const Json& state) {
+  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
+}
+
+// Seconds since 12:00:00 of an ISO timestamp on 2026-01-01, e.g. "...T12:01:40.500000+00:00".
+double seconds_after_noon(const Json& timestamp) {
+  REQUIRE(timestamp.is_string());
+  const std::string t = timestamp.get<std::string>();
+  REQUIRE(t.rfind("2026-01-01T", 0) == 0);
+  const double h = std::atof(t.substr(11, 2).c_str());
+  const double m = std::atof(t.substr(14, 2).c_str());
+  const double s = std::atof(t.substr(17, 9).c_str());
+  return (h - 12) * 3600 + m * 60 + s;
+}
+
+double retry_delay(const Json& out) {
+  return seconds_after_noon(out["validated_state"]["state_details"]["scheduled_time"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RetryFailedFlows
+
+// A RUNNING flow run with `retries` and the given run_count.
+std::string running_flow(const CliDb& db, int retries, int run_count,
+                         std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--state", "RUNNING", "--retries", std::to_string(retries)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const std::string id = create_at(db, "flow", args);
+  set_run_count(db, "flow", id, run_count);
+  return id;
+}
+
+TEST_CASE("7.4.71 RetryFailedFlows: run_count 1 of 1 retries is rejected into AwaitingRetry") {
+  CliDb db;
+  const std::string id = running_flow(db, 1, 1);
+  Json out = set_state_at(db, kNow, id, "FAILED",
+                          {"--message", "boom", "--policy", only(db, {"RetryFailedFlows"})});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["status"] == "REJECT");
+  CHECK(reason(out) == "Retrying");
+  CHECK(state_type(out["validated_state"]) == "SCHEDULED");
+  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
+  CHECK(out["validated_state"]["message"] == "boom");
+  CHECK(retry_delay(out) == 0);
+  CHECK(out["finalization_signature"] == Json::array());  // invalid on exit (TO = {FAILED})
+  Json run = db.show(id);
+  CHECK(state_type(run["state"]) == "SCHEDULED");
+  CHECK(run["state"]["name"] == "AwaitingRetry");
+}
+
+TEST_CASE("7.4.72 RetryFailedFlows: run_count 2 of 1 retries is accepted as FAILED") {
+  CliDb db;
+  const std::string id = running_flow(db, 1, 2);
+  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(state_type(out["validated_state"]) == "FAILED");
+  CHECK(state_type(db.show(id)["state"]) == "FAILED");
+}
+
+TEST_CASE("7.4.73 RetryFailedFlows: an automatic retry sets retry_type in_process") {
+  CliDb db;
+  const std::string id = running_flow(db, 3, 2, {"--pause-keys", "a,b"});
+  db.sql(
+      "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.resuming', "
+      "json('true')) WHERE id = '" +
+      id + "'");
+  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
+  CHECK(out["_exit_code"] == 1);
+  const Json policy = db.show(id)["empirical_policy"];
+  CHECK(policy["retry_type"] == "in_process");
+  CHECK(policy["resuming"] == false);
+  CHECK(policy["pause_keys"] == Json::array());
+  CHECK(policy["retries"] == 3);
+}
+
+TEST_CASE("7.4.74 RetryFailedFlows: exhausted retries clear retry_type") {
+  CliDb db;
+  const std::string id = running_flow(db, 1, 2);
+  db.sql(
+      "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.retry_type', "
+      "'in_process') WHERE id = '" +
+      id + "'");
+  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(db.show(id)["empirical_policy"]["retry_type"].is_null());
+}
+
+TEST_CASE("RetryFailedFlows: the retry is scheduled retry_delay seconds later") {
+  CliDb db;
+  const std::string id = running_flow(db, 2, 1, {"--retry-delay", "45"});
+  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(retry_delay(out) == 45);
+}
+
+TEST_CASE("RetryFailedFlows in the default policy: retry, wait for the retry time, fail for good") {
+  CliDb db;
+  const std::string id =
+      create_at(db, "flow", {"--state", "RUNNING", "--retries", "1", "--retry-delay", "10"});
+  CHECK(db.show(id)["run_count"] == 1);  // entering RUNNING at creation counted
+  Json out = set_state_at(db, kNow, id, "FAILED", {"--data", R"({"value": 1})"});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
+  CHECK(out["validated_state"]["data"] == Json{{"value", 1}});
+  Json run = db.show(id);
+  CHECK(run["state_name"] == "AwaitingRetry");
+  CHECK(run["next_scheduled_start_time"] == "2026-01-01T12:00:10.000000+00:00");
+  CHECK(run["end_time"].is_null());
+  // Too early: WaitForScheduledTime.
+  out = set_state_at(db, "2026-01-01T12:00:04+00:00", id, "RUNNING");
+  CHECK(out["_exit_code"] == 2);
+  CHECK(out["details"]["delay_seconds"] == 6);
+  out = set_state_at(db, "2026-01-01T12:00:10+00:00", id, "RUNNING");
+  CHECK(out["_exit_code"] == 0);
+  CHECK(out["validated_state"]["name"] == "Running");  // flows are not renamed
+  CHECK(db.show(id)["run_count"] == 2);
+  out = set_state_at(db, "2026-01-01T12:00:20+00:00", id, "FAILED");
+  CHECK(out["_exit_code"] == 0);
+  CHECK(state_type(db.show(id)["state"]) == "FAILED");
+}
+
+TEST_CASE("RetryFailedFlows: clients older than API 0.8.3 get their failed task runs rescheduled") {
+  CliDb db;
+  const std::string flow = running_flow(db, 1, 1, {"--retry-delay", "30"});
+  const std::string failed_a = create_at(db, "task", {"--flow-run", flow, "--state", "FAILED"});
+  const std::string failed_b = create_at(db, "task", {"--flow-run", flow, "--state", "FAILED"});
+  const std::string completed = create_at(db, "task", {"--flow-run", flow, "--state", "COMPLETED"});
+  const std::string elsewhere = create_at(db, "task", {"--state", "FAILED"});
+  for (const std::string& t : {failed_a, failed_b, completed, elsewhere})
+    set_run_count(db, "task", t, 3);
+  Json out = set_state_at(
+      db, kNow, flow, "FAILED",
+      {"--param", "api-version=\"0.8.2\"", "--policy", only(db, {"RetryFailedFlows"})});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
+  for (const std::string& t : {failed_a, failed_b}) {
+    Json task = db.show(t);
+    CHECK(state_type(task["state"]) == "SCHEDULED");
+    CHECK(task["state"]["name"] == "AwaitingRetry");
+    CHECK(task["state"]["state_details"]["scheduled_time"] == "2026-01-01T12:00:30.000000+00:00");
+    CHECK(task["run_count"] == 0);
+    CHECK(task["state_type"] == "SCHEDULED");  // the nested forced orchestration's bookkeeping
+  }
+  CHECK(state_type(db.show(completed)["state"]) == "COMPLETED");
+  CHECK(db.show(completed)["run_count"] == 3);
+  CHECK(state_type(db.show(elsewhere)["state"]) == "FAILED");
+  // No pause bookkeeping before API 0.8.4.
+  CHECK(db.show(flow)["empirical_policy"]["retry_type"].is_null());
+}
+
+TEST_CASE("RetryFailedFlows: API 0.8.3 neither reschedules task runs nor resets pause data") {
+  CliDb db;
+  const std::string flow = running_flow(db, 1, 1);
+  const std::string failed = create_at(db, "task", {"--flow-run", flow, "--state", "FAILED"});
+  Json out = set_state_at(
+      db, kNow, flow, "FAILED",
+      {"--param", "api-version=\"0.8.3\"", "--policy", only(db, {"RetryFailedFlows"})});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(state_type(db.show(failed)["state"]) == "FAILED");
+  CHECK(db.show(flow)["empirical_policy"]["retry_type"].is_null());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manual flow retries (HandleFlowTerminalStateTransitions)
+
+std::string failed_flow(const CliDb& db, int retries, int run_count, bool deployment) {
+  std::vector<std::string> args{"--state", "FAILED", "--retries", std::to_string(retries)};
+  if (deployment) args.insert(args.end(), {"--deployment-id", kDeployment});
+  const std::string id = create_at(db, "flow", args);
+  set_run_count(db, "flow", id, run_count);
+  return id;
+}
+
+TEST_CASE("7.4.75 manual flow retry: an arbitrary state name is accepted") {
+  CliDb db;
+  const std::string id = failed_flow(db, 1, 2, true);
+  Json out = set_state_at(
+      db, kNow, id, "SCHEDULED",
+      {"--name", "FooBar", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(out["validated_state"]["name"] == "FooBar");
+  CHECK(db.show(id)["run_count"] == 2);
+}
+
+TEST_CASE("7.4.76 manual flow retry: not without a deployment") {
+  CliDb db;
+  const std::string id = failed_flow(db, 1, 2, false);
+  Json out = set_state_at(
+      db, kNow, id, "SCHEDULED",
+      {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
+  CHECK(out["_exit_code"] == 3);
+  CHECK(out["status"] == "ABORT");
+  CHECK(reason(out) == "Cannot reschedule a run without an associated deployment.");
+  CHECK(db.show(id)["run_count"] == 2);
+}
+
+TEST_CASE("7.4.77 manual flow retry works even when exceeding max retries") {
+  for (const auto& [retries, run_count] : {std::pair{1, 2}, std::pair{10, 3}}) {
+    CAPTURE(retries);
+    CliDb db;
+    const std::string id = failed_flow(db, retries, run_count, true);
+    Json out = set_state_at(
+        db, kNow, id, "SCHEDULED",
+        {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
+    CHECK(out["_exit_code"] == 0);
+    CHECK(db.show(id)["run_count"] == run_count);
+  }
+}
+
+TEST_CASE("7.4.78 manual flow retry: retry_type reschedule, and null for FAILED -> FAILED") {
+  CliDb db;
+  const std::string rescheduled = failed_flow(db, 1, 2, true);
+  Json out = set_state_at(
+      db, kNow, rescheduled, "SCHEDULED",
+      {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(db.show(rescheduled)["empirical_policy"]["retry_type"] == "reschedule");
+
+  const std::string refailed = failed_flow(db, 1, 2, true);
+  out = set_state_at(
+      db, kNow, refailed, "FAILED",
+      {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(db.show(refailed)["empirical_policy"]["retry_type"].is_null());
+}
+
+TEST_CASE(
+    "RetryFailedFlows in the default policy clears a previous retry_type when retries are "
+    "exhausted") {
+  CliDb db;
+  const std::string id = running_flow(db, 1, 2);
+  db.sql(
+      "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.retry_type', "
+      "'reschedule') WHERE id = '" +
+      id + "'");
+  Json out = set_state_at(db, kNow, id, "FAILED");
+  CHECK(out["_exit_code"] == 0);
+  CHECK(db.show(id)["empirical_policy"]["retry_type"].is_null());
+}
+
+// ---------------------------------------------------------------------------------------------
+// RetryFailedTasks
+
+// A RUNNING task run with `retries` and the given run_count.
+std::string running_task(const CliDb& db, int retries, int run_count,
+                         std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--state", "RUNNING", "--retries", std::to_string(retries)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const std::string id = create_at(db, "task", args);
+  set_run_count(db, "task", id, run_count);
+  return id;
+}
+
+Json fail_task(const CliDb& db, const std::string& id, std::vector<std::string> extra = {}) {
+  extra.insert(extra.end(), {"--policy", only(db, {"RetryFailedTasks"})});
+  return set_state_at(db, kNow, id, "FAILED", extra);
+}
+
+TEST_CASE("7.4.85 RetryFailedTasks: run_count 2 of 2 retries is rejected into AwaitingRetry") {
+  CliDb db;
+  const std::string id = running_task(db, 2, 2);
+  Json out = fail_task(db, id, {"--message", "task failed"});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(reason(out) == "Retrying");
+  CHECK(state_type(out["validated_state"]) == "SCHEDULED");
+  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
+  CHECK(out["validated_state"]["message"] == "task failed");
+  CHECK(retry_delay(out) == 0);
+  CHECK(state_type(db.show(id)["state"]) == "SCHEDULED");
+}
+
+TEST_CASE("7.4.86 RetryFailedTasks uses the configured delay") {
+  CliDb db;
+  const std::string id = running_task(db, 2, 2, {"--retry-delay", "10"});
+  Json out = fail_task(db, id);
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["validated_state"]["state_details"]["scheduled_time"] ==
+        "2026-01-01T12:00:10.000000+00:00");
+}
+
+TEST_CASE("7.4.87 RetryFailedTasks uses the configured delay of each attempt") {
+  const int delays[] = {2, 3, 5, 7, 11};
+  for (int retry = 1; retry <= 5; ++retry) {
+    CAPTURE(retry);
+    CliDb db;
+    const std::string id = running_task(db, 5, retry, {"--retry-delay", "2,3,5,7,11"});
+    Json out = fail_task(db, id);
+    CHECK(out["_exit_code"] == 1);
+    CHECK(retry_delay(out) == delays[retry - 1]);
+  }
+}
+
+TEST_CASE("7.4.88 RetryFailedTasks falls back to the last delay") {
+  CliDb db;
+  const std::string id = running_task(db, 6, 6, {"--retry-delay", "2,3,5,7"});
+  Json out = fail_task(db, id);
+  CHECK(out["_exit_code"] == 1);
+  CHECK(retry_delay(out) == 7);
+}
+
+TEST_CASE("7.4.89 RetryFailedTasks: retries can jitter sleeps (seeded delay within the bounds)") {
+  // Prefect's test replaces the jitter with avg * (1 + factor) = 100 s, the upper bound; the real
+  // draw for delay 10 and factor 9 lies in [10 * log2(2^10 / (2^10 - 1)), 100].
+  const double lower = 10 * std::log2(1024.0 / 1023.0);
+  std::vector<double> seen;
+  for (const std::string seed : {"1", "2", "3", "1"}) {
+    CAPTURE(seed);
+    CliDb db;
+    const std::string id =
+        running_task(db, 2, 2, {"--retry-delay", "10", "--retry-jitter-factor", "9"});
+    Json out = db.json({"--seed", seed, "--now", kNow, "set-state", id, "FAILED", "--policy",
+                        only(db, {"RetryFailedTasks"})});
+    CHECK(out["_exit_code"] == 1);
+    const double delay = retry_delay(out);
+    CHECK(delay >= lower - 1e-6);
+    CHECK(delay <= 100 + 1e-6);
+    seen.push_back(delay);
+  }
+  CHECK(seen[0] == seen[3]);  // the same seed draws the same delay
+  CHECK(seen[0] != seen[1]);
+}
+
+TEST_CASE("7.4.90 RetryFailedTasks: jitter with no delay does not divide by zero") {
+  CliDb db;
+  const std::string id = running_task(db, 2, 1, {"--retry-jitter-factor", "0.5"});
+  Json out = fail_task(db, id);
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["status"] == "REJECT");
+  CHECK(retry_delay(out) == 0);
+}
+
+TEST_CASE("7.4.91 RetryFailedTasks stops retrying eventually") {
+  CliDb db;
+  const std::string id = running_task(db, 2, 3);
+  Json out = fail_task(db, id);
+  CHECK(out["_exit_code"] == 0);
+  CHECK(state_type(out["validated_state"]) == "FAILED");
+}
+
+TEST_CASE("7.4.92 RetryFailedTasks: a proposal with retriable=false is not retried") {
+  CliDb db;
+  const std::string id = running_task(db, 2, 1);
+  Json out = fail_task(db, id, {"--details", R"({"retriable": false})"});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(state_type(out["validated_state"]) == "FAILED");
+}
+
+TEST_CASE("7.4.93 RetryFailedTasks: a manual retry works even when not retriable") {
+  CliDb db;
+  const std::string id = running_task(db, 2, 1);
+  Json out = fail_task(db, id, {"--name", "AwaitingRetry", "--details", R"({"retriable": false})"});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(out["status"] == "ACCEPT");
+  CHECK(state_type(out["validated_state"]) == "FAILED");
+  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
+}
+
+TEST_CASE("RetryFailedTasks: an empty delay list is a hook error (exit 70, nothing written)") {
+  CliDb db;
+  const std::string id = running_task(db, 2, 1);
+  db.sql(
+      "UPDATE task_run SET empirical_policy = json_set(empirical_policy, '$.retry_delay', "
+      "json('[]')) WHERE id = '" +
+      id + "'");
+  Json out = fail_task(db, id);
+  CHECK(out["_exit_code"] == 70);
+  CHECK(state_type(db.show(id)["state"]) == "RUNNING");
+}
+
+TEST_CASE("RetryFailedTasks in the default policy: retry, rerun as Retrying, fail for good") {
+  CliDb db;
+  const std::string flow = create_at(db, "flow", {"--state", "RUNNING"});
+  const std::string id =
+      create_at(db, "task",
+                {"--flow-run", flow, "--state", "RUNNING", "--retries", "1", "--retry-delay", "5"});
+  CHECK(db.show(id)["run_count"] == 1);
+  Json out = set_state_at(db, kNow, id, "FAILED");
+  CHECK(out["_exit_code"] == 1);
+  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
+  out = set_state_at(db, "2026-01-01T12:00:05+00:00", id, "RUNNING");
+  CHECK(out["_exit_code"] == 0);
+  CHECK(out["validated_state"]["name"] == "Retrying");
+  CHECK(db.show(id)["run_count"] == 2);
+  out = set_state_at(db, "2026-01-01T12:00:06+00:00", id, "FAILED");
+  CHECK(out["_exit_code"] == 0);
+  CHECK(state_type(db.show(id)["state"]) == "FAILED");
+}
+
+// ---------------------------------------------------------------------------------------------
+// RenameReruns
+
+TEST_CASE("7.4.94 RenameReruns: rerun states get renamed") {
+  CliDb db;
+  const std::string id = create_at(db, "task", {"--state", "SCHEDULED", "--retries", "2"});
+  set_run_count(db, "task", id, 2);
+  Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(state_type(out["validated_state"]) == "RUNNING");
+  CHECK(out["validated_state"]["name"] == "Rerunning");
+}
+
+TEST_CASE("7.4.95 RenameReruns: retried states get renamed") {
+  CliDb db;
+  const std::string id =
+      create_at(db, "task", {"--state", "SCHEDULED", "--state-name", "AwaitingRetry"});
+  set_run_count(db, "task", id, 2);
+  Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
+  CHECK(out["validated_state"]["name"] == "Retrying");
+}
+
+TEST_CASE("7.4.96 RenameReruns: no rename on the first run") {
+  CliDb db;
+  const std::string id = create_at(db, "task", {"--state", "SCHEDULED"});
+  Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
+  CHECK(out["validated_state"]["name"] == "Running");
+}
+
+}  // namespace
+}  // namespace runctl::clitest
