@@ -23,6 +23,7 @@ task=$("$runctl" task-run create --flow-run "$flow" --task-key extract --state P
 echo
 echo "created task run $task in PENDING; now with --verbose (the trace goes to stderr):"
 step "$runctl" set-state "$task" RUNNING --policy "$policy" --verbose
+step "$runctl" set-state "$task" RUNNING --force
 step "$runctl" set-state "$task" CANCELLED --policy "$policy"
 step "$runctl" history "$flow"
 step "$runctl" log "$task"
