@@ -82,9 +82,16 @@ void traced_hook(Context& c, const std::string& entry, HookName hook, F&& run_ho
   finish("ok", "");
 }
 
-void note(Context& c, std::string step, const std::string& entry, std::string outcome,
-          std::string why = "") {
-  if (c.trace) c.trace->push_back(trace_event(std::move(step), entry, std::move(outcome), std::move(why)));
+// Records a trace event. Its text is built only when tracing is on: with it off, a chain run
+// must not pay for strings nobody reads. `why` is a callable returning the reason, for the same
+// reason.
+void note(Context& c, const char* step, const std::string& entry, const char* outcome) {
+  if (c.trace) c.trace->push_back(trace_event(step, entry, outcome));
+}
+template <typename Why>
+void note(Context& c, const char* step, const std::string& entry, const char* outcome,
+          Why&& why) {
+  if (c.trace) c.trace->push_back(trace_event(step, entry, outcome, why()));
 }
 
 std::string membership_why(const RuleInstanceState& s, const RuleInfo& info) {
@@ -110,13 +117,17 @@ class ChainRunner {
                    const std::vector<const PolicyEntry*>& transforms, MaybeType from,
                    MaybeType to) {
     stack_.reserve(rules.size() + transforms.size());
+    // Every entry may sign both lists: no regrowth while the chain runs.
+    c_.rule_signature.reserve(c_.rule_signature.size() + rules.size() + transforms.size());
+    c_.finalization_signature.reserve(c_.finalization_signature.size() + rules.size() +
+                                      transforms.size());
     try {
       for (const PolicyEntry* e : rules) enter(*e, from, to);
       for (const PolicyEntry* e : transforms) enter(*e, from, to);
       validate();
     } catch (...) {
       escaped_ = std::current_exception();
-      note(c_, "error", "", "escaped", exception_message(escaped_));
+      note(c_, "error", "", "escaped", [&] { return exception_message(escaped_); });
     }
     for (auto it = stack_.rbegin(); it != stack_.rend(); ++it) {
       try {
@@ -173,12 +184,14 @@ class ChainRunner {
     Entered entered{&e, {from, to, std::nullopt}};
     RuleInstanceState& s = entered.state;
     if (invalid(s, e.info())) {
-      std::string why = membership_why(s, e.info());
-      if (why.empty())
-        why = std::string("an earlier entry changed the transition to ") +
-              std::string(type_name(c_.initial_type())) + " -> " +
-              std::string(type_name(c_.proposed_type()));
-      note(c_, "enter", e.name(), "invalid", why);
+      note(c_, "enter", e.name(), "invalid", [&] {
+        std::string why = membership_why(s, e.info());
+        if (why.empty())
+          why = std::string("an earlier entry changed the transition to ") +
+                std::string(type_name(c_.initial_type())) + " -> " +
+                std::string(type_name(c_.proposed_type()));
+        return why;
+      });
       return;  // an invalid rule stays invalid on exit: nothing to unwind
     }
     note(c_, "enter", e.name(), "valid");
@@ -203,7 +216,7 @@ class ChainRunner {
     const PolicyEntry& e = *entered.entry;
     if (e.transform) {
       if (c_.orchestration_error) {
-        note(c_, "exit", e.name(), "skipped", "a rule's before hook raised");
+        note(c_, "exit", e.name(), "skipped", [] { return "a rule's before hook raised"; });
         return;
       }
       note(c_, "exit", e.name(), "after");
@@ -212,18 +225,21 @@ class ChainRunner {
       return;
     }
     RuleInstanceState& s = entered.state;
-    ContextCopy copy = copy_for_hook();
     if (invalid(s, e.info())) {
-      note(c_, "exit", e.name(), "invalid", membership_why(s, e.info()));
+      note(c_, "exit", e.name(), "invalid", [&] { return membership_why(s, e.info()); });
     } else if (fizzled(s)) {
-      note(c_, "exit", e.name(), "fizzled",
-           std::string("transition is now ") + std::string(type_name(c_.initial_type())) +
+      note(c_, "exit", e.name(), "fizzled", [&] {
+        return std::string("transition is now ") + std::string(type_name(c_.initial_type())) +
                " -> " + std::string(type_name(c_.proposed_type())) + ", rule expected " +
-               std::string(type_name(s.from_type)) + " -> " + std::string(type_name(s.to_type)));
+               std::string(type_name(s.from_type)) + " -> " + std::string(type_name(s.to_type));
+      });
+      // The copy is taken here, not before the checks: an invalid rule gets no hook to copy for.
+      ContextCopy copy = copy_for_hook();
       RuleHook hook(c_, s, copy, HookName::kCleanup, e.name());
       traced_hook(c_, e.name(), HookName::kCleanup, [&] { e.rule->cleanup(hook); });
     } else {
       note(c_, "exit", e.name(), "after");
+      ContextCopy copy = copy_for_hook();
       RuleHook hook(c_, s, copy, HookName::kAfter, e.name());
       traced_hook(c_, e.name(), HookName::kAfter, [&] { e.rule->after_transition(hook); });
       c_.finalization_signature.push_back(e.name());
@@ -252,13 +268,15 @@ class ChainRunner {
       c_.response_status = Status::kAbort;
       c_.response_details =
           ResponseDetails::abort("Error validating state: " + std::string(e.what()));
-      note(c_, "validate", "", "error", e.what());
+      note(c_, "validate", "", "error", [&] { return std::string(e.what()); });
       return;
     }
     c_.validated_state = std::make_shared<State>(c_.proposed_state->deep_copy());
     c_.run->state_id = c_.validated_state->id;
-    note(c_, "validate", "", "validated",
-         std::string(type_name(c_.validated_state->type)) + " '" + c_.validated_state->name + "'");
+    note(c_, "validate", "", "validated", [&] {
+      return std::string(type_name(c_.validated_state->type)) + " '" + c_.validated_state->name +
+             "'";
+    });
   }
 
   Context& c_;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "util/uuid.hpp"
+
 namespace runctl {
 namespace {
 
@@ -141,6 +143,102 @@ void append_response_details_text(std::string& out, const ResponseDetails& d) {
   else
     out += "null";
   out.push_back('}');
+}
+
+namespace {
+
+// A cursor over canonical state_details text; every read fails (returns false) on anything
+// unexpected, leaving the general parser to deal with it.
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::string_view text) : t_(text) {}
+
+  bool literal(std::string_view s) {
+    if (t_.substr(pos_, s.size()) != s) return false;
+    pos_ += s.size();
+    return true;
+  }
+  bool at_end() const { return pos_ == t_.size(); }
+
+  // null, or a string of printable ASCII without quotes or backslashes (no escapes to decode).
+  bool plain_string(std::optional<std::string>& out, std::size_t max_bytes) {
+    if (literal("null")) {
+      out.reset();
+      return true;
+    }
+    if (!literal("\"")) return false;
+    const std::size_t start = pos_;
+    while (pos_ < t_.size() && t_[pos_] != '"') {
+      const auto u = static_cast<unsigned char>(t_[pos_]);
+      if (u < 0x20 || u >= 0x7f || u == '\\') return false;
+      ++pos_;
+    }
+    if (pos_ == t_.size() || pos_ - start > max_bytes) return false;
+    out.emplace(t_.substr(start, pos_ - start));
+    ++pos_;
+    return true;
+  }
+  bool uuid(std::optional<std::string>& out) {
+    if (!plain_string(out, 36)) return false;
+    return !out || normalize_uuid(*out) == out;
+  }
+  bool time(std::optional<Timestamp>& out) {
+    std::optional<std::string> text;
+    if (!plain_string(text, 64)) return false;
+    if (!text) {
+      out.reset();
+      return true;
+    }
+    out = parse_timestamp(*text);
+    return out && format_timestamp(*out) == *text;
+  }
+  bool boolean(bool& out) {
+    if (literal("true")) return out = true, true;
+    if (literal("false")) return out = false, true;
+    return false;
+  }
+  bool optional_boolean(std::optional<bool>& out) {
+    if (literal("null")) return out.reset(), true;
+    bool b = false;
+    if (!boolean(b)) return false;
+    out = b;
+    return true;
+  }
+
+ private:
+  std::string_view t_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+bool parse_canonical_state_details(std::string_view text, StateDetails& details) {
+  // Strings longer than this take the general path, which applies the real limits.
+  constexpr std::size_t kPlainMax = 1024;
+  CanonicalReader r(text);
+  StateDetails d;
+  const bool ok =
+      r.literal("{\"flow_run_id\":") && r.uuid(d.flow_run_id) &&
+      r.literal(",\"task_run_id\":") && r.uuid(d.task_run_id) &&
+      r.literal(",\"child_flow_run_id\":") && r.uuid(d.child_flow_run_id) &&
+      r.literal(",\"scheduled_time\":") && r.time(d.scheduled_time) &&
+      r.literal(",\"cache_key\":") && r.plain_string(d.cache_key, kPlainMax) &&
+      r.literal(",\"cache_expiration\":") && r.time(d.cache_expiration) &&
+      r.literal(",\"deferred\":") && r.optional_boolean(d.deferred) &&
+      r.literal(",\"untrackable_result\":") && r.boolean(d.untrackable_result) &&
+      r.literal(",\"pause_timeout\":") && r.time(d.pause_timeout) &&
+      r.literal(",\"pause_reschedule\":") && r.boolean(d.pause_reschedule) &&
+      r.literal(",\"pause_key\":") && r.plain_string(d.pause_key, kPlainMax) &&
+      r.literal(",\"run_input_keyset\":null") &&
+      r.literal(",\"refresh_cache\":") && r.optional_boolean(d.refresh_cache) &&
+      r.literal(",\"retriable\":") && r.optional_boolean(d.retriable) &&
+      r.literal(",\"transition_id\":") && r.uuid(d.transition_id) &&
+      r.literal(",\"task_parameters_id\":") && r.uuid(d.task_parameters_id) &&
+      r.literal(",\"traceparent\":") && r.plain_string(d.traceparent, kPlainMax) &&
+      r.literal(",\"deployment_concurrency_lease_id\":") &&
+      r.uuid(d.deployment_concurrency_lease_id) && r.literal("}") && r.at_end();
+  if (ok) details = std::move(d);
+  return ok;
 }
 
 std::string state_details_text(const StateDetails& details) {

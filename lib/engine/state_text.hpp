@@ -24,4 +24,12 @@ void append_response_details_text(std::string& out, const ResponseDetails& detai
 
 std::string state_details_text(const StateDetails& details);
 
+// Reads state_details text in exactly the form append_state_details_text writes (every key, in
+// order, no spaces) whose values are plainly valid: canonical lower-case UUIDs, printable-ASCII
+// strings, canonical timestamps, a null run_input_keyset. That is what runctl stores, and reading
+// it this way skips building a Json tree. Anything else returns false and leaves `details`
+// untouched: the caller then parses it the general way (apply_state_details), which also
+// reports what is wrong.
+bool parse_canonical_state_details(std::string_view text, StateDetails& details);
+
 }  // namespace runctl

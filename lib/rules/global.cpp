@@ -66,7 +66,8 @@ class SetStartTime final : public Transform {
       : Transform({"SetStartTime",
                    {},
                    {},
-                   "entering RUNNING with no start_time: start_time := the proposal's timestamp"}) {}
+                   "entering RUNNING with no start_time: start_time := the proposal's timestamp"}) {
+  }
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     if (c.proposed_state->type == StateType::kRunning && !c.run->start_time)

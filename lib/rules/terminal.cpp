@@ -62,9 +62,9 @@ constexpr const char* kDataLossReason =
     "not.";
 
 // COMPLETED -> COMPLETED that would replace persisted result data with none (or non-metadata).
-bool loses_result_data(const State& initial, const State& proposed, const StatePtr& initial_ptr) {
-  return initial.type == StateType::kCompleted && proposed.type == StateType::kCompleted &&
-         carries_persisted_result(initial_ptr) && !has_persisted_result(proposed.data);
+bool loses_result_data(const StatePtr& initial, const StatePtr& proposed) {
+  return initial->type == StateType::kCompleted && proposed->type == StateType::kCompleted &&
+         carries_persisted_result(initial) && !has_persisted_result(proposed->data);
 }
 
 class PreventDuplicateTransitions final : public Rule {
@@ -111,7 +111,7 @@ class HandleFlowTerminalStateTransitions final : public Rule {
       hook.reject_transition(nullptr, "Run is already COMPLETED.");
       return;
     }
-    if (loses_result_data(*initial, *proposed, initial)) {
+    if (loses_result_data(initial, proposed)) {
       hook.reject_transition(nullptr, kDataLossReason);
       return;
     }
@@ -157,8 +157,7 @@ class PreventResultDataLoss final : public Rule {
     const StatePtr& initial = hook.initial_state();
     const StatePtr& proposed = hook.state();
     if (!initial || !proposed) return;
-    if (loses_result_data(*initial, *proposed, initial))
-      hook.reject_transition(nullptr, kDataLossReason);
+    if (loses_result_data(initial, proposed)) hook.reject_transition(nullptr, kDataLossReason);
   }
 };
 

@@ -126,11 +126,13 @@ LogEntry failed_transition_log_entry(const TransitionResult& result, const Envir
 
 TransitionResult set_state(Store& store, const TransitionRequest& request, const Environment& env) {
   Store::WriteTransaction tx(store);
-  const auto kind = store.find_run_kind(request.run_id);
-  if (!kind) throw Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
-  std::optional<Run> run = store.load_run(*kind, request.run_id);
+  // Flow runs first, as find_run_kind() looks: one lookup (and one prepared statement fewer in
+  // a one-off process) for a flow run instead of two.
+  std::optional<Run> run = store.load_run(RunKind::kFlow, request.run_id);
+  if (!run) run = store.load_run(RunKind::kTask, request.run_id);
+  if (!run) throw Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
   const bool deferred = request.proposal.details.deferred.value_or(false);
-  const Policy policy = choose_policy(*kind, request.policy_ref, request.force, deferred);
+  const Policy policy = choose_policy(run->kind, request.policy_ref, request.force, deferred);
 
   TransitionResult result = apply_transition(store, *run, policy, request, env);
   if (request.dry_run) {

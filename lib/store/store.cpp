@@ -829,9 +829,13 @@ StatePtr Store::read_state_row(SQLite::Statement& row) {
   state->name = r.text(2);
   state->message = r.opt_text(3);
   state->timestamp = r.time(4);
-  const Json details = r.json(5);
-  if (!details.is_object()) r.bad(5, "expected a JSON object");
-  apply_state_details(details, *state->details, r.where() + " state_details");
+  // What runctl wrote reads without a Json tree; anything else goes the general, checking way.
+  const std::optional<std::string> details_text = r.opt_text(5);
+  if (!details_text || !parse_canonical_state_details(*details_text, *state->details)) {
+    const Json details = r.json(5);
+    if (!details.is_object()) r.bad(5, "expected a JSON object");
+    apply_state_details(details, *state->details, r.where() + " state_details");
+  }
   // Prefect reads the legacy column first when it is truthy, else the result artifact.
   Json data = r.json(6);
   if (!truthy(data)) data = r.is_null(7) ? Json() : r.json(8);

@@ -10,7 +10,7 @@
 namespace runctl::clitest {
 namespace {
 
-const char* const kTypes[] = {"SCHEDULED", "PENDING",  "RUNNING", "COMPLETED", "FAILED",
+const char* const kTypes[] = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
                               "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
 const char* const kFinal[] = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"};
 
@@ -44,15 +44,16 @@ std::string create_at(const CliDb& db, const std::string& kind, const std::strin
 }
 
 // set-state at a given clock through a policy; the JSON result (with "_exit_code").
-Json set_at(const CliDb& db, const std::string& id, const std::string& type,
-            const std::string& now, const std::string& policy,
-            std::vector<std::string> extra = {}) {
+Json set_at(const CliDb& db, const std::string& id, const std::string& type, const std::string& now,
+            const std::string& policy, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"--now", now, "set-state", id, type, "--policy", policy};
   args.insert(args.end(), extra.begin(), extra.end());
   return db.json(args);
 }
 
-std::string table(const std::string& kind) { return kind + "_run"; }
+std::string table(const std::string& kind) {
+  return kind + "_run";
+}
 
 // ---------------------------------------------------------------------------------------------
 // 7.3 items, each for both run kinds where Prefect parametrises on run_type
@@ -245,8 +246,8 @@ TEST_CASE("7.3.56 SetEndTime: COMPLETED -> FAILED keeps the end_time preset to d
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
     const std::string id = create_at(db, kind, at(-42), {"--state", "COMPLETED"});
-    db.sql("UPDATE " + table(kind) + " SET start_time = '" + at(-84) + "', end_time = '" +
-           at(-10) + "' WHERE id = '" + id + "'");
+    db.sql("UPDATE " + table(kind) + " SET start_time = '" + at(-84) + "', end_time = '" + at(-10) +
+           "' WHERE id = '" + id + "'");
     set_at(db, id, "FAILED", kT, only(db, "SetEndTime"));
     CHECK(db.show(id)["end_time"] == at(-10));
   }
@@ -259,7 +260,8 @@ struct Subflow {
   explicit Subflow(const CliDb& db) {
     parent_flow = create_at(db, "flow", at(-30), {"--state", "RUNNING"});
     parent_task = create_at(db, "task", at(-20), {"--flow-run", parent_flow, "--state", "RUNNING"});
-    subflow = create_at(db, "flow", at(-10), {"--parent-task-run", parent_task, "--state", "RUNNING"});
+    subflow =
+        create_at(db, "flow", at(-10), {"--parent-task-run", parent_task, "--state", "RUNNING"});
   }
 };
 
@@ -287,7 +289,8 @@ TEST_CASE("7.3.57 UpdateSubflowParentTask: subflow RUNNING -> FAILED fails its p
   CHECK(r["validated_state"]["state_details"]["child_flow_run_id"].is_null());
 }
 
-TEST_CASE("7.3.58 UpdateSubflowStateDetails: the subflow's FAILED state points at its parent task") {
+TEST_CASE(
+    "7.3.58 UpdateSubflowStateDetails: the subflow's FAILED state points at its parent task") {
   CliDb db;
   Subflow s(db);
   const Json r = set_at(db, s.subflow, "FAILED", kT, only(db, "UpdateSubflowStateDetails"));
@@ -304,8 +307,10 @@ TEST_CASE("7.3.59 RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears r
   for (const char* initial : {"PAUSED", "PENDING"}) {
     CAPTURE(initial);
     const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
-    db.sql("UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.resuming', "
-           "json('true')) WHERE id = '" + id + "'");
+    db.sql(
+        "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.resuming', "
+        "json('true')) WHERE id = '" +
+        id + "'");
     REQUIRE(db.show(id)["empirical_policy"]["resuming"] == true);
     set_at(db, id, "RUNNING", kT, only(db, "RemoveResumingIndicator"));
     CHECK(db.show(id)["empirical_policy"]["resuming"] == false);
@@ -317,8 +322,10 @@ TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resu
   for (const char* initial : {"PAUSED", "PENDING"}) {
     CAPTURE(initial);
     const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
-    db.sql("UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
-           "'$.resuming', json('true')) WHERE id = '" + id + "'");
+    db.sql(
+        "UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
+        "'$.resuming', json('true')) WHERE id = '" +
+        id + "'");
     set_at(db, id, "RUNNING", kT, only(db, "IncrementFlowRunCount"));
     CHECK(db.show(id)["run_count"] == 42);
   }
@@ -330,8 +337,10 @@ TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resu
 TEST_CASE("IncrementFlowRunCount: an api-version before 0.8.4 counts even while resuming") {
   CliDb db;
   const std::string id = create_at(db, "flow", at(-60), {"--state", "PAUSED"});
-  db.sql("UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
-         "'$.resuming', json('true')) WHERE id = '" + id + "'");
+  db.sql(
+      "UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
+      "'$.resuming', json('true')) WHERE id = '" +
+      id + "'");
   set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.3\""});
   const Json run = db.show(id);
   CHECK(run["run_count"] == 43);
@@ -341,8 +350,10 @@ TEST_CASE("IncrementFlowRunCount: an api-version before 0.8.4 counts even while 
 TEST_CASE("GlobalFlowPolicy: resuming with api-version 0.8.4 neither counts nor keeps the flag") {
   CliDb db;
   const std::string id = create_at(db, "flow", at(-60), {"--state", "PAUSED"});
-  db.sql("UPDATE flow_run SET run_count = 1, empirical_policy = json_set(empirical_policy, "
-         "'$.resuming', json('true')) WHERE id = '" + id + "'");
+  db.sql(
+      "UPDATE flow_run SET run_count = 1, empirical_policy = json_set(empirical_policy, "
+      "'$.resuming', json('true')) WHERE id = '" +
+      id + "'");
   set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.4\""});
   const Json run = db.show(id);
   CHECK(run["run_count"] == 1);

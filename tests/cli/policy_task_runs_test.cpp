@@ -323,11 +323,11 @@ TEST_CASE("EnqueueScheduledTasks: a deferred task run scheduled goes on its sche
   CHECK(signed_by(out["finalization_signature"], "EnqueueScheduledTasks"));
   Json q = queue(db);
   CAPTURE(q.dump());
-  REQUIRE(q.contains("entries"));
-  REQUIRE(q["entries"].size() == 1);
-  CHECK(q["entries"][0]["task_key"] == "my_module.my_task");
-  CHECK(q["entries"][0]["queue"] == "scheduled");
-  CHECK(q["entries"][0]["task_run_id"] == task);
+  REQUIRE(q.contains("tasks"));
+  REQUIRE(q["tasks"].size() == 1);
+  CHECK(q["tasks"][0]["task_key"] == "my_module.my_task");
+  CHECK(q["tasks"][0]["queue"] == "scheduled");
+  CHECK(q["tasks"][0]["task_run_id"] == task);
 }
 
 TEST_CASE("EnqueueScheduledTasks: an AwaitingRetry state goes on the retry queue") {
@@ -337,8 +337,8 @@ TEST_CASE("EnqueueScheduledTasks: an AwaitingRetry state goes on the retry queue
                           {"--name", "AwaitingRetry", "--details", R"({"deferred": true})"});
   CHECK(out["_exit_code"] == 0);
   Json q = queue(db);
-  REQUIRE(q["entries"].size() == 1);
-  CHECK(q["entries"][0]["queue"] == "retry");
+  REQUIRE(q["tasks"].size() == 1);
+  CHECK(q["tasks"][0]["queue"] == "retry");
 }
 
 TEST_CASE("EnqueueScheduledTasks: a task run that is not deferred is not queued") {
@@ -347,7 +347,7 @@ TEST_CASE("EnqueueScheduledTasks: a task run that is not deferred is not queued"
   Json out =
       set_state_at(db, kNow, task, "SCHEDULED", {"--policy", only(db, {"EnqueueScheduledTasks"})});
   CHECK(out["_exit_code"] == 0);
-  CHECK(queue(db)["entries"].empty());
+  CHECK(queue(db)["tasks"].empty());
 }
 
 TEST_CASE("EnqueueScheduledTasks: a background task retried by RetryFailedTasks is not queued") {
@@ -359,7 +359,7 @@ TEST_CASE("EnqueueScheduledTasks: a background task retried by RetryFailedTasks 
   Json out = set_state_at(db, kNow, task, "FAILED", {"--details", R"({"deferred": true})"});
   CHECK(out["_exit_code"] == 1);
   CHECK(out["validated_state"]["name"] == "AwaitingRetry");
-  CHECK(queue(db)["entries"].empty());
+  CHECK(queue(db)["tasks"].empty());
 }
 
 }  // namespace
