@@ -29,7 +29,7 @@ void add_task_queue_commands(CLI::App& cli, App& app) {
                            {"queue", q.queue},
                            {"task_run_id", q.task_run_id},
                            {"enqueued_at", format_timestamp(q.enqueued_at)}});
-      print_json(Json{{"entries", out}});
+      print_json(Json{{"tasks", out}});
       return;
     }
     for (const auto& q : queued)
