@@ -49,27 +49,30 @@ struct Setup {
   NullServices services;
 
   Setup(RunKind k, StateType from, StateType to)
-      : kind(k),
-        policy(load_builtin_policy(core_policy(k)), k) {
+      : kind(k), policy(load_builtin_policy(core_policy(k)), k) {
     run.kind = k;
     run.id = uuids.next();
     run.name = "bench-run";
     run.created = kNow - 60 * kMicrosPerSecond;
     if (k == RunKind::kFlow) {
-      run.empirical_policy = Json{{"max_retries", 0},     {"retry_delay_seconds", 0},
-                                  {"retries", nullptr},   {"retry_delay", nullptr},
-                                  {"pause_keys", Json::array()}, {"resuming", false},
-                                  {"retry_type", nullptr}};
+      run.empirical_policy =
+          Json{{"max_retries", 0},       {"retry_delay_seconds", 0},    {"retries", nullptr},
+               {"retry_delay", nullptr}, {"pause_keys", Json::array()}, {"resuming", false},
+               {"retry_type", nullptr}};
     } else {
-      run.empirical_policy = Json{{"max_retries", 0},   {"retry_delay_seconds", 0},
-                                  {"retries", nullptr}, {"retry_delay", nullptr},
+      run.empirical_policy = Json{{"max_retries", 0},
+                                  {"retry_delay_seconds", 0},
+                                  {"retries", nullptr},
+                                  {"retry_delay", nullptr},
                                   {"retry_jitter_factor", nullptr}};
     }
     StateProposal p;
     p.type = from;
     initial = *make_state(p, uuids.next(), kNow - 5 * kMicrosPerSecond);
-    if (k == RunKind::kFlow) initial.details->flow_run_id = run.id;
-    else initial.details->task_run_id = run.id;
+    if (k == RunKind::kFlow)
+      initial.details->flow_run_id = run.id;
+    else
+      initial.details->task_run_id = run.id;
     run.state_id = initial.id;
     run.state_type = initial.type;
     run.state_name = initial.name;
@@ -103,8 +106,7 @@ struct Setup {
   }
 };
 
-void run_bench(benchmark::State& state, RunKind kind, StateType from, StateType to,
-               bool prepared) {
+void run_bench(benchmark::State& state, RunKind kind, StateType from, StateType to, bool prepared) {
   Setup setup(kind, from, to);
   for (auto _ : state) benchmark::DoNotOptimize(setup.evaluate(prepared));
   state.SetItemsProcessed(state.iterations());

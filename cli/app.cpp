@@ -1,9 +1,9 @@
 #include "cli/app.hpp"
 
-#include <cstdio>
-#include <iostream>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstdio>
+#include <iostream>
 
 #include "util/error.hpp"
 
@@ -13,8 +13,7 @@ const Clock& App::clock() {
   if (!clock_) {
     if (options.now) {
       auto t = parse_timestamp(*options.now);
-      if (!t)
-        throw Error(ErrorKind::kUsage, "--now: not an ISO 8601 date-time: " + *options.now);
+      if (!t) throw Error(ErrorKind::kUsage, "--now: not an ISO 8601 date-time: " + *options.now);
       clock_ = std::make_unique<FixedClock>(*t);
     } else {
       clock_ = std::make_unique<SystemClock>();
@@ -33,7 +32,7 @@ RandomSource& App::random() {
 Store App::open_store(Access access) const {
   StoreOptions o{options.db, options.busy_timeout_ms};
   if (access == Access::kCreate) return Store(o, OpenMode::kCreate);
-  struct stat st{};
+  struct stat st {};
   if (::stat(options.db.c_str(), &st) != 0)
     throw Error(ErrorKind::kNotFound, "database not found: " + options.db);
   // An empty file is no database yet: only init and the create commands may turn it into one, so
@@ -69,7 +68,8 @@ nlohmann::ordered_json type_set_to_json(const StateTypeSet& set) {
 
 void print_json(const nlohmann::ordered_json& value) {
   const bool tty = ::isatty(STDOUT_FILENO);
-  std::cout << value.dump(tty ? 2 : -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+  std::cout << value.dump(tty ? 2 : -1, ' ', false,
+                          nlohmann::ordered_json::error_handler_t::replace)
             << '\n';
 }
 

@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "service/store_services.hpp"
 #include "engine/state_type.hpp"
+#include "service/store_services.hpp"
 #include "store/store.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -35,9 +35,9 @@ struct App {
   Environment environment() { return Environment{clock(), uuids(), random()}; }
 
   enum class Access {
-    kRead,          // the database must exist
-    kWriteExisting, // must exist; migrated if older
-    kCreate,        // created with the schema if missing
+    kRead,           // the database must exist
+    kWriteExisting,  // must exist; migrated if older
+    kCreate,         // created with the schema if missing
   };
   Store open_store(Access access) const;
 
@@ -55,7 +55,7 @@ void add_inspect_commands(CLI::App& cli, App& app);
 void add_policy_commands(CLI::App& cli, App& app);
 void add_rules_command(CLI::App& cli, App& app);
 void add_task_queue_commands(CLI::App& cli, App& app);
-void add_apply_command(CLI::App& cli, App& app);  // cli/apply_command.cpp
+void add_apply_command(CLI::App& cli, App& app);         // cli/apply_command.cpp
 void add_concurrency_commands(CLI::App& cli, App& app);  // concurrency-limit, global-limit
 void add_deployment_commands(CLI::App& cli, App& app);   // cli/deployment_commands.cpp
 void add_lease_commands(CLI::App& cli, App& app);        // cli/lease_commands.cpp

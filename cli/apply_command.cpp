@@ -25,19 +25,29 @@ namespace {
 // main() maps a command's Error to its exit code the same way; apply needs it per line.
 int exit_code_for_error(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kUsage: return exit_code::kUsage;
-    case ErrorKind::kBadData: return exit_code::kBadData;
-    case ErrorKind::kNotFound: return exit_code::kNotFound;
-    case ErrorKind::kHook: return exit_code::kHookError;
-    case ErrorKind::kIo: return exit_code::kIoError;
-    case ErrorKind::kBusy: return exit_code::kBusy;
-    case ErrorKind::kReadOnly: return exit_code::kReadOnly;
-    case ErrorKind::kBadPolicy: return exit_code::kBadPolicy;
+    case ErrorKind::kUsage:
+      return exit_code::kUsage;
+    case ErrorKind::kBadData:
+      return exit_code::kBadData;
+    case ErrorKind::kNotFound:
+      return exit_code::kNotFound;
+    case ErrorKind::kHook:
+      return exit_code::kHookError;
+    case ErrorKind::kIo:
+      return exit_code::kIoError;
+    case ErrorKind::kBusy:
+      return exit_code::kBusy;
+    case ErrorKind::kReadOnly:
+      return exit_code::kReadOnly;
+    case ErrorKind::kBadPolicy:
+      return exit_code::kBadPolicy;
   }
   return exit_code::kIoError;
 }
 
-[[noreturn]] void bad_line(const std::string& what) { throw Error(ErrorKind::kBadData, what); }
+[[noreturn]] void bad_line(const std::string& what) {
+  throw Error(ErrorKind::kBadData, what);
+}
 
 // nlohmann's messages start with "[json.exception.parse_error.101] "; the rest is the useful part.
 std::string json_message(const std::exception& e) {
@@ -109,6 +119,7 @@ TransitionRequest parse_request(const Json& j, std::optional<std::string>& run_i
     if (!params->is_object()) bad_line("params: expected an object");
     request.parameters = *params;
   }
+  request.proposed_state_json = false;  // the output writes proposed_state_text
   return request;
 }
 
@@ -157,8 +168,9 @@ class LineReader {
     for (;;) {
       const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw Error(ErrorKind::kIo, std::string("apply: cannot read input: ") +
-                                                 std::strerror(errno));
+      if (n < 0)
+        throw Error(ErrorKind::kIo,
+                    std::string("apply: cannot read input: ") + std::strerror(errno));
       buffer_.resize(static_cast<std::size_t>(n));
       if (n == 0) eof_ = true;
       return n > 0;
@@ -194,8 +206,8 @@ class Output {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         buffer_.clear();
-        throw Error(ErrorKind::kIo, std::string("apply: cannot write results: ") +
-                                        std::strerror(errno));
+        throw Error(ErrorKind::kIo,
+                    std::string("apply: cannot write results: ") + std::strerror(errno));
       }
       done += static_cast<std::size_t>(n);
     }
@@ -232,7 +244,7 @@ void append_transition_text(std::string& out, const TransitionResult& r) {
   out += ",\"initial_state\":";
   append_state_text(out, r.initial_state);
   out += ",\"proposed_state\":";
-  append_json(out, r.proposed_state);
+  out += r.proposed_state_text;
   out += ",\"validated_state\":";
   append_state_text(out, r.validated_state);
   out += ",\"status\":\"";
@@ -361,7 +373,7 @@ void add_apply_command(CLI::App& cli, App& app) {
       if (fd < 0)
         throw Error(errno == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo,
                     "apply: cannot open " + flags->input + ": " + std::strerror(errno));
-      struct stat st{};
+      struct stat st {};
       if (::fstat(fd, &st) == 0) total_bytes = static_cast<std::uint64_t>(st.st_size);
     }
     struct Closer {
@@ -411,7 +423,8 @@ void add_apply_command(CLI::App& cli, App& app) {
         if (auto problem = json_depth_problem(text)) bad_line("not valid JSON: " + *problem);
         request = parse_request(Json::parse(text), run_id);
       } catch (const Json::exception& e) {
-        batch.reject(line, run_id, Error(ErrorKind::kBadData, "not valid JSON: " + json_message(e)));
+        batch.reject(line, run_id,
+                     Error(ErrorKind::kBadData, "not valid JSON: " + json_message(e)));
       } catch (const Error& e) {
         batch.reject(line, run_id, e);
       }

@@ -12,7 +12,9 @@ namespace {
 
 // Schema 003 brought these tables; a read-only open does not migrate, and an older file simply
 // has no limits.
-bool has_concurrency_tables(const Store& store) { return store.schema_version() >= 3; }
+bool has_concurrency_tables(const Store& store) {
+  return store.schema_version() >= 3;
+}
 
 void require_non_empty(const std::string& value, const std::string& what) {
   if (value.empty()) throw Error(ErrorKind::kUsage, what + " must not be empty");
@@ -30,7 +32,9 @@ void require_non_empty(const std::string& value, const std::string& what) {
 Json v1_holders(Store& store, const V1Limit& l) {
   Json holders = Json::array();
   for (const auto& run_id : l.active_slots) {
-    Json h{{"task_run_id", run_id}, {"found", false}, {"state_type", nullptr},
+    Json h{{"task_run_id", run_id},
+           {"found", false},
+           {"state_type", nullptr},
            {"state_name", nullptr}};
     if (auto run = store.load_run(RunKind::kTask, run_id)) {
       h["found"] = true;
@@ -72,8 +76,8 @@ void add_v1_commands(CLI::App& cli, App& app) {
     Store store = app.open_store(App::Access::kCreate);
     ConcurrencyStore limits(store);
     Store::WriteTransaction tx(store);
-    const V1Limit l = limits.upsert_v1_limit(app.uuids().next(), f->tag, f->limit,
-                                             app.clock().now());
+    const V1Limit l =
+        limits.upsert_v1_limit(app.uuids().next(), f->tag, f->limit, app.clock().now());
     tx.commit();
     if (f->json)
       print_json(v1_limit_to_json(l));
@@ -205,8 +209,8 @@ std::optional<V2Limit> find_v2(ConcurrencyStore& limits, const std::string& name
 
 void print_v2_row(const V2Limit& l) {
   std::cout << std::left << std::setw(32) << l.name << " limit " << std::setw(6) << l.limit
-            << " active_slots " << std::setw(6) << l.active_slots
-            << (l.active ? "" : " (inactive)") << "  " << l.id << '\n';
+            << " active_slots " << std::setw(6) << l.active_slots << (l.active ? "" : " (inactive)")
+            << "  " << l.id << '\n';
 }
 
 void print_lease_line(const Lease& lease, Timestamp now) {
@@ -241,8 +245,9 @@ void add_v2_commands(CLI::App& cli, App& app) {
   CLI::App* create = group->add_subcommand("create", "create a V2 limit");
   create->add_option("NAME", f->name, "its name; \"tag:<tag>\" limits govern task runs' tags")
       ->required();
-  create->add_option("--limit", f->limit, "how many slots")->required()->check(
-      CLI::NonNegativeNumber);
+  create->add_option("--limit", f->limit, "how many slots")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
   create->add_flag("--inactive", f->inactive, "create it inactive (ignored by the rules)");
   create->add_option("--slot-decay", f->slot_decay, "slots freed per second (default 0)")
       ->check(CLI::NonNegativeNumber);
@@ -311,8 +316,8 @@ void add_v2_commands(CLI::App& cli, App& app) {
     if (!leases.empty()) std::cout << "free one: runctl lease release LEASE_ID\n";
   });
 
-  CLI::App* update = group->add_subcommand(
-      "update", "change a V2 limit (expired leases on it are reaped first)");
+  CLI::App* update =
+      group->add_subcommand("update", "change a V2 limit (expired leases on it are reaped first)");
   update->add_option("NAME", f->name, "its name (or id)")->required();
   update->add_option("--limit", f->limit, "how many slots")->check(CLI::NonNegativeNumber);
   update->add_flag("--active,!--inactive", f->active, "whether the rules use it");

@@ -33,8 +33,8 @@ Json deployment_to_json(ConcurrencyStore& limits, const Deployment& d) {
               {"flow_name", flow ? Json(flow->name) : Json(nullptr)},
               {"tags", d.tags},
               {"concurrency_limit", limit ? Json(limit->limit) : Json(nullptr)},
-              {"concurrency_limit_id", d.concurrency_limit_id ? Json(*d.concurrency_limit_id)
-                                                              : Json(nullptr)},
+              {"concurrency_limit_id",
+               d.concurrency_limit_id ? Json(*d.concurrency_limit_id) : Json(nullptr)},
               {"concurrency_options", concurrency_options_to_json(d.concurrency_options)},
               {"global_concurrency_limit", limit ? v2_limit_to_json(*limit) : Json(nullptr)}};
 }
@@ -71,16 +71,19 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   create->add_option("--name", f->name, "its name (default: derived from the id)");
   create->add_option("--flow-name", f->flow_name,
                      "the flow it deploys, created if missing (default: the deployment's name)");
-  create->add_option("--concurrency-limit", f->limit,
-                     "at most N of its flow runs PENDING/RUNNING/CANCELLING (a V2 limit named "
-                     "deployment:<id>)")
+  create
+      ->add_option("--concurrency-limit", f->limit,
+                   "at most N of its flow runs PENDING/RUNNING/CANCELLING (a V2 limit named "
+                   "deployment:<id>)")
       ->check(CLI::NonNegativeNumber);
-  create->add_option("--collision-strategy", f->strategy,
-                     "when the limit is full: enqueue (AwaitingConcurrencySlot, the default) or "
-                     "cancel-new")
+  create
+      ->add_option("--collision-strategy", f->strategy,
+                   "when the limit is full: enqueue (AwaitingConcurrencySlot, the default) or "
+                   "cancel-new")
       ->check(CLI::IsMember({"enqueue", "cancel-new"}, CLI::ignore_case));
-  create->add_option("--grace-period", f->grace_period,
-                     "lease TTL of a slot in seconds, 60..86400 (default: the server setting)")
+  create
+      ->add_option("--grace-period", f->grace_period,
+                   "lease TTL of a slot in seconds, 60..86400 (default: the server setting)")
       ->check(CLI::Range(std::int64_t{60}, std::int64_t{86400}));
   create->add_option("--tags", f->tags, "comma-separated tags");
   create->add_option("--id", f->id, "its id (a UUID); default: a new UUID v4");
@@ -146,8 +149,8 @@ void add_deployment_commands(CLI::App& cli, App& app) {
     for (const auto& d : all) print_deployment_row(limits, d);
   });
 
-  CLI::App* show = group->add_subcommand(
-      "show", "a deployment, its limit and the flow runs holding its slots");
+  CLI::App* show =
+      group->add_subcommand("show", "a deployment, its limit and the flow runs holding its slots");
   show->add_option("DEPLOYMENT_ID", f->deployment_id, "the deployment")->required();
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {

@@ -56,11 +56,11 @@ void add_events_command(CLI::App& cli, App& app) {
       if (!store.find_run_kind(id)) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
       resource = "prefect.flow-run." + id;
     }
-    const auto deadline =
-        f->timeout ? std::chrono::steady_clock::now() +
-                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>(*f->timeout))
-                   : std::chrono::steady_clock::time_point::max();
+    const auto deadline = f->timeout
+                              ? std::chrono::steady_clock::now() +
+                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                        std::chrono::duration<double>(*f->timeout))
+                              : std::chrono::steady_clock::time_point::max();
 
     std::optional<ConcurrencyStore> events;  // once the file has the events table
     std::int64_t after = 0, printed = 0;
@@ -89,9 +89,8 @@ void add_events_command(CLI::App& cli, App& app) {
       if (f->count && printed >= *f->count) break;
       if (more) continue;  // a full batch: read on before waiting
       if (!f->follow || std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(
-              kPollInterval, deadline - std::chrono::steady_clock::now()));
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          kPollInterval, deadline - std::chrono::steady_clock::now()));
     }
     if (f->json && !f->follow) print_json(all);
   });

@@ -8,8 +8,9 @@ constexpr int kAccept = 0;
 constexpr int kReject = 1;
 constexpr int kWait = 2;
 constexpr int kAbort = 3;
-constexpr int kUsage = 64;      // EX_USAGE: bad command line
-constexpr int kBadData = 65;    // EX_DATAERR: malformed JSON/UUID/state, not a runctl db, newer schema
+constexpr int kUsage = 64;  // EX_USAGE: bad command line
+constexpr int kBadData =
+    65;  // EX_DATAERR: malformed JSON/UUID/state, not a runctl db, newer schema
 constexpr int kNotFound = 66;   // EX_NOINPUT: run or database not found
 constexpr int kHookError = 70;  // EX_SOFTWARE: a hook raised; the transaction was rolled back
 constexpr int kIoError = 74;    // EX_IOERR

@@ -45,24 +45,26 @@ void add_inspect_commands(CLI::App& cli, App& app) {
              else
                print_run_text(std::cout, run, state);
            });
-  add_view(cli, app, "history", "a run's states, oldest first",
-           [](Store& store, const Run& run, bool json) {
-             const auto states = store.load_history(run);
-             if (json) {
-               Json list = Json::array();
-               for (const auto& s : states) list.push_back(state_to_json(*s));
-               print_json(Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"states", list}});
-             } else {
-               print_history_text(std::cout, states);
-             }
-           });
+  add_view(
+      cli, app, "history", "a run's states, oldest first",
+      [](Store& store, const Run& run, bool json) {
+        const auto states = store.load_history(run);
+        if (json) {
+          Json list = Json::array();
+          for (const auto& s : states) list.push_back(state_to_json(*s));
+          print_json(Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"states", list}});
+        } else {
+          print_history_text(std::cout, states);
+        }
+      });
   add_view(cli, app, "log", "a run's orchestration attempts, oldest first",
            [](Store& store, const Run& run, bool json) {
              const auto entries = store.load_log(run.id);
              if (json) {
                Json list = Json::array();
                for (const auto& e : entries) list.push_back(log_entry_to_json(e));
-               print_json(Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"entries", list}});
+               print_json(
+                   Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"entries", list}});
              } else {
                print_log_text(std::cout, entries);
              }

@@ -18,14 +18,22 @@ namespace exit_code = runctl::cli::exit_code;
 
 int exit_code_for(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kUsage: return exit_code::kUsage;
-    case ErrorKind::kBadData: return exit_code::kBadData;
-    case ErrorKind::kNotFound: return exit_code::kNotFound;
-    case ErrorKind::kHook: return exit_code::kHookError;
-    case ErrorKind::kIo: return exit_code::kIoError;
-    case ErrorKind::kBusy: return exit_code::kBusy;
-    case ErrorKind::kReadOnly: return exit_code::kReadOnly;
-    case ErrorKind::kBadPolicy: return exit_code::kBadPolicy;
+    case ErrorKind::kUsage:
+      return exit_code::kUsage;
+    case ErrorKind::kBadData:
+      return exit_code::kBadData;
+    case ErrorKind::kNotFound:
+      return exit_code::kNotFound;
+    case ErrorKind::kHook:
+      return exit_code::kHookError;
+    case ErrorKind::kIo:
+      return exit_code::kIoError;
+    case ErrorKind::kBusy:
+      return exit_code::kBusy;
+    case ErrorKind::kReadOnly:
+      return exit_code::kReadOnly;
+    case ErrorKind::kBadPolicy:
+      return exit_code::kBadPolicy;
   }
   return exit_code::kIoError;
 }
@@ -45,7 +53,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   cli.footer(runctl::cli::exit_codes_help());
   app.options.db = default_db();
-  cli.add_option("--db", app.options.db, "SQLite database file (default: $RUNCTL_DB, else ./runctl.db)");
+  cli.add_option("--db", app.options.db,
+                 "SQLite database file (default: $RUNCTL_DB, else ./runctl.db)");
   cli.add_option("--now", app.options.now,
                  "the clock every rule reads, ISO 8601 (also $RUNCTL_NOW); default: system time")
       ->envname("RUNCTL_NOW");

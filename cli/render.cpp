@@ -24,17 +24,23 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string or_dash(const std::optional<std::string>& s) { return s ? *s : "-"; }
+std::string or_dash(const std::optional<std::string>& s) {
+  return s ? *s : "-";
+}
 
 }  // namespace
 
 int exit_code_for(const TransitionResult& r) {
   if (r.error) return exit_code::kHookError;
   switch (r.status) {
-    case Status::kAccept: return exit_code::kAccept;
-    case Status::kReject: return exit_code::kReject;
-    case Status::kWait: return exit_code::kWait;
-    case Status::kAbort: return exit_code::kAbort;
+    case Status::kAccept:
+      return exit_code::kAccept;
+    case Status::kReject:
+      return exit_code::kReject;
+    case Status::kWait:
+      return exit_code::kWait;
+    case Status::kAbort:
+      return exit_code::kAbort;
   }
   return exit_code::kAbort;
 }
@@ -71,8 +77,8 @@ void print_transition_text(std::ostream& out, const TransitionResult& r) {
   if (r.dry_run) out << "  [dry run: nothing written]";
   out << '\n';
   out << "reason:       " << or_dash(r.details.reason) << '\n';
-  out << "run:          " << r.run_id << " (" << kind_name(r.run_kind) << ", policy "
-      << r.policy << ")\n";
+  out << "run:          " << r.run_id << " (" << kind_name(r.run_kind) << ", policy " << r.policy
+      << ")\n";
   out << "transition:   " << describe(r.initial_state) << " -> "
       << r.proposed_state.value("type", "?") << " '" << r.proposed_state.value("name", "?")
       << "'\n";
@@ -163,7 +169,11 @@ void print_run_text(std::ostream& out, const Run& run, const StatePtr& state) {
   out << '\n';
   for (const auto& [key, value] : j.items()) {
     if (key == "id" || key == "kind" || key == "name" || key == "state") continue;
-    out << std::setw(27) << key + ":" << (value.is_null() ? "-" : value.is_string() ? value.get<std::string>() : value.dump()) << '\n';
+    out << std::setw(27) << key + ":"
+        << (value.is_null()     ? "-"
+            : value.is_string() ? value.get<std::string>()
+                                : value.dump())
+        << '\n';
   }
 }
 
@@ -201,8 +211,8 @@ void print_log_text(std::ostream& out, const std::vector<LogEntry>& entries) {
     const std::string proposed =
         e.proposed_state.is_object() ? e.proposed_state.value("type", "?") : "NONE";
     out << format_timestamp(e.at) << "  "
-        << (e.initial_type ? std::string(type_name(*e.initial_type)) : "NONE") << " -> "
-        << proposed << "  " << std::left << std::setw(6) << e.status;
+        << (e.initial_type ? std::string(type_name(*e.initial_type)) : "NONE") << " -> " << proposed
+        << "  " << std::left << std::setw(6) << e.status;
     if (e.details.contains("reason") && e.details["reason"].is_string())
       out << "  \"" << e.details["reason"].get<std::string>() << "\"";
     if (e.error) out << "  error: " << *e.error;

@@ -50,7 +50,9 @@ Json parse_retry_delay(const std::string& text, RunKind kind) {
     throw Error(ErrorKind::kUsage, "--retry-delay: flow runs take one number of seconds");
   if (values.size() > 50)
     throw Error(ErrorKind::kUsage, "--retry-delay: at most 50 delays (Prefect's limit)");
-  auto as_json = [](double v) { return v == static_cast<std::int64_t>(v) ? Json(static_cast<std::int64_t>(v)) : Json(v); };
+  auto as_json = [](double v) {
+    return v == static_cast<std::int64_t>(v) ? Json(static_cast<std::int64_t>(v)) : Json(v);
+  };
   if (values.size() == 1) return as_json(values[0]);
   Json list = Json::array();
   for (double v : values) list.push_back(as_json(v));
@@ -70,17 +72,20 @@ std::vector<std::string> split_list(const std::string& text) {
 
 void add_create_command(CLI::App& cli, App& app, RunKind kind) {
   const std::string group = kind == RunKind::kFlow ? "flow-run" : "task-run";
-  CLI::App* parent = cli.add_subcommand(group, kind == RunKind::kFlow ? "manage flow runs"
-                                                                       : "manage task runs");
+  CLI::App* parent =
+      cli.add_subcommand(group, kind == RunKind::kFlow ? "manage flow runs" : "manage task runs");
   parent->require_subcommand(1);
-  CLI::App* create = parent->add_subcommand("create", "create " + group + "s, optionally with a "
-                                                      "state (set through the minimal policy, as "
-                                                      "Prefect does on creation)");
+  CLI::App* create =
+      parent->add_subcommand("create", "create " + group +
+                                           "s, optionally with a "
+                                           "state (set through the minimal policy, as "
+                                           "Prefect does on creation)");
   auto flags = std::make_shared<CreateFlags>();
   create->add_option("--name", flags->name, "run name (default: derived from the id)");
   create->add_option("--state", flags->state.type, "initial state type, e.g. PENDING");
   add_state_flags(create, flags->state, "state-");
-  create->add_option("--retries", flags->retries, "automatic retries")->check(CLI::NonNegativeNumber);
+  create->add_option("--retries", flags->retries, "automatic retries")
+      ->check(CLI::NonNegativeNumber);
   create->add_option("--retry-delay", flags->retry_delay,
                      kind == RunKind::kFlow ? "seconds between retries"
                                             : "seconds between retries, or S1,S2,... per attempt");
@@ -124,13 +129,15 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     check_text_flag("--task-key", spec.task_key, kMaxNameBytes);
     check_text_flag("--infrastructure-pid", spec.infrastructure_pid, kMaxNameBytes);
     for (const std::string& tag : spec.tags) check_text_flag("--tags", tag, kMaxNameBytes);
-    for (const std::string& key : spec.pause_keys) check_text_flag("--pause-keys", key, kMaxNameBytes);
+    for (const std::string& key : spec.pause_keys)
+      check_text_flag("--pause-keys", key, kMaxNameBytes);
 
     std::optional<StateProposal> state;
     if (!flags->state.type.empty()) {
       state = to_proposal(flags->state);
     } else if (has_state_fields(flags->state)) {
-      throw Error(ErrorKind::kUsage, "the initial state's flags (--state-name, --details, ...) need --state");
+      throw Error(ErrorKind::kUsage,
+                  "the initial state's flags (--state-name, --details, ...) need --state");
     }
 
     const Environment env = app.environment();

@@ -56,7 +56,8 @@ void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& pr
                       "state_details.pause_timeout, ISO 8601");
   command->add_option("--pause-reschedule", flags.pause_reschedule,
                       "state_details.pause_reschedule (true|false)");
-  command->add_option("--transition-id", flags.transition_id, "state_details.transition_id, a UUID");
+  command->add_option("--transition-id", flags.transition_id,
+                      "state_details.transition_id, a UUID");
 }
 
 bool has_state_fields(const StateFlags& f) {
@@ -81,8 +82,8 @@ StateProposal to_proposal(const StateFlags& flags) {
   check_text_flag("--pause-key", flags.pause_key, kMaxNameBytes);
   p.name = flags.name;
   p.message = flags.message;
-  if (flags.details) apply_state_details(parse_json_flag("--details", *flags.details), p.details,
-                                         "--details");
+  if (flags.details)
+    apply_state_details(parse_json_flag("--details", *flags.details), p.details, "--details");
   if (flags.data) p.data = parse_json_flag("--data", *flags.data);
   // The sugar flags go through the same checks as --details, so errors read alike.
   Json sugar = Json::object();

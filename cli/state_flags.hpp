@@ -16,8 +16,8 @@ struct StateFlags {
   std::optional<std::string> details;  // JSON object of state_details fields
   std::optional<std::string> data;     // JSON value
   // Sugar for the common state_details fields; each overrides the same key of --details.
-  std::optional<std::string> scheduled_time, cache_key, cache_expiration, pause_key,
-      pause_timeout, transition_id;
+  std::optional<std::string> scheduled_time, cache_key, cache_expiration, pause_key, pause_timeout,
+      transition_id;
   std::optional<bool> pause_reschedule;
 };
 

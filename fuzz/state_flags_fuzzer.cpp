@@ -38,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const runctl::StateProposal proposal = runctl::cli::to_proposal(flags);
     // What set-state does next with an accepted proposal: a state, printed as JSON.
-    const runctl::StatePtr state = runctl::make_state(proposal, "00000000-0000-4000-8000-000000000001", 0);
+    const runctl::StatePtr state =
+        runctl::make_state(proposal, "00000000-0000-4000-8000-000000000001", 0);
     const runctl::Json json = runctl::state_to_json(*state);
     (void)json.dump(-1, ' ', false, runctl::Json::error_handler_t::replace);
     // And the stored details read back as the store reads them.

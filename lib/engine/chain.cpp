@@ -8,8 +8,6 @@
 namespace runctl {
 namespace {
 
-StatePtr shallow_copy(const StatePtr& s) { return s ? std::make_shared<State>(*s) : nullptr; }
-
 std::string exception_message(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -40,7 +38,8 @@ struct Snapshot {
   Json changes_to(const Context& c) const {
     Json out = Json::object();
     if (c.response_status != status) out["status"] = status_name(c.response_status);
-    if (!(c.response_details == details)) out["details"] = response_details_to_json(c.response_details);
+    if (!(c.response_details == details))
+      out["details"] = response_details_to_json(c.response_details);
     const auto name = c.proposed_state ? std::optional(c.proposed_state->name) : std::nullopt;
     if (c.proposed_type() != proposed_type || name != proposed_name ||
         c.proposed_state.get() != proposed_ptr) {
@@ -89,8 +88,7 @@ void note(Context& c, const char* step, const std::string& entry, const char* ou
   if (c.trace) c.trace->push_back(trace_event(step, entry, outcome));
 }
 template <typename Why>
-void note(Context& c, const char* step, const std::string& entry, const char* outcome,
-          Why&& why) {
+void note(Context& c, const char* step, const std::string& entry, const char* outcome, Why&& why) {
   if (c.trace) c.trace->push_back(trace_event(step, entry, outcome, why()));
 }
 
@@ -161,19 +159,6 @@ class ChainRunner {
     return s.from_type != c_.initial_type() || s.to_type != c_.proposed_type();
   }
 
-  ContextCopy copy_for_hook() const {
-    return ContextCopy{c_.kind,
-                       *c_.run,
-                       shallow_copy(c_.initial_state),
-                       shallow_copy(c_.proposed_state),
-                       shallow_copy(c_.validated_state),
-                       c_.parameters,
-                       c_.client_version,
-                       *c_.clock,
-                       c_.random,
-                       c_.services};
-  }
-
   void enter(const PolicyEntry& e, MaybeType from, MaybeType to) {
     if (e.transform) {
       traced_hook(c_, e.name(), HookName::kBefore, [&] { e.transform->before_transition(c_); });
@@ -197,8 +182,7 @@ class ChainRunner {
     note(c_, "enter", e.name(), "valid");
     stack_.push_back(entered);
     RuleInstanceState& live = stack_.back().state;
-    ContextCopy copy = copy_for_hook();
-    RuleHook hook(c_, live, copy, HookName::kBefore, e.name());
+    RuleHook hook(c_, live, HookName::kBefore, e.name());  // copies on first use
     try {
       traced_hook(c_, e.name(), HookName::kBefore, [&] { e.rule->before_transition(hook); });
       c_.rule_signature.push_back(e.name());
@@ -233,14 +217,11 @@ class ChainRunner {
                " -> " + std::string(type_name(c_.proposed_type())) + ", rule expected " +
                std::string(type_name(s.from_type)) + " -> " + std::string(type_name(s.to_type));
       });
-      // The copy is taken here, not before the checks: an invalid rule gets no hook to copy for.
-      ContextCopy copy = copy_for_hook();
-      RuleHook hook(c_, s, copy, HookName::kCleanup, e.name());
+      RuleHook hook(c_, s, HookName::kCleanup, e.name());
       traced_hook(c_, e.name(), HookName::kCleanup, [&] { e.rule->cleanup(hook); });
     } else {
       note(c_, "exit", e.name(), "after");
-      ContextCopy copy = copy_for_hook();
-      RuleHook hook(c_, s, copy, HookName::kAfter, e.name());
+      RuleHook hook(c_, s, HookName::kAfter, e.name());
       traced_hook(c_, e.name(), HookName::kAfter, [&] { e.rule->after_transition(hook); });
       c_.finalization_signature.push_back(e.name());
     }

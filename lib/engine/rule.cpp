@@ -4,11 +4,41 @@ namespace runctl {
 
 std::string_view hook_name(HookName h) {
   switch (h) {
-    case HookName::kBefore: return "before";
-    case HookName::kAfter: return "after";
-    case HookName::kCleanup: return "cleanup";
+    case HookName::kBefore:
+      return "before";
+    case HookName::kAfter:
+      return "after";
+    case HookName::kCleanup:
+      return "cleanup";
   }
   return "?";
+}
+
+RuleHook::RuleHook(Context& real, RuleInstanceState& self, HookName hook,
+                   std::string_view rule_name)
+    : real_(real),
+      self_(self),
+      copy_(nullptr),
+      missing_(kAllFields),
+      hook_(hook),
+      rule_name_(rule_name) {
+  lazy_.emplace(ContextCopy{real.kind, *real.run, nullptr, nullptr, nullptr, Json(), std::nullopt,
+                            *real.clock, real.random, real.services});
+  copy_ = &*lazy_;
+}
+
+void RuleHook::fill_missing(unsigned fields) const {
+  // Prefect's shallow copy: a new State sharing the original's details and data.
+  auto shallow = [](const StatePtr& s) { return s ? std::make_shared<State>(*s) : nullptr; };
+  const unsigned todo = missing_ & fields;
+  if (todo & kInitial) copy_->initial_state = shallow(real_.initial_state);
+  if (todo & kProposed) copy_->proposed_state = shallow(real_.proposed_state);
+  if (todo & kValidated) copy_->validated_state = shallow(real_.validated_state);
+  if (todo & kRest) {
+    copy_->parameters = real_.parameters;
+    copy_->client_version = real_.client_version;
+  }
+  missing_ &= ~todo;
 }
 
 void RuleHook::ensure_not_validated() const {
@@ -16,6 +46,7 @@ void RuleHook::ensure_not_validated() const {
 }
 
 void RuleHook::reject_transition(StatePtr state, std::optional<std::string> reason) {
+  fill(kAllFields);  // the copy shows the context as the hook found it
   ensure_not_validated();
   if (!state) {
     if (!self_.from_type)
@@ -33,6 +64,7 @@ void RuleHook::reject_transition(StatePtr state, std::optional<std::string> reas
 }
 
 void RuleHook::delay_transition(std::int64_t delay_seconds, std::optional<std::string> reason) {
+  fill(kAllFields);
   ensure_not_validated();
   self_.to_type = std::nullopt;
   real_.proposed_state = nullptr;
@@ -41,6 +73,7 @@ void RuleHook::delay_transition(std::int64_t delay_seconds, std::optional<std::s
 }
 
 void RuleHook::abort_transition(std::optional<std::string> reason) {
+  fill(kAllFields);
   ensure_not_validated();
   self_.to_type = std::nullopt;
   real_.proposed_state = nullptr;
@@ -49,10 +82,12 @@ void RuleHook::abort_transition(std::optional<std::string> reason) {
 }
 
 void RuleHook::rename_state(std::string name) {
+  fill(kAllFields);
   if (real_.proposed_state) real_.proposed_state->name = std::move(name);
 }
 
 void RuleHook::update_context_parameters(const std::string& key, Json value) {
+  fill(kAllFields);
   real_.parameters[key] = std::move(value);
 }
 
@@ -60,7 +95,9 @@ StatePtr RuleHook::new_state(const StateProposal& proposal) const {
   return make_state(proposal, real_.uuids->next(), real_.now());
 }
 
-std::string RuleHook::new_uuid() const { return real_.uuids->next(); }
+std::string RuleHook::new_uuid() const {
+  return real_.uuids->next();
+}
 
 void RuleHook::record(std::string_view tag) {
   std::string entry(rule_name_);

@@ -11,7 +11,9 @@ namespace runctl {
 
 enum class RunKind { kFlow, kTask };
 
-inline std::string_view kind_name(RunKind k) { return k == RunKind::kFlow ? "flow" : "task"; }
+inline std::string_view kind_name(RunKind k) {
+  return k == RunKind::kFlow ? "flow" : "task";
+}
 
 // One plain struct for both kinds, as the two tables share most columns; the kind-specific
 // fields are simply unused for the other kind.

@@ -19,7 +19,8 @@ StatePtr make_state(const StateProposal& proposal, std::string id, Timestamp now
   *state->details = proposal.details;
   if (proposal.type == StateType::kScheduled && !state->details->scheduled_time)
     state->details->scheduled_time = now;
-  if (proposal.data && !proposal.data->is_null()) state->data = std::make_shared<Json>(*proposal.data);
+  if (proposal.data && !proposal.data->is_null())
+    state->data = std::make_shared<Json>(*proposal.data);
   return state;
 }
 

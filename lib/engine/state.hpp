@@ -53,7 +53,9 @@ struct State {
 
 using StatePtr = std::shared_ptr<State>;
 
-inline MaybeType type_of(const StatePtr& s) { return s ? MaybeType(s->type) : MaybeType(); }
+inline MaybeType type_of(const StatePtr& s) {
+  return s ? MaybeType(s->type) : MaybeType();
+}
 
 // What a caller supplies for a new state; the server mints id and timestamp (spec §1.2).
 struct StateProposal {

@@ -29,8 +29,10 @@ struct FieldSpec {
   void* (*member)(StateDetails&);
 };
 
-#define RUNCTL_FIELD(name, type) \
-  FieldSpec { #name, type, [](StateDetails& d) -> void* { return &d.name; } }
+#define RUNCTL_FIELD(name, type)                                   \
+  FieldSpec {                                                      \
+#name, type, [](StateDetails & d) -> void* { return &d.name; } \
+  }
 
 const FieldSpec kFields[] = {
     RUNCTL_FIELD(flow_run_id, FieldType::kUuid),
@@ -156,7 +158,9 @@ Json state_to_json(const State& s) {
   };
 }
 
-Json state_to_json(const StatePtr& s) { return s ? state_to_json(*s) : Json(nullptr); }
+Json state_to_json(const StatePtr& s) {
+  return s ? state_to_json(*s) : Json(nullptr);
+}
 
 Json response_details_to_json(const ResponseDetails& d) {
   return Json{{"type", details_type_name(d.kind)},

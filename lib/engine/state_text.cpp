@@ -24,7 +24,9 @@ void append_null_or_time(std::string& out, const std::optional<Timestamp>& t) {
   out.push_back('"');
 }
 
-void append_bool(std::string& out, bool b) { out += b ? "true" : "false"; }
+void append_bool(std::string& out, bool b) {
+  out += b ? "true" : "false";
+}
 
 void append_null_or_bool(std::string& out, const std::optional<bool>& b) {
   if (b)
@@ -217,26 +219,25 @@ bool parse_canonical_state_details(std::string_view text, StateDetails& details)
   constexpr std::size_t kPlainMax = 1024;
   CanonicalReader r(text);
   StateDetails d;
-  const bool ok =
-      r.literal("{\"flow_run_id\":") && r.uuid(d.flow_run_id) &&
-      r.literal(",\"task_run_id\":") && r.uuid(d.task_run_id) &&
-      r.literal(",\"child_flow_run_id\":") && r.uuid(d.child_flow_run_id) &&
-      r.literal(",\"scheduled_time\":") && r.time(d.scheduled_time) &&
-      r.literal(",\"cache_key\":") && r.plain_string(d.cache_key, kPlainMax) &&
-      r.literal(",\"cache_expiration\":") && r.time(d.cache_expiration) &&
-      r.literal(",\"deferred\":") && r.optional_boolean(d.deferred) &&
-      r.literal(",\"untrackable_result\":") && r.boolean(d.untrackable_result) &&
-      r.literal(",\"pause_timeout\":") && r.time(d.pause_timeout) &&
-      r.literal(",\"pause_reschedule\":") && r.boolean(d.pause_reschedule) &&
-      r.literal(",\"pause_key\":") && r.plain_string(d.pause_key, kPlainMax) &&
-      r.literal(",\"run_input_keyset\":null") &&
-      r.literal(",\"refresh_cache\":") && r.optional_boolean(d.refresh_cache) &&
-      r.literal(",\"retriable\":") && r.optional_boolean(d.retriable) &&
-      r.literal(",\"transition_id\":") && r.uuid(d.transition_id) &&
-      r.literal(",\"task_parameters_id\":") && r.uuid(d.task_parameters_id) &&
-      r.literal(",\"traceparent\":") && r.plain_string(d.traceparent, kPlainMax) &&
-      r.literal(",\"deployment_concurrency_lease_id\":") &&
-      r.uuid(d.deployment_concurrency_lease_id) && r.literal("}") && r.at_end();
+  const bool ok = r.literal("{\"flow_run_id\":") && r.uuid(d.flow_run_id) &&
+                  r.literal(",\"task_run_id\":") && r.uuid(d.task_run_id) &&
+                  r.literal(",\"child_flow_run_id\":") && r.uuid(d.child_flow_run_id) &&
+                  r.literal(",\"scheduled_time\":") && r.time(d.scheduled_time) &&
+                  r.literal(",\"cache_key\":") && r.plain_string(d.cache_key, kPlainMax) &&
+                  r.literal(",\"cache_expiration\":") && r.time(d.cache_expiration) &&
+                  r.literal(",\"deferred\":") && r.optional_boolean(d.deferred) &&
+                  r.literal(",\"untrackable_result\":") && r.boolean(d.untrackable_result) &&
+                  r.literal(",\"pause_timeout\":") && r.time(d.pause_timeout) &&
+                  r.literal(",\"pause_reschedule\":") && r.boolean(d.pause_reschedule) &&
+                  r.literal(",\"pause_key\":") && r.plain_string(d.pause_key, kPlainMax) &&
+                  r.literal(",\"run_input_keyset\":null") && r.literal(",\"refresh_cache\":") &&
+                  r.optional_boolean(d.refresh_cache) && r.literal(",\"retriable\":") &&
+                  r.optional_boolean(d.retriable) && r.literal(",\"transition_id\":") &&
+                  r.uuid(d.transition_id) && r.literal(",\"task_parameters_id\":") &&
+                  r.uuid(d.task_parameters_id) && r.literal(",\"traceparent\":") &&
+                  r.plain_string(d.traceparent, kPlainMax) &&
+                  r.literal(",\"deployment_concurrency_lease_id\":") &&
+                  r.uuid(d.deployment_concurrency_lease_id) && r.literal("}") && r.at_end();
   if (ok) details = std::move(d);
   return ok;
 }

@@ -31,9 +31,13 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string_view type_name(StateType type) { return kTypeNames[static_cast<int>(type)].upper; }
+std::string_view type_name(StateType type) {
+  return kTypeNames[static_cast<int>(type)].upper;
+}
 
-std::string_view type_name(MaybeType type) { return type ? type_name(*type) : "NONE"; }
+std::string_view type_name(MaybeType type) {
+  return type ? type_name(*type) : "NONE";
+}
 
 std::string_view default_state_name(StateType type) {
   return kTypeNames[static_cast<int>(type)].default_name;

@@ -41,7 +41,9 @@ constexpr bool is_final(StateType t) {
   return t == StateType::kCompleted || t == StateType::kFailed || t == StateType::kCancelled ||
          t == StateType::kCrashed;
 }
-constexpr bool is_final(MaybeType t) { return t && is_final(*t); }
+constexpr bool is_final(MaybeType t) {
+  return t && is_final(*t);
+}
 
 // A set over the nine types plus NONE, as Prefect's FROM_STATES / TO_STATES.
 class StateTypeSet {

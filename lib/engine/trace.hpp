@@ -11,10 +11,10 @@ namespace runctl {
 struct TraceEvent {
   // compile | enter | hook | validate | exit | error
   std::string step;
-  std::string entry;    // rule or transform name; empty for validation
-  std::string outcome;  // e.g. "compiled", "skipped", "valid", "invalid", "fizzled", "after"
-  std::string why;      // human-readable reason for the outcome, may be empty
-  std::string hook;     // before | after | cleanup, for hook events
+  std::string entry;         // rule or transform name; empty for validation
+  std::string outcome;       // e.g. "compiled", "skipped", "valid", "invalid", "fizzled", "after"
+  std::string why;           // human-readable reason for the outcome, may be empty
+  std::string hook;          // before | after | cleanup, for hook events
   std::int64_t micros = -1;  // time spent in the hook; -1 when not timed
   Json changes = Json::object();  // what the hook changed: status, proposed, details, parameters
 };

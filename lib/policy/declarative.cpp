@@ -8,12 +8,23 @@ void DeclarativeRule::run(const ActionList& actions, RuleHook& hook) {
       case Action::Kind::kReject:
         hook.reject_transition(a.state ? hook.new_state(*a.state) : nullptr, a.reason);
         break;
-      case Action::Kind::kDelay: hook.delay_transition(a.seconds, a.reason); break;
-      case Action::Kind::kAbort: hook.abort_transition(a.reason); break;
-      case Action::Kind::kRename: hook.rename_state(a.text); break;
-      case Action::Kind::kSetParameter: hook.update_context_parameters(a.key, a.value); break;
-      case Action::Kind::kFail: throw HookError(a.text);
-      case Action::Kind::kRecord: hook.record(a.text); break;
+      case Action::Kind::kDelay:
+        hook.delay_transition(a.seconds, a.reason);
+        break;
+      case Action::Kind::kAbort:
+        hook.abort_transition(a.reason);
+        break;
+      case Action::Kind::kRename:
+        hook.rename_state(a.text);
+        break;
+      case Action::Kind::kSetParameter:
+        hook.update_context_parameters(a.key, a.value);
+        break;
+      case Action::Kind::kFail:
+        throw HookError(a.text);
+      case Action::Kind::kRecord:
+        hook.record(a.text);
+        break;
     }
   }
 }
@@ -39,8 +50,11 @@ void DeclarativeTransform::run(const ActionList& actions, Context& c, HookName h
       case Action::Kind::kRename:
         if (c.proposed_state) c.proposed_state->name = a.text;
         break;
-      case Action::Kind::kSetParameter: c.parameters[a.key] = a.value; break;
-      case Action::Kind::kFail: throw HookError(a.text);
+      case Action::Kind::kSetParameter:
+        c.parameters[a.key] = a.value;
+        break;
+      case Action::Kind::kFail:
+        throw HookError(a.text);
       case Action::Kind::kRecord:
         c.side_effects.push_back(name() + ":" + std::string(hook_name(hook)) + ":" + a.text);
         break;

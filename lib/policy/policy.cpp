@@ -1,8 +1,8 @@
 #include "policy/policy.hpp"
 
+#include <sys/stat.h>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "rules/registry.hpp"
 #include "util/error.hpp"
@@ -33,11 +33,12 @@ Policy load_builtin_policy(const BuiltinPolicy& builtin) {
 }
 
 Policy load_policy_file(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     throw Error(ErrorKind::kBadPolicy,
                 "policy file " + path + ": no such file (and no built-in policy of that name)");
-  if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": is a directory");
+  if (S_ISDIR(st.st_mode))
+    throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": is a directory");
   if (st.st_size > kMaxPolicyFileBytes)
     throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": " + std::to_string(st.st_size) +
                                            " bytes, larger than the 4 MiB a policy file may have");

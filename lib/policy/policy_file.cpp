@@ -46,8 +46,8 @@ class PolicyParser {
 
   static std::string strip_prefix(std::string message) {
     // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
-    if (auto pos = message.find("] "); !message.empty() && message[0] == '[' &&
-                                       pos != std::string::npos)
+    if (auto pos = message.find("] ");
+        !message.empty() && message[0] == '[' && pos != std::string::npos)
       message.erase(0, pos + 2);
     return message;
   }
@@ -187,7 +187,11 @@ class PolicyParser {
   Action action(const Json& v, const std::string& path) const {
     if (!v.is_object() || v.size() != 1)
       fail(path, "expected an object with exactly one action key");
-    const auto& [verb, body] = *v.items().begin();
+    // Not `*v.items().begin()` bound by reference: the key would refer into a temporary that is
+    // gone by the next line (AddressSanitizer: stack-use-after-scope, found by fuzz_policy_file).
+    const auto first = v.begin();
+    const std::string verb = first.key();
+    const Json& body = first.value();
     const std::string at = path + "." + verb;
     Action a{};
     if (verb == "reject") {
@@ -268,9 +272,9 @@ class PolicyParser {
     check_keys(v, path, {"name", "from", "to", "before", "after", "cleanup"});
     RuleInfo ri = info(v, path, "declarative rule");
     PolicyEntry e;
-    e.rule = std::make_shared<DeclarativeRule>(std::move(ri), actions(v, "before", path),
-                                               actions(v, "after", path),
-                                               actions(v, "cleanup", path));
+    e.rule =
+        std::make_shared<DeclarativeRule>(std::move(ri), actions(v, "before", path),
+                                          actions(v, "after", path), actions(v, "cleanup", path));
     return e;
   }
 

@@ -44,8 +44,7 @@ bool version_below(const std::string& text, std::string_view threshold) {
 // Workers of these versions secure deployment slots themselves (Prefect's
 // WORKER_VERSIONS_THAT_MANAGE_DEPLOYMENT_CONCURRENCY): an exact string match, as in Prefect.
 bool worker_manages_deployment_concurrency(const std::optional<std::string>& client_version) {
-  static const std::set<std::string> kVersions = {"3.0.0rc20", "3.0.0", "3.0.1", "3.0.2",
-                                                  "3.0.3"};
+  static const std::set<std::string> kVersions = {"3.0.0rc20", "3.0.0", "3.0.1", "3.0.2", "3.0.3"};
   return client_version && kVersions.count(*client_version) > 0;
 }
 
@@ -268,9 +267,7 @@ class SecureFlowConcurrencySlots final : public Rule {
     }
   }
 
-  void after_transition(RuleHook& hook) const override {
-    acquisitions_.forget(hook.context().run);
-  }
+  void after_transition(RuleHook& hook) const override { acquisitions_.forget(hook.context().run); }
 
   // A later rule changed the transition: give the slot back. Errors propagate (the transition
   // then rolls back as a whole).
@@ -343,8 +340,9 @@ class EnforceDeploymentConcurrencyOnLate final : public Rule {
     const std::optional<V2Limit> limit = cs->read_v2_limit(*d->concurrency_limit_id);
     // The stored count, without decay, as Prefect compares it.
     if (!limit || limit->active_slots < limit->limit) return;
-    hook.reject_transition(cancelled_state(hook, "Deployment concurrency limit reached."),
-                           "Deployment concurrency limit is full and uses the CANCEL_NEW strategy.");
+    hook.reject_transition(
+        cancelled_state(hook, "Deployment concurrency limit reached."),
+        "Deployment concurrency limit is full and uses the CANCEL_NEW strategy.");
   }
 };
 
@@ -455,8 +453,8 @@ class SecureTaskConcurrencySlots final : public Rule {
                                 "Concurrency limit reached for tags: " + tags_of(candidates));
           return;  // V1 limits are not evaluated
         }
-        const Lease lease = cs->create_lease(ids, kTagLeaseTtlSeconds, 1,
-                                             LeaseHolder{"task_run", run.id}, run.id);
+        const Lease lease =
+            cs->create_lease(ids, kTagLeaseTtlSeconds, 1, LeaseHolder{"task_run", run.id}, run.id);
         acquired.leases.push_back(lease.id);
       }
     }
@@ -491,9 +489,7 @@ class SecureTaskConcurrencySlots final : public Rule {
     }
   }
 
-  void after_transition(RuleHook& hook) const override {
-    acquisitions_.forget(hook.context().run);
-  }
+  void after_transition(RuleHook& hook) const override { acquisitions_.forget(hook.context().run); }
 
   // A later rule changed the transition: give back what was taken. Errors propagate.
   void cleanup(RuleHook& hook) const override {
@@ -582,7 +578,8 @@ void add_concurrency_rules(std::vector<BuiltinEntry>& out) {
   out.push_back(builtin_transform<PreserveDeploymentConcurrencyLeaseId>(RunScope::kFlow));
   out.push_back(builtin_rule<ValidateDeploymentConcurrencyAtRunning>(RunScope::kFlow));
   out.push_back(builtin_rule<SecureFlowConcurrencySlots>(RunScope::kFlow));
-  out.push_back(builtin_rule<RemoveDeploymentConcurrencyLeaseForOldClientVersions>(RunScope::kFlow));
+  out.push_back(
+      builtin_rule<RemoveDeploymentConcurrencyLeaseForOldClientVersions>(RunScope::kFlow));
   out.push_back(builtin_rule<EnforceDeploymentConcurrencyOnLate>(RunScope::kFlow));
   out.push_back(builtin_transform<ReleaseFlowConcurrencySlots>(RunScope::kFlow));
   out.push_back(builtin_rule<SecureTaskConcurrencySlots>(RunScope::kTask));

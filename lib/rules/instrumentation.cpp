@@ -62,8 +62,8 @@ Json related_resources(const Run& run, ConcurrencyServices& cs) {
   }
   // std::set orders UTF-8 bytewise, which is Python's code-point order.
   for (const auto& tag : tags)
-    related.push_back(Json{{"prefect.resource.id", "prefect.tag." + tag},
-                           {"prefect.resource.role", "tag"}});
+    related.push_back(
+        Json{{"prefect.resource.id", "prefect.tag." + tag}, {"prefect.resource.role", "tag"}});
   return related;
 }
 

@@ -6,9 +6,12 @@ namespace runctl {
 
 std::string_view scope_name(RunScope s) {
   switch (s) {
-    case RunScope::kFlow: return "flow";
-    case RunScope::kTask: return "task";
-    case RunScope::kGeneric: return "generic";
+    case RunScope::kFlow:
+      return "flow";
+    case RunScope::kTask:
+      return "task";
+    case RunScope::kGeneric:
+      return "generic";
   }
   return "?";
 }

@@ -23,10 +23,12 @@ bool has_persisted_result(const std::shared_ptr<Json>& data) {
 bool task_has_persisted_result(const std::shared_ptr<Json>& data) {
   if (!truthy(data)) return false;
   if (!data->is_object())
-    throw HookError("'" + std::string(data->is_string() ? "str" : data->is_array() ? "list"
-                                      : data->is_boolean()                         ? "bool"
-                                      : data->is_number_float()                    ? "float"
-                                                                                   : "int") +
+    throw HookError("'" +
+                    std::string(data->is_string()         ? "str"
+                                : data->is_array()        ? "list"
+                                : data->is_boolean()      ? "bool"
+                                : data->is_number_float() ? "float"
+                                                          : "int") +
                     "' object has no attribute 'get'");
   auto it = data->find("type");
   return it == data->end() || !(it->is_string() && it->get<std::string>() == "unpersisted");
@@ -62,12 +64,13 @@ void update_run_policy(Run& run, const Json& changes) {
   auto falsy = [&](const char* k) { return !p.contains(k) || !truthy(p[k]); };
   if (falsy("retries") && p.contains("max_retries") && truthy(p["max_retries"]))
     p["retries"] = p["max_retries"];
-  if (falsy("retry_delay") && p.contains("retry_delay_seconds") &&
-      truthy(p["retry_delay_seconds"]))
+  if (falsy("retry_delay") && p.contains("retry_delay_seconds") && truthy(p["retry_delay_seconds"]))
     p["retry_delay"] = p["retry_delay_seconds"];
   run.empirical_policy = std::move(p);
 }
 
-std::string python_state_type(StateType t) { return "StateType." + std::string(type_name(t)); }
+std::string python_state_type(StateType t) {
+  return "StateType." + std::string(type_name(t));
+}
 
 }  // namespace runctl

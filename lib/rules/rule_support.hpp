@@ -11,7 +11,9 @@ namespace runctl {
 
 // Python truthiness of a JSON value: null, false, 0, "", [] and {} are false.
 bool truthy(const Json& value);
-inline bool truthy(const std::shared_ptr<Json>& data) { return data && truthy(*data); }
+inline bool truthy(const std::shared_ptr<Json>& data) {
+  return data && truthy(*data);
+}
 
 // Flow predicate (spec §1.6): data is an object whose "type" is not "unpersisted".
 bool has_persisted_result(const std::shared_ptr<Json>& data);

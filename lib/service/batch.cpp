@@ -25,11 +25,19 @@ const PreparedPolicy& TransitionBatch::policy_for(RunKind kind, bool force, bool
   std::optional<PreparedPolicy>& slot = policies_[kind == RunKind::kFlow ? 0 : 1][choice];
   if (!slot) {
     switch (choice) {
-      case kCore: slot.emplace(load_builtin_policy(core_policy(kind)), kind); break;
-      case kMinimal: slot.emplace(load_builtin_policy(minimal_policy(kind)), kind); break;
-      case kBackground: slot.emplace(load_builtin_policy(background_task_policy()), kind); break;
+      case kCore:
+        slot.emplace(load_builtin_policy(core_policy(kind)), kind);
+        break;
+      case kMinimal:
+        slot.emplace(load_builtin_policy(minimal_policy(kind)), kind);
+        break;
+      case kBackground:
+        slot.emplace(load_builtin_policy(background_task_policy()), kind);
+        break;
       case kGiven:
-      case kChoices: slot.emplace(*given_, kind); break;
+      case kChoices:
+        slot.emplace(*given_, kind);
+        break;
     }
   }
   return *slot;
@@ -78,7 +86,8 @@ void TransitionBatch::apply(std::size_t line, const TransitionRequest& request) 
   } catch (const std::exception& e) {
     // The savepoint (or, for groups of one, the transaction) was rolled back on the way out.
     const Error* error = dynamic_cast<const Error*>(&e);
-    outcome.error = error ? *error : Error(ErrorKind::kIo, std::string("internal error: ") + e.what());
+    outcome.error =
+        error ? *error : Error(ErrorKind::kIo, std::string("internal error: ") + e.what());
     pending_.push_back({std::move(outcome), false});
     if (group_ && (!savepoints || !store_.in_transaction())) {
       // Either the group was this transition alone, or SQLite ended the whole transaction (full
@@ -127,14 +136,16 @@ void TransitionBatch::fail_group(const Error& cause) {
     if (p.in_group) {
       BatchOutcome& o = p.outcome;
       o.result.reset();
-      o.error = Error(cause.kind(), std::string("rolled back with its group, not committed: ") +
-                                        cause.what());
+      o.error = Error(cause.kind(),
+                      std::string("rolled back with its group, not committed: ") + cause.what());
     }
     settled_.push_back(std::move(p.outcome));
   }
   pending_.clear();
 }
 
-std::vector<BatchOutcome> TransitionBatch::take_settled() { return std::exchange(settled_, {}); }
+std::vector<BatchOutcome> TransitionBatch::take_settled() {
+  return std::exchange(settled_, {});
+}
 
 }  // namespace runctl

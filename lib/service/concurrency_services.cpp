@@ -95,7 +95,9 @@ std::optional<Run> StoreConcurrencyServices::read_task_run(const std::string& ta
   return store_.load_run(RunKind::kTask, task_run_id);
 }
 
-void StoreConcurrencyServices::emit_event(const Event& event) { limits_.insert_event(event); }
+void StoreConcurrencyServices::emit_event(const Event& event) {
+  limits_.insert_event(event);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -150,8 +152,7 @@ void read_settings_from_environment(Settings& s) {
   constexpr double kUnbounded = std::numeric_limits<double>::max();
   read_float(s.tag_concurrency_slot_wait_seconds,
              "PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS",
-             "PREFECT_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", 0, kUnbounded,
-             "seconds >= 0");
+             "PREFECT_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", 0, kUnbounded, "seconds >= 0");
   read_float(s.deployment_concurrency_slot_wait_seconds,
              "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS",
              "PREFECT_DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS", 0, kUnbounded, "seconds >= 0");

@@ -30,17 +30,17 @@ std::vector<CreatedRun> create_runs(Store& store, const RunSpec& spec, int count
   std::vector<CreatedRun> created;
   created.reserve(count);
   // Prefect creates the initial state with force=true, which still honours `deferred`.
-  const Policy creation_policy = choose_policy(
-      spec.kind, std::nullopt, true,
-      initial_state && initial_state->details.deferred.value_or(false));
+  const Policy creation_policy =
+      choose_policy(spec.kind, std::nullopt, true,
+                    initial_state && initial_state->details.deferred.value_or(false));
   for (int i = 0; i < count; ++i) {
     Run run;
     run.kind = spec.kind;
     run.id = (i == 0 && spec.id) ? *spec.id : env.uuids.next();
     if (store.find_run_kind(run.id))
       throw Error(ErrorKind::kBadData, "a run with id " + run.id + " already exists");
-    run.name = spec.name ? *spec.name
-                         : std::string(kind_name(spec.kind)) + "-run-" + run.id.substr(0, 8);
+    run.name =
+        spec.name ? *spec.name : std::string(kind_name(spec.kind)) + "-run-" + run.id.substr(0, 8);
     run.created = env.clock.now();
     run.empirical_policy = default_run_policy(spec);
     run.tags = spec.tags;

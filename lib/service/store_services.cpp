@@ -28,8 +28,7 @@ StatePtr StoreServices::find_cached_state(const std::string& key, Timestamp now)
   return store_.find_cached_state(key, now);
 }
 
-void StoreServices::insert_cache_entry(const std::string& key,
-                                       std::optional<Timestamp> expiration,
+void StoreServices::insert_cache_entry(const std::string& key, std::optional<Timestamp> expiration,
                                        const std::string& task_run_state_id, Timestamp now) {
   store_.insert_cache_entry(env_.uuids.next(), key, expiration, task_run_state_id, now);
 }

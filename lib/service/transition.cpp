@@ -2,8 +2,9 @@
 
 #include <chrono>
 
-#include "engine/state_json.hpp"
 #include "engine/rule.hpp"
+#include "engine/state_json.hpp"
+#include "engine/state_text.hpp"
 #include "util/error.hpp"
 
 namespace runctl {
@@ -15,7 +16,8 @@ LogEntry log_entry_for(const TransitionResult& r, const Environment& env, bool f
   e.run_kind = r.run_kind;
   e.at = env.clock.now();
   if (r.initial_state) e.initial_type = r.initial_state->type;
-  e.proposed_state = r.proposed_state;
+  e.proposed_state_text = r.proposed_state_text;
+  if (e.proposed_state_text.empty()) e.proposed_state = r.proposed_state;
   e.status = std::string(status_name(r.status));
   e.details = response_details_to_json(r.details);
   if (r.validated_state) e.validated_state_id = r.validated_state->id;
@@ -55,14 +57,15 @@ TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
   c.services = &services;
   c.trace = request.trace ? &result.trace : nullptr;
 
-  result.initial_state = c.initial_state ? std::make_shared<State>(c.initial_state->deep_copy())
-                                         : nullptr;
-  result.proposed_state = state_to_json(*c.proposed_state);
+  result.initial_state =
+      c.initial_state ? std::make_shared<State>(c.initial_state->deep_copy()) : nullptr;
+  append_state_text(result.proposed_state_text, *c.proposed_state);
+  if (request.proposed_state_json) result.proposed_state = state_to_json(*c.proposed_state);
 
-  ChainOutcome outcome =
-      prepared ? orchestrate(prepared->compiled(c.initial_type(), c.proposed_type()),
-                             policy.rules, transforms, c)
-               : orchestrate(policy.rules, transforms, c);
+  ChainOutcome outcome = prepared
+                             ? orchestrate(prepared->compiled(c.initial_type(), c.proposed_type()),
+                                           policy.rules, transforms, c)
+                             : orchestrate(policy.rules, transforms, c);
   if (outcome.escaped) {
     try {
       std::rethrow_exception(outcome.escaped);

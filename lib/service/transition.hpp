@@ -23,6 +23,9 @@ struct TransitionRequest {
   std::optional<std::string> client_version;
   bool dry_run = false;
   bool trace = false;
+  // Whether TransitionResult::proposed_state is filled (set-state prints it). Callers that only
+  // need proposed_state_text (apply) skip building the Json tree.
+  bool proposed_state_json = true;
 };
 
 struct TransitionResult {
@@ -30,7 +33,8 @@ struct TransitionResult {
   RunKind run_kind = RunKind::kFlow;
   std::string policy;
   StatePtr initial_state;
-  Json proposed_state;  // the proposal as received (before any rule touched it)
+  Json proposed_state;              // the proposal as received (before any rule touched it)
+  std::string proposed_state_text;  // the same as compact JSON text, always filled
   StatePtr validated_state;
   Status status = Status::kAccept;
   ResponseDetails details;

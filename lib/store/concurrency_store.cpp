@@ -70,7 +70,9 @@ class Use {
   SQLite::Statement* stmt_;
 };
 
-std::string to_text(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string to_text(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 void bind_opt(SQLite::Statement& s, int i, const std::optional<std::string>& v) {
   if (v) {
@@ -82,7 +84,9 @@ void bind_opt(SQLite::Statement& s, int i, const std::optional<std::string>& v) 
 
 // A JSON array of strings, bound as one parameter and read with json_each(): one cached
 // statement serves any number of names.
-std::string json_list(const std::vector<std::string>& items) { return to_text(Json(items)); }
+std::string json_list(const std::vector<std::string>& items) {
+  return to_text(Json(items));
+}
 
 // Reads stored values back; anything malformed is bad data, naming where it was found.
 class Row {
@@ -385,8 +389,8 @@ bool ConcurrencyStore::delete_v1_limit(const std::string& tag) {
 namespace {
 
 [[noreturn]] void name_taken(const std::string& name) {
-  throw Error(ErrorKind::kBadData, "a global concurrency limit named \"" + name +
-                                       "\" already exists");
+  throw Error(ErrorKind::kBadData,
+              "a global concurrency limit named \"" + name + "\" already exists");
 }
 
 bool is_unique_violation(const SQLite::Exception& e) {
@@ -398,8 +402,8 @@ bool is_unique_violation(const SQLite::Exception& e) {
 
 void ConcurrencyStore::insert_v2_limit(const V2Limit& limit) {
   try {
-    static const std::string sql = std::string("INSERT INTO concurrency_limit_v2 (") +
-                                   kV2Columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    static const std::string sql = std::string("INSERT INTO concurrency_limit_v2 (") + kV2Columns +
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
     Use s(store_.db(), stmts_->v2_insert, sql.c_str());
     bind_v2(*s, limit);
     s->exec();
@@ -530,11 +534,10 @@ bool ConcurrencyStore::decrement(const std::vector<std::string>& ids, std::int64
     // Only the reaper reports an occupancy: a weighted average over the last limit × 2 samples.
     // Prefect's SQL divides by the limit; a limit of 0 would make that NULL, so it is skipped.
     if (occupancy_seconds && *occupancy_seconds != 0 && l->limit > 0) {
-      const double per_slot =
-          std::max(*occupancy_seconds / static_cast<double>(slots), 0.1);
+      const double per_slot = std::max(*occupancy_seconds / static_cast<double>(slots), 0.1);
       const double weight = static_cast<double>(l->limit) * 2;
-      l->avg_slot_occupancy_seconds =
-          l->avg_slot_occupancy_seconds + per_slot / weight - l->avg_slot_occupancy_seconds / weight;
+      l->avg_slot_occupancy_seconds = l->avg_slot_occupancy_seconds + per_slot / weight -
+                                      l->avg_slot_occupancy_seconds / weight;
     }
     l->active_slots = std::max<std::int64_t>(0, active - slots);
     l->denied_slots = denied;

@@ -202,7 +202,8 @@ std::string insert_run_sql(RunKind kind) {
   const auto cols = run_columns(kind);
   std::vector<std::string> params;
   // Appended, not "?" + to_string(i): GCC 12 at -O3 warns (-Wrestrict) about the inlined insert.
-  for (size_t i = 1; i <= cols.size(); ++i) params.push_back(std::string("?").append(std::to_string(i)));
+  for (size_t i = 1; i <= cols.size(); ++i)
+    params.push_back(std::string("?").append(std::to_string(i)));
   return std::string("INSERT INTO ") + kNames[index_of(kind)].run_table + " (" + join(cols, ", ") +
          ") VALUES (" + join(params, ", ") + ")";
 }
@@ -667,7 +668,9 @@ void Store::WriteTransaction::rollback() {
   guarded(store_.path_, [&] { Use(*store_.db_, store_.stmts_->rollback, "ROLLBACK")->exec(); });
 }
 
-bool Store::in_transaction() const { return !sqlite3_get_autocommit(db_->getHandle()); }
+bool Store::in_transaction() const {
+  return !sqlite3_get_autocommit(db_->getHandle());
+}
 
 Store::Savepoint::Savepoint(Store& store) : store_(store) {
   guarded(store_.path_, [&] {
@@ -685,9 +688,8 @@ Store::Savepoint::~Savepoint() {
 }
 
 void Store::Savepoint::release() {
-  guarded(store_.path_, [&] {
-    Use(*store_.db_, store_.stmts_->release, "RELEASE runctl_transition")->exec();
-  });
+  guarded(store_.path_,
+          [&] { Use(*store_.db_, store_.stmts_->release, "RELEASE runctl_transition")->exec(); });
   open_ = false;
 }
 
@@ -878,7 +880,9 @@ std::int64_t Store::insert_log(const LogEntry& entry) {
     s->bind(2, std::string(kind_name(entry.run_kind)));
     s->bind(3, format_timestamp(entry.at));
     bind_type(*s, 4, entry.initial_type);
-    if (entry.proposed_state.is_null()) {
+    if (!entry.proposed_state_text.empty()) {
+      s->bind(5, entry.proposed_state_text);
+    } else if (entry.proposed_state.is_null()) {
       s->bind(5);
     } else {
       s->bind(5, to_text(entry.proposed_state));

@@ -25,8 +25,11 @@ struct LogEntry {
   Timestamp at = 0;
   std::optional<StateType> initial_type;
   Json proposed_state;  // the proposal as given (state JSON), or null
-  std::string status;   // ACCEPT | REJECT | WAIT | ABORT
-  Json details;         // {"type", "reason", "delay_seconds"}
+  // When not empty, the proposal as compact JSON text, written instead of proposed_state: the
+  // transition already has it, and dumping the Json again cost as much as the insert.
+  std::string proposed_state_text;
+  std::string status;  // ACCEPT | REJECT | WAIT | ABORT
+  Json details;        // {"type", "reason", "delay_seconds"}
   std::optional<std::string> validated_state_id;
   std::vector<std::string> rule_signature;
   std::vector<std::string> finalization_signature;

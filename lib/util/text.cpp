@@ -60,8 +60,7 @@ std::optional<std::string> json_depth_problem(std::string_view s, std::size_t ma
     if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      if (++depth > max_depth)
-        return "nested deeper than " + std::to_string(max_depth) + " levels";
+      if (++depth > max_depth) return "nested deeper than " + std::to_string(max_depth) + " levels";
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }

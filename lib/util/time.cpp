@@ -29,7 +29,9 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
   y += m <= 2;
 }
 
-bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(std::int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned days_in_month(std::int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -78,11 +80,11 @@ void append_timestamp(std::string& out, Timestamp t) {
   char buf[64];
   if (y < 0 || y > 9999) {
     // Outside what parse_timestamp accepts; printf's rules for wide or negative years apply.
-    const int n = std::snprintf(
-        buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
-        static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-        static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-        static_cast<long long>(micros));
+    const int n =
+        std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
+                      static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+                      static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+                      static_cast<long long>(micros));
     out.append(buf, static_cast<std::size_t>(n));
     return;
   }

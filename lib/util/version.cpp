@@ -27,7 +27,8 @@ void skip_separator(std::string_view s, size_t& pos) {
 // The suffixes of PEP 440, in their normalised spellings and common aliases.
 bool read_pre(std::string_view s, size_t& pos, int& kind) {
   static const std::pair<std::string_view, int> kWords[] = {
-      {"alpha", 0}, {"beta", 1}, {"preview", 2}, {"pre", 2}, {"rc", 2}, {"a", 0}, {"b", 1}, {"c", 2}};
+      {"alpha", 0}, {"beta", 1}, {"preview", 2}, {"pre", 2},
+      {"rc", 2},    {"a", 0},    {"b", 1},       {"c", 2}};
   for (const auto& [word, k] : kWords)
     if (consume(s, pos, word)) {
       kind = k;
@@ -56,7 +57,8 @@ std::optional<Version> parse_version(std::string_view raw) {
   long n;
   if (!read_number(s, pos, n)) return std::nullopt;
   v.release.push_back(n);
-  while (pos + 1 < s.size() && s[pos] == '.' && std::isdigit(static_cast<unsigned char>(s[pos + 1]))) {
+  while (pos + 1 < s.size() && s[pos] == '.' &&
+         std::isdigit(static_cast<unsigned char>(s[pos + 1]))) {
     ++pos;
     read_number(s, pos, n);
     v.release.push_back(n);
@@ -99,7 +101,8 @@ int compare_versions(const Version& a, const Version& b) {
     const long y = i < b.release.size() ? b.release[i] : 0;
     if (x != y) return x < y ? -1 : 1;
   }
-  // 1.0.dev1 < 1.0a1 < 1.0 < 1.0.post1: a dev release with no pre/post sorts before the pre-releases.
+  // 1.0.dev1 < 1.0a1 < 1.0 < 1.0.post1: a dev release with no pre/post sorts before the
+  // pre-releases.
   auto pre_key = [](const Version& v) -> std::pair<int, long> {
     if (v.pre) return *v.pre;
     if (v.dev && !v.post) return {-1, 0};

@@ -159,8 +159,7 @@ TEST_CASE("apply: every line's result is set-state --json's for the same transit
       args.insert(args.end(), extra.begin(), extra.end());
       const Json expected = db.json(args);
       worst = std::max(worst, expected["_exit_code"].get<int>());
-      CHECK(normalised(got, requests[i]["run_id"]).dump() ==
-            normalised(expected, twins[i]).dump());
+      CHECK(normalised(got, requests[i]["run_id"]).dump() == normalised(expected, twins[i]).dump());
       CHECK(normalised(db.show(requests[i]["run_id"])["state"], requests[i]["run_id"]) ==
             normalised(db.show(twins[i])["state"], twins[i]));
     }
@@ -172,18 +171,30 @@ TEST_CASE("apply: malformed lines and unknown runs get an error result each, not
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "PENDING"});
   const std::string input =
-      "{\"run_id\": \"" + id + "\", \"state\": {\"type\": \"RUNNING\"}}\n"  // 1
+      "{\"run_id\": \"" + id +
+      "\", \"state\": {\"type\": \"RUNNING\"}}\n"                           // 1
       "\n"                                                                  // 2: skipped
       "not json at all\n"                                                   // 3
       "[1, 2]\n"                                                            // 4
       "{\"run_id\": \"not-a-uuid\", \"state\": {\"type\": \"RUNNING\"}}\n"  // 5
-      "{\"run_id\": \"" + kMissingRun + "\", \"state\": {\"type\": \"RUNNING\"}}\n"  // 6
-      "{\"run_id\": \"" + id + "\", \"state\": {\"type\": \"BOGUS\"}}\n"             // 7
-      "{\"run_id\": \"" + id + "\", \"state\": {\"type\": \"RUNNING\"}, \"froce\": true}\n"  // 8
-      "{\"run_id\": \"" + id + "\", \"state\": {\"type\": \"RUNNING\", "
+      "{\"run_id\": \"" +
+      kMissingRun +
+      "\", \"state\": {\"type\": \"RUNNING\"}}\n"  // 6
+      "{\"run_id\": \"" +
+      id +
+      "\", \"state\": {\"type\": \"BOGUS\"}}\n"  // 7
+      "{\"run_id\": \"" +
+      id +
+      "\", \"state\": {\"type\": \"RUNNING\"}, \"froce\": true}\n"  // 8
+      "{\"run_id\": \"" +
+      id +
+      "\", \"state\": {\"type\": \"RUNNING\", "
       "\"state_details\": {\"flow_run_id\": \"nope\"}}}\n"  // 9
-      "{\"run_id\": \"" + id + "\"}\n"                     // 10
-      "{\"run_id\": \"" + id + "\", \"state\": {\"type\": \"COMPLETED\"}}";  // 11, no newline
+      "{\"run_id\": \"" +
+      id +
+      "\"}\n"  // 10
+      "{\"run_id\": \"" +
+      id + "\", \"state\": {\"type\": \"COMPLETED\"}}";  // 11, no newline
   const ApplyRun run = run_apply(db, input);
   INFO("stderr: " << run.err << "\nstdout: " << run.out);
   REQUIRE(run.results.size() == 10);
@@ -268,14 +279,14 @@ TEST_CASE("apply: the exit code is the worst line's") {
   auto run_with = [&](const std::vector<std::string>& types) {
     std::vector<Json> requests;
     for (const std::string& t : types)
-      requests.push_back({{"run_id", create_at(db, "flow", {"--state", "RUNNING"})},
-                          {"state", {{"type", t}}}});
+      requests.push_back(
+          {{"run_id", create_at(db, "flow", {"--state", "RUNNING"})}, {"state", {{"type", t}}}});
     return run_apply(db, lines(requests), {"--policy", policy}).exit_code;
   };
   CHECK(run_with({"COMPLETED", "COMPLETED"}) == 0);
   CHECK(run_with({"COMPLETED", "CANCELLED", "COMPLETED"}) == 1);
   CHECK(run_with({"CANCELLED", "CRASHED"}) == 2);
-  CHECK(run_apply(db, "").exit_code == 0);   // no lines
+  CHECK(run_apply(db, "").exit_code == 0);  // no lines
   CHECK(run_apply(db, "\n\n").exit_code == 0);
   CHECK(run_apply(db, "{}\n").exit_code == 65);
 }
@@ -328,7 +339,8 @@ TEST_CASE("apply: many lines with --commit-every, committed in groups") {
       db.json({"--now", kNow, "flow-run", "create", "--count", "250", "--state", "PENDING"}, 0);
   for (const Json& id : created["ids"]) ids.push_back(id.get<std::string>());
   std::vector<Json> requests;
-  for (const std::string& id : ids) requests.push_back({{"run_id", id}, {"state", {{"type", "RUNNING"}}}});
+  for (const std::string& id : ids)
+    requests.push_back({{"run_id", id}, {"state", {{"type", "RUNNING"}}}});
   for (const std::string& id : ids)
     requests.push_back({{"run_id", id}, {"state", {{"type", "COMPLETED"}}}});
   const ApplyRun run = run_apply(db, lines(requests), {"--commit-every", "64"});

@@ -48,15 +48,20 @@ class CliDb {
     return out;
   }
 
-  // Creates a run and returns its id. `extra` are further create flags, e.g. {"--state", "PENDING"}.
+  // Creates a run and returns its id. `extra` are further create flags, e.g. {"--state",
+  // "PENDING"}.
   std::string create(const std::string& kind, std::vector<std::string> extra = {}) const {
     std::vector<std::string> args{kind + "-run", "create"};
     args.insert(args.end(), extra.begin(), extra.end());
     Json out = json(args, 0);
     return out.value("id", std::string());
   }
-  std::string create_flow(std::vector<std::string> extra = {}) const { return create("flow", extra); }
-  std::string create_task(std::vector<std::string> extra = {}) const { return create("task", extra); }
+  std::string create_flow(std::vector<std::string> extra = {}) const {
+    return create("flow", extra);
+  }
+  std::string create_task(std::vector<std::string> extra = {}) const {
+    return create("task", extra);
+  }
 
   // set-state ID TYPE EXTRA... --json; the result carries "_exit_code".
   Json set_state(const std::string& id, const std::string& type,

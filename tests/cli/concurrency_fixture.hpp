@@ -3,6 +3,8 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -27,18 +29,45 @@ class ConcDb {
   std::string now = at(0);
 
   std::vector<std::string> global(std::vector<std::string> args) const {
-    std::vector<std::string> full{"--now", now, "--seed", "7"};
+    return global_at(now, std::move(args));
+  }
+  std::vector<std::string> global_at(const std::string& when, std::vector<std::string> args) const {
+    std::vector<std::string> full{"--now", when, "--seed", "7"};
     full.insert(full.end(), args.begin(), args.end());
     return full;
   }
-  // The command with --json; "_exit_code" holds its exit code.
+  // The command with --json, parsed. An object gets "_exit_code" (its exit code); the list
+  // commands print arrays, returned as they are.
   Json cmd(std::vector<std::string> args, int expected_exit = -1) const {
-    return db.json(global(std::move(args)), expected_exit);
+    return cmd_at(now, std::move(args), expected_exit);
+  }
+  Json cmd_at(const std::string& when, std::vector<std::string> args,
+              int expected_exit = -1) const {
+    args = global_at(when, std::move(args));
+    args.push_back("--json");
+    const ProcessResult r = db.run(args);
+    INFO("runctl " << CliDb::join(args) << "\nstderr: " << r.err);
+    if (expected_exit >= 0) CHECK(r.exit_code == expected_exit);
+    Json out;
+    try {
+      out = Json::parse(r.out);
+    } catch (const std::exception& e) {
+      FAIL("stdout is not JSON: " << e.what() << "\nstdout: " << r.out.substr(0, 2000));
+    }
+    if (out.is_object()) out["_exit_code"] = r.exit_code;
+    return out;
   }
   ProcessResult raw(std::vector<std::string> args) const { return db.run(global(std::move(args))); }
 
   std::string flow(std::vector<std::string> extra = {}) const { return create("flow", extra); }
-  std::string task(std::vector<std::string> extra = {}) const { return create("task", extra); }
+  // Task runs are remembered: Prefect has no timestamp bump for task states (spec §1.5, a
+  // repeated timestamp is a conflict), so proposals for them get the fixed clock plus a
+  // microsecond per proposal, as states created one after another would.
+  std::string task(std::vector<std::string> extra = {}) const {
+    std::string id = create("task", extra);
+    task_runs_.push_back(id);
+    return id;
+  }
   std::string create(const std::string& kind, std::vector<std::string> extra) const {
     std::vector<std::string> args{kind + "-run", "create"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -51,7 +80,16 @@ class ConcDb {
            std::vector<std::string> extra = {}) const {
     std::vector<std::string> args{"set-state", id, type};
     args.insert(args.end(), extra.begin(), extra.end());
-    return cmd(args);
+    if (std::find(task_runs_.begin(), task_runs_.end(), id) == task_runs_.end()) return cmd(args);
+    return cmd_at(ticked(now), args);
+  }
+  // "...:SSZ" or "...:SS.ffffffZ" plus the next microsecond tick.
+  std::string ticked(const std::string& t) const {
+    const std::size_t dot = t.find('.');
+    const std::string whole = t.substr(0, dot == std::string::npos ? t.size() - 1 : dot);
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%06d", ++ticks_);
+    return whole + frac + "Z";
   }
 
   // A policy file whose "rules" are these entries (names or declarative rule objects); the run
@@ -71,8 +109,8 @@ class ConcDb {
     return out["id"].get<std::string>();
   }
   std::string deployment_limit_id(const std::string& deployment_id) const {
-    return db.sql_value("SELECT concurrency_limit_id FROM deployment WHERE id = '" +
-                        deployment_id + "'");
+    return db.sql_value("SELECT concurrency_limit_id FROM deployment WHERE id = '" + deployment_id +
+                        "'");
   }
 
   long long number(const std::string& query) const {
@@ -98,12 +136,20 @@ class ConcDb {
 
  private:
   int policies_ = 0;
+  mutable std::vector<std::string> task_runs_;
+  mutable int ticks_ = 0;
 };
 
 // A set-state result's status, details and validated state, for assertions.
-inline std::string status(const Json& r) { return r.value("status", std::string("?")); }
-inline Json reason(const Json& r) { return r["details"]["reason"]; }
-inline Json validated(const Json& r) { return r["validated_state"]; }
+inline std::string status(const Json& r) {
+  return r.value("status", std::string("?"));
+}
+inline Json reason(const Json& r) {
+  return r["details"]["reason"];
+}
+inline Json validated(const Json& r) {
+  return r["validated_state"];
+}
 inline Json lease_id_of(const Json& state) {
   return state.is_null() ? Json() : state["state_details"]["deployment_concurrency_lease_id"];
 }
@@ -114,8 +160,8 @@ inline Json test_rule(const std::string& name, const Json& before) {
 }
 // Prefect's tests' "Mutator": rejects into a fresh state of another type.
 inline Json rejector(const std::string& type, const std::string& name = "Rejector") {
-  return test_rule(name, Json::array({Json{{"reject", {{"state", {{"type", type}}},
-                                                       {"reason", "mutated"}}}}}));
+  return test_rule(
+      name, Json::array({Json{{"reject", {{"state", {{"type", type}}}, {"reason", "mutated"}}}}}));
 }
 inline Json aborter(const std::string& name = "Aborter") {
   return test_rule(name, Json::array({Json{{"abort", {{"reason", "For testing purposes"}}}}}));

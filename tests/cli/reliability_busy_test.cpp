@@ -68,11 +68,10 @@ TEST_CASE("reliability: a writer held past --busy-timeout: exit 75, nothing writ
       f.busy({"--busy-timeout", "0", "set-state", f.flow, "RUNNING"}, 0);
     }
     SUBCASE("a reader is not blocked by a writer") {
-      // WAL mode: a reader never waits for a writer, so show answers at once.
-      const auto start = std::chrono::steady_clock::now();
+      // WAL mode: a reader never waits for a writer. The lock is held throughout, so a reader
+      // that waited for it would give up with 75; no timing needed.
       const ProcessResult r = f.db.run({"--busy-timeout", "300", "show", f.flow, "--json"});
-      CHECK(r.exit_code == 0);
-      CHECK(reliability::seconds_since(start) < 0.3);
+      CHECK_MESSAGE(r.exit_code == 0, r.err);
     }
   }
   // The holder rolled back and exited. Not a byte of the database or its WAL changed.

@@ -37,8 +37,9 @@ Counts check_consistent(const std::string& path) {
     c.runs += sql.count("SELECT count(*) FROM " + runs);
     c.states += sql.count("SELECT count(*) FROM " + states);
     // Each run points at its newest state (or none, and then has no state at all).
-    CHECK(sql.count("SELECT count(*) FROM " + runs + " AS r WHERE r.state_id IS NOT (SELECT s.id FROM " +
-                    states + " AS s WHERE s." + fk + " = r.id ORDER BY s.seq DESC LIMIT 1)") == 0);
+    CHECK(sql.count("SELECT count(*) FROM " + runs +
+                    " AS r WHERE r.state_id IS NOT (SELECT s.id FROM " + states + " AS s WHERE s." +
+                    fk + " = r.id ORDER BY s.seq DESC LIMIT 1)") == 0);
     // ...and copies its type, name and timestamp.
     CHECK(sql.count("SELECT count(*) FROM " + runs + " AS r JOIN " + states +
                     " AS s ON s.id = r.state_id WHERE r.state_type IS NOT s.type OR r.state_name "
@@ -95,15 +96,28 @@ TEST_CASE("reliability: SIGKILL at 20 random moments leaves whole transitions an
   const std::vector<std::string> types = {"RUNNING", "PENDING", "COMPLETED", "SCHEDULED", "FAILED"};
 
   auto set_state_args = [&](int i) {
-    return std::vector<std::string>{RUNCTL_BIN,  "--db",           db.path(),
-                                    "set-state", i % 4 == 0 ? task : flow,
+    return std::vector<std::string>{RUNCTL_BIN,
+                                    "--db",
+                                    db.path(),
+                                    "set-state",
+                                    i % 4 == 0 ? task : flow,
                                     types[static_cast<size_t>(i) % types.size()],
-                                    "--force",   "--data",         data};
+                                    "--force",
+                                    "--data",
+                                    data};
   };
   auto create_args = [&] {
-    return std::vector<std::string>{RUNCTL_BIN, "--db",    db.path(), "flow-run", "create",
-                                    "--count",  std::to_string(kCreateCount), "--state",
-                                    "PENDING",  "--data", data};
+    return std::vector<std::string>{RUNCTL_BIN,
+                                    "--db",
+                                    db.path(),
+                                    "flow-run",
+                                    "create",
+                                    "--count",
+                                    std::to_string(kCreateCount),
+                                    "--state",
+                                    "PENDING",
+                                    "--data",
+                                    data};
   };
 
   // How long each kind of victim runs when left alone: the kill moments are drawn from that span

@@ -223,9 +223,8 @@ class LockHolder {
         ok = 'x';
       // A write inside BEGIN IMMEDIATE: holds the write lock (and, in exclusive mode, the file
       // lock every reader needs) without ever committing.
-      if (ok == '1' &&
-          sqlite3_exec(h, "BEGIN IMMEDIATE; UPDATE flow_run SET name = name;", nullptr, nullptr,
-                       nullptr) != SQLITE_OK)
+      if (ok == '1' && sqlite3_exec(h, "BEGIN IMMEDIATE; UPDATE flow_run SET name = name;", nullptr,
+                                    nullptr, nullptr) != SQLITE_OK)
         ok = 'b';
       [[maybe_unused]] auto w = ::write(ready[1], &ok, 1);
       char c;

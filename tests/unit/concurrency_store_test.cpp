@@ -35,8 +35,8 @@ struct Db {
     std::filesystem::remove_all(dir, ec);
   }
 
-  V2Limit v2(const std::string& id, std::int64_t limit, std::int64_t active = 0,
-             double decay = 0, bool is_active = true) {
+  V2Limit v2(const std::string& id, std::int64_t limit, std::int64_t active = 0, double decay = 0,
+             bool is_active = true) {
     V2Limit l;
     l.id = id;
     l.name = "limit-" + id;
@@ -235,7 +235,8 @@ TEST_CASE("events: written in order, filtered by resource, paged by seq") {
     e.id = "e" + std::to_string(i);
     e.occurred = kT0 + i;
     e.event = "prefect.flow-run.Running";
-    e.resource = Json{{"prefect.resource.id", i == 1 ? "prefect.flow-run.b" : "prefect.flow-run.a"}};
+    e.resource =
+        Json{{"prefect.resource.id", i == 1 ? "prefect.flow-run.b" : "prefect.flow-run.a"}};
     db.limits->insert_event(e);
   }
   const auto all = db.limits->list_events(std::nullopt);

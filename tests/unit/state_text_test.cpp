@@ -10,7 +10,9 @@
 namespace runctl {
 namespace {
 
-std::string dumped(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string dumped(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 State sample_state() {
   State s;
@@ -129,7 +131,8 @@ std::string printf_timestamp(Timestamp t) {
                 static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                 static_cast<unsigned>(ymd.day()), static_cast<long long>(us / 3'600'000'000LL),
                 static_cast<long long>(us / 60'000'000 % 60),
-                static_cast<long long>(us / 1'000'000 % 60), static_cast<long long>(us % 1'000'000));
+                static_cast<long long>(us / 1'000'000 % 60),
+                static_cast<long long>(us % 1'000'000));
   return buf;
 }
 
