@@ -235,7 +235,7 @@ void add_v2_commands(CLI::App& cli, App& app) {
     std::string name;
     std::optional<std::int64_t> limit, active_slots, denied_slots;
     std::optional<double> slot_decay;
-    std::optional<bool> active;
+    bool set_active = false;
     std::optional<std::string> new_name;
     bool inactive = false;
     bool json = false;
@@ -320,7 +320,10 @@ void add_v2_commands(CLI::App& cli, App& app) {
       group->add_subcommand("update", "change a V2 limit (expired leases on it are reaped first)");
   update->add_option("NAME", f->name, "its name (or id)")->required();
   update->add_option("--limit", f->limit, "how many slots")->check(CLI::NonNegativeNumber);
-  update->add_flag("--active,!--inactive", f->active, "whether the rules use it");
+  // Two plain flags, not CLI11's negated-flag form: with an optional<bool> that form filled in
+  // `false` when neither was given, so every update deactivated the limit.
+  update->add_flag("--active", f->set_active, "make the rules use it again")
+      ->excludes(update->add_flag("--inactive", f->inactive, "make the rules ignore it"));
   update->add_option("--slot-decay", f->slot_decay, "slots freed per second")
       ->check(CLI::NonNegativeNumber);
   update->add_option("--active-slots", f->active_slots, "set the occupied slot count")
@@ -340,7 +343,8 @@ void add_v2_commands(CLI::App& cli, App& app) {
     limits.reap_expired_leases(now, &ids);
     l = limits.v2_limit_by_id(l->id);
     if (f->limit) l->limit = *f->limit;
-    if (f->active) l->active = *f->active;
+    if (f->set_active) l->active = true;
+    if (f->inactive) l->active = false;
     if (f->slot_decay) l->slot_decay_per_second = *f->slot_decay;
     if (f->active_slots) l->active_slots = *f->active_slots;
     if (f->denied_slots) l->denied_slots = *f->denied_slots;

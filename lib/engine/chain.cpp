@@ -1,6 +1,7 @@
 #include "engine/chain.hpp"
 
 #include <chrono>
+#include <utility>
 
 #include "engine/state_json.hpp"
 #include "util/error.hpp"
@@ -104,7 +105,7 @@ std::string membership_why(const RuleInstanceState& s, const RuleInfo& info) {
 
 struct Entered {
   const PolicyEntry* entry;
-  RuleInstanceState state;  // rules only
+  RuleInstanceState state;  // rules only; its scratch lives as long as this transition
 };
 
 class ChainRunner {
@@ -166,8 +167,10 @@ class ChainRunner {
       stack_.push_back({&e, {}});
       return;
     }
-    Entered entered{&e, {from, to, std::nullopt}};
+    Entered entered{&e, {}};
     RuleInstanceState& s = entered.state;
+    s.from_type = from;
+    s.to_type = to;
     if (invalid(s, e.info())) {
       note(c_, "enter", e.name(), "invalid", [&] {
         std::string why = membership_why(s, e.info());
@@ -180,7 +183,7 @@ class ChainRunner {
       return;  // an invalid rule stays invalid on exit: nothing to unwind
     }
     note(c_, "enter", e.name(), "valid");
-    stack_.push_back(entered);
+    stack_.push_back(std::move(entered));
     RuleInstanceState& live = stack_.back().state;
     RuleHook hook(c_, live, HookName::kBefore, e.name());  // copies on first use
     try {
@@ -282,7 +285,9 @@ std::vector<const PolicyEntry*> compile_transition_rules(const std::vector<Polic
       trace->push_back(trace_event("compile", e.name(), "compiled",
                                    e.transform ? "transform: fires on every transition" : ""));
     } else {
-      RuleInstanceState s{from, to, std::nullopt};
+      RuleInstanceState s;
+      s.from_type = from;
+      s.to_type = to;
       trace->push_back(trace_event("compile", e.name(), "skipped", membership_why(s, info)));
     }
   }

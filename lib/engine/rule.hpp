@@ -1,9 +1,11 @@
 // Orchestration rules and universal transforms (spec §3.3–3.6).
 #pragma once
+#include <any>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "engine/context.hpp"
 #include "engine/state_type.hpp"
@@ -24,11 +26,17 @@ enum class HookName { kBefore, kAfter, kCleanup };
 std::string_view hook_name(HookName h);
 
 // The mutable part of one rule instance: Prefect's from_state_type / to_state_type /
-// invalid_on_entry. Built from the intended transition, edited by the helpers.
+// invalid_on_entry, built from the intended transition and edited by the helpers, and whatever
+// the rule's hooks keep between before_transition and after_transition / cleanup.
 struct RuleInstanceState {
   MaybeType from_type;
   MaybeType to_type;
   std::optional<bool> invalid_on_entry;
+  // Prefect's rules keep such values on the instance (self.x), which lives for one transition.
+  // runctl's Rule objects are shared by every transition (and by nested ones), so the value
+  // lives here instead, in the chain runner's entry for this rule: it starts empty on every
+  // entry and is gone when the transition ends.
+  std::any scratch;
 };
 
 // What a rule hook sees and may do. The states and parameters are copies (ContextCopy); the
@@ -66,6 +74,18 @@ class RuleHook {
   }
   HookName hook() const { return hook_; }
   std::string_view rule_name() const { return rule_name_; }
+
+  // This rule instance's scratch value (RuleInstanceState::scratch), replaced by a new T.
+  template <typename T, typename... Args>
+  T& emplace_scratch(Args&&... args) {
+    return self_.scratch.emplace<T>(std::forward<Args>(args)...);
+  }
+  // The T an earlier hook of this instance kept, or null: a before hook that returned early
+  // kept nothing, which is Prefect's AttributeError in the hooks that read it.
+  template <typename T>
+  T* scratch() {
+    return std::any_cast<T>(&self_.scratch);
+  }
 
   // Replace the proposal with `state` (a null pointer: write nothing and keep the current state).
   void reject_transition(StatePtr state, std::optional<std::string> reason);

@@ -61,8 +61,9 @@ class Services {
   virtual bool flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) = 0;
 
   // A nested forced orchestration of another task run (MinimalTaskPolicy + GlobalTaskPolicy), as
-  // UpdateSubflowParentTask and the legacy RetryFailedFlows path do. Its result is ignored; its
-  // errors propagate.
+  // UpdateSubflowParentTask and the legacy RetryFailedFlows path do, proposing `state` itself:
+  // what it validates keeps the state's id and timestamp. Its result is ignored; its errors
+  // propagate.
   virtual void force_task_run_state(const std::string& task_run_id, const State& state) = 0;
 
   // Ids of the task runs of a flow run whose current state is FAILED (legacy RetryFailedFlows).

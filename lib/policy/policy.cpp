@@ -34,8 +34,9 @@ Policy load_builtin_policy(const BuiltinPolicy& builtin) {
 
 Policy load_policy_file(const std::string& path) {
   struct stat st {};
+  // Not found (66), as for a missing run or database: the file may be fine once it exists.
   if (::stat(path.c_str(), &st) != 0)
-    throw Error(ErrorKind::kBadPolicy,
+    throw Error(ErrorKind::kNotFound,
                 "policy file " + path + ": no such file (and no built-in policy of that name)");
   if (S_ISDIR(st.st_mode))
     throw Error(ErrorKind::kBadPolicy, "policy file " + path + ": is a directory");

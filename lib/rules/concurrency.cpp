@@ -9,7 +9,6 @@
 // nothing; here that is a null concurrency() (unit tests of other rules).
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "engine/concurrency.hpp"
@@ -93,38 +92,6 @@ std::string zero_tag_limit_reason(const std::string& tag) {
   return "The concurrency limit on tag \"" + tag +
          "\" is 0 and will deadlock if the task tries to run again.";
 }
-
-// Prefect keeps what a before hook acquired on the rule instance (self._acquired_...) for its
-// cleanup. runctl's rule objects are shared, so it is kept per run; a nested orchestration always
-// concerns another run.
-template <typename T>
-class PerRunMemo {
- public:
-  // A fresh value for this run, replacing any left by an earlier transition.
-  T& fresh(const Run& run) {
-    std::lock_guard lock(mu_);
-    T& slot = values_[key(run)];
-    slot = T{};
-    return slot;
-  }
-  std::optional<T> take(const Run& run) {
-    std::lock_guard lock(mu_);
-    auto it = values_.find(key(run));
-    if (it == values_.end()) return std::nullopt;
-    std::optional<T> out(std::move(it->second));
-    values_.erase(it);
-    return out;
-  }
-  void forget(const Run& run) {
-    std::lock_guard lock(mu_);
-    values_.erase(key(run));
-  }
-
- private:
-  static std::string key(const Run& run) { return std::string(kind_name(run.kind)) + ":" + run.id; }
-  std::mutex mu_;
-  std::map<std::string, T> values_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // 5.1
@@ -222,7 +189,8 @@ class SecureFlowConcurrencySlots final : public Rule {
 
   void before_transition(RuleHook& hook) const override {
     const Run& run = hook.context().run;
-    FlowAcquisition& acquired = acquisitions_.fresh(run);
+    // The slot and lease this instance takes, for its cleanup (Prefect keeps them on self).
+    FlowAcquisition& acquired = hook.emplace_scratch<FlowAcquisition>();
     const StatePtr& proposed = hook.state();
     ConcurrencyServices* cs = concurrency_of(hook.context().services);
     if (!cs || !run.deployment_id || !proposed ||
@@ -267,12 +235,10 @@ class SecureFlowConcurrencySlots final : public Rule {
     }
   }
 
-  void after_transition(RuleHook& hook) const override { acquisitions_.forget(hook.context().run); }
-
   // A later rule changed the transition: give the slot back. Errors propagate (the transition
   // then rolls back as a whole).
   void cleanup(RuleHook& hook) const override {
-    const std::optional<FlowAcquisition> acquired = acquisitions_.take(hook.context().run);
+    const FlowAcquisition* acquired = hook.scratch<FlowAcquisition>();
     ConcurrencyServices* cs = concurrency_of(hook.context().services);
     if (!acquired || !acquired->limit_id || !cs) return;
     if (acquired->lease_id) {
@@ -285,9 +251,6 @@ class SecureFlowConcurrencySlots final : public Rule {
       throw HookError("Failed to release deployment concurrency slots during cleanup");
     }
   }
-
- private:
-  mutable PerRunMemo<FlowAcquisition> acquisitions_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -422,7 +385,8 @@ class SecureTaskConcurrencySlots final : public Rule {
 
   void before_transition(RuleHook& hook) const override {
     const Run& run = hook.context().run;
-    TaskAcquisition& acquired = acquisitions_.fresh(run);
+    // The slots this instance takes, for its cleanup (Prefect keeps them on self).
+    TaskAcquisition& acquired = hook.emplace_scratch<TaskAcquisition>();
     ConcurrencyServices* cs = concurrency_of(hook.context().services);
     if (!cs) return;
     const Settings& settings = hook.context().services->settings();
@@ -489,12 +453,10 @@ class SecureTaskConcurrencySlots final : public Rule {
     }
   }
 
-  void after_transition(RuleHook& hook) const override { acquisitions_.forget(hook.context().run); }
-
   // A later rule changed the transition: give back what was taken. Errors propagate.
   void cleanup(RuleHook& hook) const override {
     const Run& run = hook.context().run;
-    const std::optional<TaskAcquisition> acquired = acquisitions_.take(run);
+    const TaskAcquisition* acquired = hook.scratch<TaskAcquisition>();
     ConcurrencyServices* cs = concurrency_of(hook.context().services);
     if (!acquired || !cs) return;
     for (const auto& lease_id : acquired->leases) release_lease(*cs, lease_id, nullptr);
@@ -531,8 +493,6 @@ class SecureTaskConcurrencySlots final : public Rule {
     for (const V2Limit* l : limits) out += (out.empty() ? "" : ", ") + without_tag_prefix(l->name);
     return out;
   }
-
-  mutable PerRunMemo<TaskAcquisition> acquisitions_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -2,9 +2,6 @@
 // (spec §5.12, §5.13).
 #include <algorithm>
 #include <cctype>
-#include <map>
-#include <mutex>
-#include <optional>
 #include <string>
 
 #include "rules/families.hpp"
@@ -17,7 +14,7 @@ std::string verb_for(const State& proposed) {
   return proposed.name == "Suspended" ? "suspend" : "pause";
 }
 
-// Python's str.lower() on the (ASCII) state names and type values in use.
+// Python's str.lower(), for ASCII letters only (docs/deviations.md, "Rules").
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -35,7 +32,6 @@ class HandlePausingFlows final : public Rule {
 
   void before_transition(RuleHook& hook) const override {
     Run& run = hook.context().run;
-    forget_key(run);
     const StatePtr& initial = hook.initial_state();
     const StatePtr& proposed = hook.state();
     if (!proposed) return;
@@ -50,9 +46,8 @@ class HandlePausingFlows final : public Rule {
       return;
     }
     // Without a key every pause is a distinct site (Prefect draws a random UUID4).
-    const std::string key =
-        proposed->details->pause_key ? *proposed->details->pause_key : hook.new_uuid();
-    remember_key(run, key);
+    const std::string& key = hook.emplace_scratch<std::string>(
+        proposed->details->pause_key ? *proposed->details->pause_key : hook.new_uuid());
 
     if (fired_keys_contain(run, key)) {
       hook.reject_transition(nullptr, "This " + verb + " has already fired.");
@@ -73,9 +68,9 @@ class HandlePausingFlows final : public Rule {
   // Runs only for an accepted pause: every rejection above leaves TO = {PAUSED}, so the rule is
   // then invalid on exit.
   void after_transition(RuleHook& hook) const override {
-    Run& run = hook.context().run;
-    auto key = take_key(run);
+    const std::string* key = hook.scratch<std::string>();
     if (!key) throw HookError("'HandlePausingFlows' object has no attribute 'key'");
+    Run& run = hook.context().run;
     auto it = run.empirical_policy.find("pause_keys");
     Json keys = it == run.empirical_policy.end() ? Json::array() : *it;
     // Prefect calls set.add on the dumped value: a stored null has no .add.
@@ -90,28 +85,6 @@ class HandlePausingFlows final : public Rule {
     if (it == run.empirical_policy.end() || !it->is_array()) return false;  // `or set()`
     return std::find(it->begin(), it->end(), Json(key)) != it->end();
   }
-
-  // Prefect keeps the key on the rule instance (self.key) for the after hook; runctl's rule
-  // objects are shared, so it is kept per run (a nested orchestration is always another run).
-  void remember_key(const Run& run, const std::string& key) const {
-    std::lock_guard lock(mu_);
-    keys_[run.id] = key;
-  }
-  void forget_key(const Run& run) const {
-    std::lock_guard lock(mu_);
-    keys_.erase(run.id);
-  }
-  std::optional<std::string> take_key(const Run& run) const {
-    std::lock_guard lock(mu_);
-    auto it = keys_.find(run.id);
-    if (it == keys_.end()) return std::nullopt;
-    std::string key = std::move(it->second);
-    keys_.erase(it);
-    return key;
-  }
-
-  mutable std::mutex mu_;
-  mutable std::map<std::string, std::string> keys_;
 };
 
 class HandleResumingPausedFlows final : public Rule {

@@ -1,9 +1,6 @@
 // Protection of terminal states and of idempotent transitions: Prefect's
 // PreventDuplicateTransitions, HandleFlowTerminalStateTransitions, PreventResultDataLoss and
 // HandleTaskTerminalStateTransitions (spec §5.2, §5.3, §5.17, §5.20).
-#include <map>
-#include <mutex>
-#include <optional>
 #include <string>
 
 #include "rules/families.hpp"
@@ -11,35 +8,6 @@
 
 namespace runctl {
 namespace {
-
-// Prefect keeps a value on the rule instance in before_transition (self.x) and reads it back in
-// cleanup. runctl's rule objects are shared by every transition, so the value is kept per run;
-// a nested orchestration always concerns another run, so runs never share an entry.
-template <typename T>
-class PerRunMemo {
- public:
-  void put(const Run& run, T value) {
-    std::lock_guard lock(mu_);
-    values_[key(run)] = std::move(value);
-  }
-  void forget(const Run& run) {
-    std::lock_guard lock(mu_);
-    values_.erase(key(run));
-  }
-  std::optional<T> take(const Run& run) {
-    std::lock_guard lock(mu_);
-    auto it = values_.find(key(run));
-    if (it == values_.end()) return std::nullopt;
-    std::optional<T> out(std::move(it->second));
-    values_.erase(it);
-    return out;
-  }
-
- private:
-  static std::string key(const Run& run) { return std::string(kind_name(run.kind)) + ":" + run.id; }
-  std::mutex mu_;
-  std::map<std::string, T> values_;
-};
 
 // Python's AttributeError text when cleanup reads an attribute before_transition never set
 // (it returned at its null-guard).
@@ -95,11 +63,10 @@ class HandleFlowTerminalStateTransitions final : public Rule {
 
   void before_transition(RuleHook& hook) const override {
     Run& run = hook.context().run;
-    original_policy_.forget(run);
     const StatePtr& initial = hook.initial_state();
     const StatePtr& proposed = hook.state();
     if (!initial || !proposed) return;
-    original_policy_.put(run, run.empirical_policy);
+    hook.emplace_scratch<Json>(run.empirical_policy);  // Prefect's self.original_flow_policy
 
     if (is_abort_target(proposed->type)) {
       hook.abort_transition("Run is already in terminal state " +
@@ -129,21 +96,14 @@ class HandleFlowTerminalStateTransitions final : public Rule {
     }
   }
 
-  void after_transition(RuleHook& hook) const override {
-    original_policy_.forget(hook.context().run);
-  }
-
   void cleanup(RuleHook& hook) const override {
-    Run& run = hook.context().run;
-    auto original = original_policy_.take(run);
+    Json* original = hook.scratch<Json>();
     if (!original) throw missing_attribute(name(), "original_flow_policy");
     // Prefect rebuilds the policy model from the saved dump, which re-runs its back-fill.
+    Run& run = hook.context().run;
     run.empirical_policy = std::move(*original);
     update_run_policy(run, Json::object());
   }
-
- private:
-  mutable PerRunMemo<Json> original_policy_;
 };
 
 class PreventResultDataLoss final : public Rule {
@@ -171,11 +131,10 @@ class HandleTaskTerminalStateTransitions final : public Rule {
 
   void before_transition(RuleHook& hook) const override {
     Run& run = hook.context().run;
-    original_run_count_.forget(run);
     const StatePtr& initial = hook.initial_state();
     const StatePtr& proposed = hook.state();
     if (!initial || !proposed) return;
-    original_run_count_.put(run, run.run_count);
+    hook.emplace_scratch<int>(run.run_count);  // Prefect's self.original_run_count
 
     if (is_abort_target(proposed->type)) {
       hook.abort_transition("Run is already " + std::string(type_name(initial->type)) + ".");
@@ -195,19 +154,11 @@ class HandleTaskTerminalStateTransitions final : public Rule {
     }
   }
 
-  void after_transition(RuleHook& hook) const override {
-    original_run_count_.forget(hook.context().run);
-  }
-
   void cleanup(RuleHook& hook) const override {
-    Run& run = hook.context().run;
-    auto original = original_run_count_.take(run);
+    const int* original = hook.scratch<int>();
     if (!original) throw missing_attribute(name(), "original_run_count");
-    run.run_count = *original;
+    hook.context().run.run_count = *original;
   }
-
- private:
-  mutable PerRunMemo<int> original_run_count_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // ConcurrencyServices over the SQLite store, inside the caller's transaction: limits, leases and
 // events change together with the run, so a rolled-back transition leaks no slot, lease or event
-// (Prefect takes leases and V2 tag slots outside its transaction; docs/deviations-concurrency.md).
+// (Prefect takes leases and V2 tag slots outside its transaction; docs/deviations.md,
+// "Concurrency limits, leases, deployments and events").
 #pragma once
 #include "engine/concurrency.hpp"
 #include "engine/services.hpp"

@@ -47,6 +47,9 @@ void StoreServices::force_task_run_state(const std::string& task_run_id, const S
   request.proposal.message = state.message;
   request.proposal.details = *state.details;
   if (state.data) request.proposal.data = *state.data;
+  // The state written is the caller's copy itself, as in Prefect: its id and timestamp too.
+  request.state_id = state.id;
+  request.state_timestamp = state.timestamp;
   request.force = true;
   const Policy policy =
       choose_policy(RunKind::kTask, std::nullopt, true, state.details->deferred.value_or(false));

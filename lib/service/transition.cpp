@@ -47,7 +47,9 @@ TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
   c.kind = run.kind;
   c.run = &run;
   c.initial_state = store.load_current_state(run);
-  c.proposed_state = make_state(request.proposal, env.uuids.next(), env.clock.now());
+  c.proposed_state = make_state(
+      request.proposal, request.state_id ? *request.state_id : env.uuids.next(), env.clock.now());
+  if (request.state_timestamp) c.proposed_state->timestamp = *request.state_timestamp;
   c.parameters = request.parameters;
   c.client_version = request.client_version;
   c.clock = &env.clock;

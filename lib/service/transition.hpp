@@ -21,6 +21,11 @@ struct TransitionRequest {
   bool force = false;
   Json parameters = Json::object();
   std::optional<std::string> client_version;
+  // The proposed state's id and timestamp, when the caller proposes a state it already built:
+  // Prefect's UpdateSubflowParentTask proposes its fresh copy of the subflow's state, and
+  // validation writes that copy's id and timestamp. Otherwise the server mints both (spec §1.2).
+  std::optional<std::string> state_id;
+  std::optional<Timestamp> state_timestamp;
   bool dry_run = false;
   bool trace = false;
   // Whether TransitionResult::proposed_state is filled (set-state prints it). Callers that only

@@ -327,7 +327,7 @@ TEST_CASE("apply: a bad --policy or --commit-every fails before anything is read
   const std::string input = lines({{{"run_id", a}, {"state", {{"type", "RUNNING"}}}}});
   const std::string bad = db.policy(Json{{"rules", Json{"NoSuchRule"}}}, "bad.json");
   CHECK(db.run({"apply", "--policy", bad}, input).exit_code == 78);
-  CHECK(db.run({"apply", "--policy", db.dir() + "/none.json"}, input).exit_code == 78);
+  CHECK(db.run({"apply", "--policy", db.dir() + "/none.json"}, input).exit_code == 66);
   CHECK(db.run({"apply", "--commit-every", "0"}, input).exit_code == 64);
   CHECK(db.show(a)["state"]["type"] == "PENDING");
 }

@@ -129,6 +129,9 @@ TEST_CASE("global-limit: create, list, show with leases, update, delete") {
   CHECK(updated["active"] == false);
   CHECK(updated["active_slots"] == 0);
   CHECK(c.cmd({"global-limit", "update", "tag:gpu", "--active"}, 0)["active"] == true);
+  // An update that names neither flag keeps the limit active.
+  CHECK(c.cmd({"global-limit", "update", "tag:gpu", "--limit", "6"}, 0)["active"] == true);
+  CHECK(c.raw({"global-limit", "update", "tag:gpu", "--active", "--inactive"}).exit_code == 64);
   CHECK(array_of(c.cmd({"global-limit", "list"}, 0)).size() == 1);
   c.cmd({"global-limit", "delete", "tag:gpu"}, 0);
   CHECK(c.raw({"global-limit", "show", "tag:gpu"}).exit_code == 66);

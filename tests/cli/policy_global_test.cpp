@@ -4,6 +4,7 @@
 // A policy file with "rules": [] and one transform isolates that transform, as Prefect's tests
 // enter it alone; "rules": [] and no "transforms" gives exactly the run kind's global policy.
 #include <cstdio>
+#include <string>
 
 #include "cli/cli_fixture.hpp"
 
@@ -287,6 +288,44 @@ TEST_CASE("7.3.57 UpdateSubflowParentTask: subflow RUNNING -> FAILED fails its p
   CHECK(task["state"]["state_details"]["flow_run_id"] == s.parent_flow);
   // The subflow's own state is not marked as its own child.
   CHECK(r["validated_state"]["state_details"]["child_flow_run_id"].is_null());
+}
+
+TEST_CASE(
+    "7.3.57 UpdateSubflowParentTask: the parent task run's new state is the fresh copy itself") {
+  // Prefect forces the parent task run into the subflow state's fresh_copy(): a new id and
+  // timestamp now. The nested orchestration proposes that very state, and validation writes the
+  // proposal's id and timestamp, so the task's state row is the copy: same id, stamped now
+  // (not the subflow state's timestamp, which G1 moved 1 us later here). runctl's ids are
+  // random, so this checks how the ids relate; tests/unit/store_services_test.cpp checks, with
+  // counted ids, that the one written is the one UpdateSubflowParentTask minted.
+  CliDb db;
+  Subflow s(db);
+  // A second subflow state at kT, so the one proposed below is moved to kT + 1 us.
+  db.sql("UPDATE flow_run_state SET timestamp = '" + kT + "' WHERE flow_run_id = '" + s.subflow +
+         "'");
+  const std::string count_sql =
+      "SELECT count(*) FROM task_run_state WHERE task_run_id = '" + s.parent_task + "'";
+  const int states_before = std::stoi(db.sql_value(count_sql));
+  const Json r = db.json({"--now", kT, "set-state", s.subflow, "FAILED"});
+  REQUIRE(r["_exit_code"] == 0);
+  REQUIRE(r["validated_state"]["timestamp"] == at(0, 1));
+  const Json task = db.show(s.parent_task);
+  const std::string task_state = task["state"]["id"];
+  CHECK(task_state != r["validated_state"]["id"]);
+  CHECK(task["state"]["timestamp"] == kT);
+
+  // The nested forced transition is the task run's last log entry: it proposed the copy (its id
+  // and timestamp) and validated exactly that, minting nothing of its own.
+  const Json log = db.json({"log", s.parent_task}, 0);
+  REQUIRE_FALSE(log["entries"].empty());
+  const Json& nested = log["entries"].back();
+  CHECK(nested["policy"] == "MinimalTaskPolicy");
+  CHECK(nested["forced"] == true);
+  CHECK(nested["proposed_state"]["id"] == task_state);
+  CHECK(nested["proposed_state"]["timestamp"] == kT);
+  CHECK(nested["proposed_state"]["state_details"]["child_flow_run_id"] == s.subflow);
+  CHECK(nested["validated_state_id"] == task_state);
+  CHECK(std::stoi(db.sql_value(count_sql)) == states_before + 1);
 }
 
 TEST_CASE(

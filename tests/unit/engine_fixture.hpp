@@ -1,6 +1,7 @@
 // Shared helpers for the engine unit tests: a context over a run of a given transition, rules
 // and transforms that count their hook calls, and a fake store. Header-only.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -158,12 +159,19 @@ class FakeServices final : public Services {
   void enqueue_task_run(const Run&, const std::string&) override {}
 };
 
+// Each harness mints different ids, so two harnesses in one test (or sharing one fake store)
+// never collide. Ids stay deterministic for a given order of tests.
+inline std::uint64_t next_uuid_seed() {
+  static std::uint64_t seed = 42;
+  return seed++;
+}
+
 // One orchestration: a run whose current state is of type `initial` (written 5 s before now, as
 // Prefect's fixtures do), proposed a fresh state of type `proposed` with its default name.
 struct Harness {
   Run run;
   FixedClock clock{kNow};
-  RandomUuidGenerator uuids{42};
+  RandomUuidGenerator uuids{next_uuid_seed()};
   FakeServices services;
   Context ctx;
 

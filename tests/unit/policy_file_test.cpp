@@ -493,7 +493,7 @@ TEST_CASE("load_policy_file: missing file is kNotFound, a directory is kBadPolic
     load_policy_file(dir.path() + "/absent.json");
     FAIL("no error");
   } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::kBadPolicy);
+    CHECK(e.kind() == ErrorKind::kNotFound);
     CHECK(std::string(e.what()).find(dir.path() + "/absent.json") != std::string::npos);
   }
   try {

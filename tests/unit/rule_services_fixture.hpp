@@ -141,12 +141,6 @@ inline const RuleInfo& builtin_info(const std::string& name) {
   return e->entry.info();
 }
 
-// Each harness mints different ids, so harnesses sharing one fake store never collide.
-inline std::uint64_t next_uuid_seed() {
-  static std::uint64_t seed = 42;
-  return seed++;
-}
-
 // One orchestration of a run whose current state (if any) was written 5 s before now, with a
 // proposal of `proposed` (default name) at now. The services may be shared between harnesses,
 // as two runs share one database.

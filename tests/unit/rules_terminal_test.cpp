@@ -705,6 +705,40 @@ TEST_CASE(
   CHECK_FALSE(contains(f.h.ctx.finalization_signature, "HandleTaskTerminalStateTransitions"));
 }
 
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions twice in one chain: each instance restores what it saw") {
+  // Prefect makes one instance per entry, each with its own original_run_count: the inner one
+  // saved 0 (the outer had reset the count), the outer one 2, so the count ends at 2.
+  RetryFixture f(/*flow_run_count=*/4, /*tracker=*/2);
+  const PolicyEntry rule = builtin("HandleTaskTerminalStateTransitions");
+  auto mutator = retyping_rejector(kCancelled);
+  ChainOutcome out = f.h.run_chain({rule, rule, entry(mutator)});
+  CHECK_FALSE(out.escaped);
+  CHECK(name_of(f.h.ctx.response_status) == "REJECT");
+  CHECK(f.h.run.run_count == 2);
+}
+
+TEST_CASE(
+    "HandleFlowTerminalStateTransitions: two runs' transitions in turn keep their own policies") {
+  // The saved policy belongs to one transition: a transition of another run, in between or
+  // nested, neither sees nor replaces it.
+  const Json policy_a = Json{{"retries", 1}, {"pause_keys", {"a"}}, {"resuming", true}};
+  const Json policy_b = Json{{"retries", 2}, {"pause_keys", {"b"}}, {"resuming", false}};
+  Harness a(kFailed, kRunning, RunKind::kFlow);
+  Harness b(kFailed, kRunning, RunKind::kFlow);
+  REQUIRE(a.run.id != b.run.id);
+  a.run.empirical_policy = policy_a;
+  b.run.empirical_policy = policy_b;
+  auto nested_b = make_transform("NestedB");
+  auto mutator = retyping_rejector(kCompleted);
+  nested_b->on_after = [&](Context&) {
+    b.run_chain({builtin("HandleFlowTerminalStateTransitions"), entry(mutator)});
+  };
+  a.run_chain({builtin("HandleFlowTerminalStateTransitions"), entry(mutator)}, {entry(nested_b)});
+  CHECK(a.run.empirical_policy == policy_a);
+  CHECK(b.run.empirical_policy == policy_b);
+}
+
 TEST_CASE("HandleTaskTerminalStateTransitions: a later rename (same type) does not fizzle it") {
   Harness h(kFailed, kRunning, RunKind::kTask);
   h.run.run_count = 3;

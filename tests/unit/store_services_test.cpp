@@ -1,0 +1,163 @@
+// lib/service/store_services.cpp and lib/service/transition.cpp on a real database: the nested
+// forced orchestration of a subflow's parent task run writes the very state the caller built
+// (Prefect's UpdateSubflowParentTask proposes its fresh copy of the subflow's state, and
+// validation keeps that copy's id and timestamp, spec §3.7, §5.G11).
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "service/runs.hpp"
+#include "service/store_services.hpp"
+#include "service/transition.hpp"
+#include "util/random.hpp"
+#include "util/time.hpp"
+
+namespace runctl {
+namespace {
+
+constexpr Timestamp kNow = 1'767'268'800LL * kMicrosPerSecond;  // 2026-01-01T12:00:00Z
+constexpr Timestamp kSecond = kMicrosPerSecond;
+
+// Ids 00000000-0000-4000-8000-000000000001, ...002, ...: every id minted is listed, in order.
+class CountingUuids final : public UuidGenerator {
+ public:
+  std::vector<std::string> minted;
+  std::string next() override {
+    const std::string n = std::to_string(minted.size() + 1);
+    minted.push_back("00000000-0000-4000-8000-" + std::string(12 - n.size(), '0') + n);
+    return minted.back();
+  }
+};
+
+// A scratch database, removed with its directory.
+struct Db {
+  std::string dir;
+  std::unique_ptr<Store> store;
+  Db() {
+    char pattern[] = "/tmp/runctl_store_services_test_XXXXXX";
+    const char* made = mkdtemp(pattern);
+    REQUIRE(made != nullptr);
+    dir = made;
+    StoreOptions o;
+    o.path = dir + "/runs.db";
+    store = std::make_unique<Store>(o, OpenMode::kCreate);
+  }
+  ~Db() {
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+StateProposal proposal(StateType type) {
+  StateProposal p;
+  p.type = type;
+  return p;
+}
+
+// A run created with an initial RUNNING state at `at`, as `flow-run create --state RUNNING`.
+Run create_running(Store& store, RunSpec spec, Timestamp at, UuidGenerator& uuids) {
+  FixedClock clock(at);
+  SeededRandom random(1);
+  const Environment env{clock, uuids, random};
+  std::vector<CreatedRun> made = create_runs(store, spec, 1, proposal(StateType::kRunning), env);
+  REQUIRE(made.size() == 1);
+  return made.front().run;
+}
+
+struct Subflow {
+  Db db;
+  CountingUuids uuids;
+  Run parent_flow, parent_task, subflow;
+  Subflow() {
+    RunSpec flow;
+    parent_flow = create_running(*db.store, flow, kNow - 30 * kSecond, uuids);
+    RunSpec task;
+    task.kind = RunKind::kTask;
+    task.flow_run_id = parent_flow.id;
+    parent_task = create_running(*db.store, task, kNow - 20 * kSecond, uuids);
+    RunSpec sub;
+    sub.parent_task_run_id = parent_task.id;
+    subflow = create_running(*db.store, sub, kNow - 10 * kSecond, uuids);
+  }
+  StatePtr current(RunKind kind, const std::string& id) {
+    std::optional<Run> run = db.store->load_run(kind, id);
+    REQUIRE(run);
+    return db.store->load_current_state(*run);
+  }
+};
+
+TEST_CASE("UpdateSubflowParentTask: the parent task run gets the copy's own id and timestamp") {
+  Subflow s;
+  const std::size_t before = s.uuids.minted.size();
+  FixedClock clock(kNow);
+  SeededRandom random(1);
+  const Environment env{clock, s.uuids, random};
+  TransitionRequest request;
+  request.run_id = s.subflow.id;
+  request.proposal = proposal(StateType::kFailed);
+  const TransitionResult result = set_state(*s.db.store, request, env);
+  REQUIRE_FALSE(result.error);
+  REQUIRE(result.status == Status::kAccept);
+
+  const StatePtr sub = s.current(RunKind::kFlow, s.subflow.id);
+  const StatePtr task = s.current(RunKind::kTask, s.parent_task.id);
+  REQUIRE(sub);
+  REQUIRE(task);
+  CHECK(task->type == StateType::kFailed);
+  CHECK(task->details->child_flow_run_id == s.subflow.id);
+  // Two ids were minted: the subflow's new state, then the transform's fresh copy of it, which
+  // the nested orchestration wrote as it was (no third id for the task run's state).
+  const std::vector<std::string> minted(s.uuids.minted.begin() + before, s.uuids.minted.end());
+  CHECK(minted == std::vector<std::string>{sub->id, task->id});
+  CHECK(task->id != sub->id);
+  CHECK(task->timestamp == kNow);
+}
+
+TEST_CASE("force_task_run_state writes the given state's id and timestamp") {
+  Subflow s;
+  FixedClock clock(kNow);
+  SeededRandom random(1);
+  const Environment env{clock, s.uuids, random};
+  StoreServices services(*s.db.store, env);
+  State state;
+  state.id = "9e4f0b7c-1d2a-4c3b-8e5f-000000000abc";
+  state.type = StateType::kCompleted;
+  state.name = "Completed";
+  state.timestamp = kNow - 5 * kSecond;
+  state.message = "mirrored";
+  {
+    Store::WriteTransaction tx(*s.db.store);
+    services.force_task_run_state(s.parent_task.id, state);
+    tx.commit();
+  }
+  const StatePtr task = s.current(RunKind::kTask, s.parent_task.id);
+  REQUIRE(task);
+  CHECK(task->id == state.id);
+  CHECK(task->timestamp == state.timestamp);
+  CHECK(task->type == StateType::kCompleted);
+  CHECK(task->message == std::optional<std::string>("mirrored"));
+}
+
+TEST_CASE("a request without a state id or timestamp: the server mints both") {
+  Subflow s;
+  const std::size_t before = s.uuids.minted.size();
+  FixedClock clock(kNow);
+  SeededRandom random(1);
+  const Environment env{clock, s.uuids, random};
+  TransitionRequest request;
+  request.run_id = s.parent_flow.id;
+  request.proposal = proposal(StateType::kCompleted);
+  const TransitionResult result = set_state(*s.db.store, request, env);
+  REQUIRE_FALSE(result.error);
+  REQUIRE(result.validated_state);
+  REQUIRE(s.uuids.minted.size() == before + 1);
+  CHECK(result.validated_state->id == s.uuids.minted.back());
+  CHECK(result.validated_state->timestamp == kNow);
+}
+
+}  // namespace
+}  // namespace runctl
