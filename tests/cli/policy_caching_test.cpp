@@ -2,7 +2,7 @@
 // 68-70, and the key-length quirk of §5.25).
 #include <doctest/doctest.h>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -13,20 +13,8 @@ const std::string kLater = "2026-01-01T12:00:10+00:00";
 const std::string kYesterday = "2025-12-31T12:00:00+00:00";
 const std::string kTomorrow = "2026-01-02T12:00:00+00:00";
 
-const std::vector<std::string> kTypes = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
-                                         "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
-
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
-}
-
-Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
-                  const std::string& type, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", now, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
+  return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
 // Prefect's caching test chain: [CacheInsertion, CacheRetrieval], no transforms.
@@ -50,15 +38,6 @@ std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std:
 
 int cache_entries(const CliDb& db) {
   return std::stoi(db.sql_value("SELECT count(*) FROM task_run_state_cache"));
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
-std::string state_type(const Json& state) {
-  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
 }
 
 TEST_CASE("7.4.68 set and retrieve unexpired cached states") {
@@ -166,7 +145,7 @@ TEST_CASE("7.4.69 CacheInsertion requires a validated state (an error before val
 }
 
 TEST_CASE("7.4.70 only COMPLETED states are cached") {
-  for (const std::string& proposed : kTypes) {
+  for (const std::string& proposed : kStateTypes) {
     if (proposed == "COMPLETED") continue;
     CAPTURE(proposed);
     CliDb db;

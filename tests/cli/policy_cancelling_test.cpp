@@ -2,7 +2,7 @@
 // BypassCancellingFlowRunsWithNoInfra (spec §7.4 items 142-149).
 #include <doctest/doctest.h>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -19,29 +19,12 @@ const std::vector<std::string> kAllButCancelled = {"SCHEDULED", "PENDING", "RUNN
                                                    "FAILED",    "CRASHED", "PAUSED",  "CANCELLING"};
 
 std::string create_flow_at(const CliDb& db, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, "flow-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
+  return create_run_at(db, kCreated, "flow", std::move(extra));
 }
 
-Json set_state_at(const CliDb& db, const std::string& id, const std::string& type,
-                  std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", kLater, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
-}
-
-std::string only(const CliDb& db, const std::string& rule) {
-  return db.policy(Json{{"rules", Json{rule}}, {"transforms", Json::array()}});
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
-std::string state_type(const Json& state) {
-  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
+Json set_state_later(const CliDb& db, const std::string& id, const std::string& type,
+                     std::vector<std::string> extra = {}) {
+  return set_state_at(db, kLater, id, type, std::move(extra));
 }
 
 // A rejection into a brand-new plain Cancelled state, which becomes the run's state.
@@ -71,7 +54,7 @@ TEST_CASE(
     CAPTURE(to);
     const std::string id = create_flow_at(db, {"--state", "CANCELLING"});
     const Json before = db.show(id)["state"];
-    Json out = set_state_at(db, id, to, {"--policy", policy});
+    Json out = set_state_later(db, id, to, {"--policy", policy});
     CHECK(out["_exit_code"] == 1);
     CHECK(out["status"] == "REJECT");
     CHECK(reason(out) == kEnforceReason);
@@ -84,7 +67,7 @@ TEST_CASE(
 TEST_CASE("7.4.142 default CoreFlowPolicy: from CANCELLING only CANCELLED is accepted") {
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "CANCELLING"});
-  Json rejected = set_state_at(db, id, "COMPLETED");
+  Json rejected = set_state_later(db, id, "COMPLETED");
   CHECK(rejected["_exit_code"] == 1);
   CHECK(reason(rejected) == kEnforceReason);
   Json accepted = db.json({"--now", "2026-01-01T12:00:20+00:00", "set-state", id, "CANCELLED"});
@@ -99,7 +82,7 @@ TEST_CASE(
   for (const std::string& to : kAllButCancelled) {
     CAPTURE(to);
     const std::string id = create_flow_at(db, {"--state", "CANCELLED"});
-    Json out = set_state_at(db, id, to, {"--policy", policy});
+    Json out = set_state_later(db, id, to, {"--policy", policy});
     CHECK(out["status"] != "REJECT");
     CHECK(out["_exit_code"] == 0);
     CHECK(state_type(out["validated_state"]) == to);
@@ -114,8 +97,8 @@ TEST_CASE(
     "CANCELLED") {
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "SCHEDULED"});
-  Json out = set_state_at(db, id, "CANCELLING",
-                          {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
+  Json out = set_state_later(db, id, "CANCELLING",
+                             {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
   check_cancelled_instead(db, id, out, kScheduledReason);
   // Rejected outside its TO = {CANCELLING}: invalid on exit, never finalised.
   CHECK(out["finalization_signature"] == Json::array());
@@ -127,8 +110,8 @@ TEST_CASE(
   CliDb db;
   const std::string id = create_flow_at(
       db, {"--state", "PAUSED", "--pause-reschedule", "true", "--infrastructure-pid", "my-pid-42"});
-  Json out = set_state_at(db, id, "CANCELLING",
-                          {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
+  Json out = set_state_later(db, id, "CANCELLING",
+                             {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
   check_cancelled_instead(db, id, out, kSuspendedReason);
 }
 
@@ -138,8 +121,8 @@ TEST_CASE(
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "SCHEDULED", "--state-name", "Resuming",
                                              "--infrastructure-pid", "my-pid-42"});
-  Json out = set_state_at(db, id, "CANCELLING",
-                          {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
+  Json out = set_state_later(db, id, "CANCELLING",
+                             {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
   check_cancelled_instead(db, id, out, kScheduledReason);
 }
 
@@ -150,7 +133,7 @@ TEST_CASE("7.4.147 BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goe
     CAPTURE(name);
     const std::string id = create_flow_at(
         db, {"--state", "SCHEDULED", "--state-name", name, "--infrastructure-pid", "my-pid-42"});
-    Json out = set_state_at(db, id, "CANCELLING", {"--policy", policy});
+    Json out = set_state_later(db, id, "CANCELLING", {"--policy", policy});
     CHECK(out["_exit_code"] == 0);
     CHECK(out["status"] == "ACCEPT");
     CHECK(state_type(out["validated_state"]) == "CANCELLING");
@@ -158,7 +141,7 @@ TEST_CASE("7.4.147 BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goe
   }
   // The same run without a pid is cancelled directly.
   const std::string bare = create_flow_at(db, {"--state", "SCHEDULED"});
-  check_cancelled_instead(db, bare, set_state_at(db, bare, "CANCELLING", {"--policy", policy}),
+  check_cancelled_instead(db, bare, set_state_later(db, bare, "CANCELLING", {"--policy", policy}),
                           kScheduledReason);
 }
 
@@ -166,8 +149,8 @@ TEST_CASE(
     "7.4.148 BypassCancellingFlowRunsWithNoInfra: PAUSED without reschedule goes to CANCELLING") {
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "PAUSED"});
-  Json out = set_state_at(db, id, "CANCELLING",
-                          {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
+  Json out = set_state_later(db, id, "CANCELLING",
+                             {"--policy", only(db, "BypassCancellingFlowRunsWithNoInfra")});
   CHECK(out["_exit_code"] == 0);
   CHECK(state_type(out["validated_state"]) == "CANCELLING");
 }
@@ -182,7 +165,7 @@ TEST_CASE(
     CAPTURE(from);
     const std::string id = create_flow_at(
         db, from.empty() ? std::vector<std::string>{} : std::vector<std::string>{"--state", from});
-    Json out = set_state_at(db, id, "CANCELLING", {"--policy", policy});
+    Json out = set_state_later(db, id, "CANCELLING", {"--policy", policy});
     CHECK(out["_exit_code"] == 0);
     CHECK(state_type(out["validated_state"]) == "CANCELLING");
     CHECK(out["rule_signature"] == Json::array());
@@ -193,12 +176,12 @@ TEST_CASE(
     "BypassCancellingFlowRunsWithNoInfra: also applies under --force and the default policy") {
   CliDb db;
   const std::string forced = create_flow_at(db, {"--state", "SCHEDULED"});
-  Json out = set_state_at(db, forced, "CANCELLING", {"--force"});
+  Json out = set_state_later(db, forced, "CANCELLING", {"--force"});
   CHECK(out["policy"] == "MinimalFlowPolicy");
   check_cancelled_instead(db, forced, out, kScheduledReason);
 
   const std::string core = create_flow_at(db, {"--state", "SCHEDULED"});
-  check_cancelled_instead(db, core, set_state_at(db, core, "CANCELLING"), kScheduledReason);
+  check_cancelled_instead(db, core, set_state_later(db, core, "CANCELLING"), kScheduledReason);
 }
 
 }  // namespace

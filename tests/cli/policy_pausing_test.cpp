@@ -2,7 +2,7 @@
 // (spec §7.4 items 129-138).
 #include <doctest/doctest.h>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -14,33 +14,8 @@ const std::string kFiveMinutesAfterLater = "2026-01-01T12:05:10+00:00";
 const std::string kFiveMinutesBeforeLater = "2026-01-01T11:55:10+00:00";
 const std::string kDeployment = "5a1f3c1e-0000-4000-8000-000000000001";
 
-const std::vector<std::string> kTypes = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
-                                         "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
-
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
-}
-
-Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
-                  const std::string& type, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", now, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
-}
-
-std::string only(const CliDb& db, const std::string& rule) {
-  return db.policy(Json{{"rules", Json{rule}}, {"transforms", Json::array()}});
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
-std::string state_type(const Json& state) {
-  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
+  return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
 Json policy_of(const CliDb& db, const std::string& id) {
@@ -149,7 +124,7 @@ TEST_CASE(
 TEST_CASE("7.4.133 HandlePausingFlows: only RUNNING flow runs can pause") {
   CliDb db;
   const std::string policy = only(db, "HandlePausingFlows");
-  std::vector<std::string> initials = kTypes;
+  std::vector<std::string> initials = kStateTypes;
   initials.push_back("");  // no state
   for (const std::string& from : initials) {
     CAPTURE(from);
@@ -209,7 +184,7 @@ TEST_CASE(
     "state") {
   CliDb db;
   const std::string policy = only(db, "HandleResumingPausedFlows");
-  for (const std::string& to : kTypes) {
+  for (const std::string& to : kStateTypes) {
     CAPTURE(to);
     const std::string id =
         create_at(db, "flow", {"--state", "PAUSED", "--deployment-id", kDeployment});

@@ -1,7 +1,7 @@
 // End to end through the runctl binary: PreventPendingTransitions (spec §7.4 items 111-115).
 #include <doctest/doctest.h>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -10,31 +10,15 @@ const std::string kCreated = "2026-01-01T12:00:00+00:00";
 const std::string kLater = "2026-01-01T12:00:10+00:00";
 const std::string kLatest = "2026-01-01T12:00:20+00:00";
 
-const std::vector<std::string> kTypes = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
-                                         "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
 const std::vector<std::string> kBanned = {"CANCELLING", "CANCELLED", "RUNNING", "PENDING"};
 
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
-}
-
-Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
-                  const std::string& type, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", now, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
+  return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
 std::string only_pending_rule(const CliDb& db) {
   return db.policy(
       Json{{"rules", Json{"PreventPendingTransitions"}}, {"transforms", Json::array()}});
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
 }
 
 std::string abort_reason(const std::string& from) {
@@ -69,8 +53,8 @@ TEST_CASE(
 TEST_CASE("7.4.112 PreventPendingTransitions: every other ordered pair of types is accepted") {
   CliDb db;
   const std::string policy = only_pending_rule(db);
-  for (const std::string& from : kTypes) {
-    for (const std::string& to : kTypes) {
+  for (const std::string& from : kStateTypes) {
+    for (const std::string& to : kStateTypes) {
       if (to == "PENDING" && banned(from)) continue;
       CAPTURE(from);
       CAPTURE(to);

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -16,35 +16,12 @@ const std::string kNow = "2026-01-01T12:00:00+00:00";
 const std::string kDeployment = "5a1f3c1e-0000-4000-8000-000000000001";
 
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
-}
-
-Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
-                  const std::string& type, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", now, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
-}
-
-// Exactly these rules and no transforms: Prefect's unit tests enter the rules alone.
-std::string only(const CliDb& db, const Json& names) {
-  return db.policy(Json{{"rules", names}, {"transforms", Json::array()}});
+  return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
 void set_run_count(const CliDb& db, const std::string& kind, const std::string& id, int n) {
   db.sql("UPDATE " + kind + "_run SET run_count = " + std::to_string(n) + " WHERE id = '" + id +
          "'");
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
-std::string state_type(const Json& state) {
-  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
 }
 
 // Seconds since 12:00:00 of an ISO timestamp on 2026-01-01, e.g. "...T12:01:40.500000+00:00".
@@ -240,7 +217,9 @@ TEST_CASE("7.4.76 manual flow retry: not without a deployment") {
 }
 
 TEST_CASE("7.4.77 manual flow retry works even when exceeding max retries") {
-  for (const auto& [retries, run_count] : {std::pair{1, 2}, std::pair{10, 3}}) {
+  for (const auto& k : {std::pair{1, 2}, std::pair{10, 3}}) {
+    // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+    const int retries = k.first, run_count = k.second;
     CAPTURE(retries);
     CliDb db;
     const std::string id = failed_flow(db, retries, run_count, true);
@@ -363,6 +342,18 @@ TEST_CASE("7.4.89 RetryFailedTasks: retries can jitter sleeps (seeded delay with
   }
   CHECK(seen[0] == seen[3]);  // the same seed draws the same delay
   CHECK(seen[0] != seen[1]);
+}
+
+TEST_CASE("RetryFailedTasks: --seed N jitters as Prefect does after random.seed(N)") {
+  // CPython: random.seed(1); clamped_poisson_interval(10, clamping_factor=9) = 1.456935774580046
+  // s, which timedelta rounds to 1.456936 s.
+  CliDb db;
+  const std::string id =
+      running_task(db, 2, 2, {"--retry-delay", "10", "--retry-jitter-factor", "9"});
+  Json out = db.json({"--seed", "1", "--now", kNow, "set-state", id, "FAILED", "--policy",
+                      only(db, {"RetryFailedTasks"})});
+  CHECK(out["_exit_code"] == 1);
+  CHECK(std::abs(retry_delay(out) - 1.456936) < 1e-7);
 }
 
 TEST_CASE("7.4.90 RetryFailedTasks: jitter with no delay does not divide by zero") {

@@ -2,7 +2,7 @@
 // EnsureOnlyScheduledFlowsMarkedLate (spec §7.4 items 61-65 and 108-110).
 #include <doctest/doctest.h>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -17,16 +17,7 @@ const std::vector<std::string> kKinds = {"task", "flow"};
 const std::vector<std::string> kTerminal = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"};
 
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
-}
-
-Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
-                  const std::string& type, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", now, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
+  return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
 // A policy file with exactly these rules, followed by the run kind's global transforms.
@@ -37,21 +28,6 @@ std::string rules(const CliDb& db, const Json& names) {
 // A current state of `type` whose details carry `scheduled_time`.
 std::vector<std::string> state_scheduled_at(const std::string& type, const std::string& time) {
   return {"--state", type, "--details", Json{{"scheduled_time", time}}.dump()};
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
-std::string state_type(const Json& state) {
-  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
-}
-
-bool signed_by(const Json& list, const std::string& name) {
-  for (const Json& n : list)
-    if (n == name) return true;
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

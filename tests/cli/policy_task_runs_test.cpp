@@ -3,7 +3,7 @@
 // EnqueueScheduledTasks (spec §7.4 items 66-67, 79-84 and 139-141, and §5.29).
 #include <doctest/doctest.h>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -13,46 +13,14 @@ const std::string kNow = "2026-01-01T12:00:00+00:00";
 const std::string kPauseTimeout = "2026-01-01T12:05:00+00:00";
 const std::string kParametersId = "7d0c2a52-3f4e-4b6a-9c1d-2e3f4a5b6c7d";
 
-const std::vector<std::string> kTypes = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
-                                         "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
-
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
-}
-
-Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
-                  const std::string& type, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", now, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
-}
-
-// Exactly these rules and no transforms: Prefect's unit tests enter the rules alone.
-std::string only(const CliDb& db, const Json& names) {
-  return db.policy(Json{{"rules", names}, {"transforms", Json::array()}});
+  return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
 void set_column(const CliDb& db, const std::string& table, const std::string& id,
                 const std::string& column, int value) {
   db.sql("UPDATE " + table + " SET " + column + " = " + std::to_string(value) + " WHERE id = '" +
          id + "'");
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
-std::string state_type(const Json& state) {
-  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
-}
-
-bool signed_by(const Json& list, const std::string& name) {
-  for (const Json& n : list)
-    if (n == name) return true;
-  return false;
 }
 
 const char* const kNotRunning = "The enclosing flow must be running to begin task execution.";
@@ -72,7 +40,7 @@ TEST_CASE("7.4.139 PreventRunningTasksFromStoppedFlows allows task runs of a run
 }
 
 TEST_CASE("7.4.140 PreventRunningTasksFromStoppedFlows prevents tasks of stopped flows running") {
-  for (const std::string& flow_type : kTypes) {
+  for (const std::string& flow_type : kStateTypes) {
     if (flow_type == "RUNNING") continue;
     CAPTURE(flow_type);
     CliDb db;
@@ -158,7 +126,7 @@ TEST_CASE("PreventRunningTasksFromStoppedFlows in the default task policy") {
 
 TEST_CASE("7.4.79 UpdateFlowRunTrackerOnTasks: task runs track their flow run's run_count") {
   for (int flow_run_count : {5, 42}) {
-    std::vector<std::string> initials = kTypes;
+    std::vector<std::string> initials = kStateTypes;
     initials.push_back("NONE");
     for (const std::string& initial : initials) {
       CAPTURE(flow_run_count);

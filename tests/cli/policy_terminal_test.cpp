@@ -3,7 +3,7 @@
 // HandleTaskTerminalStateTransitions (spec §7.4 items 97-107 and 150-154).
 #include <doctest/doctest.h>
 
-#include "cli_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -26,21 +26,7 @@ const std::string kMetadata =
     R"("prefect_version": "3.4.0", "storage_block_id": null})";
 
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--now", kCreated, kind + "-run", "create"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args, 0).value("id", std::string());
-}
-
-Json set_state_at(const CliDb& db, const std::string& now, const std::string& id,
-                  const std::string& type, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--now", now, "set-state", id, type};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return db.json(args);
-}
-
-// A policy file with exactly these rules and no transforms (Prefect's unit-test chains).
-std::string only(const CliDb& db, const Json& rules) {
-  return db.policy(Json{{"rules", rules}, {"transforms", Json::array()}});
+  return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
 // A rule that rejects into a state of another type, fizzling every earlier rule.
@@ -51,21 +37,6 @@ Json mutator(const std::string& type) {
       {"to", "*"},
       {"before", Json::array({Json{{"reject", Json{{"state", Json{{"type", type}}},
                                                    {"reason", "for testing, of course"}}}}})}};
-}
-
-std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
-std::string state_type(const Json& state) {
-  return state.is_object() ? state.value("type", std::string("?")) : "<null>";
-}
-
-bool signed_by(const Json& list, const std::string& name) {
-  for (const Json& n : list)
-    if (n == name) return true;
-  return false;
 }
 
 std::string terminal_rule(const std::string& kind) {

@@ -100,6 +100,38 @@ TEST_CASE("C.1 clamped_poisson_interval: one uniform draw between the bounds' CD
         doctest::Approx(9.887778354591742).epsilon(1e-12));
 }
 
+TEST_CASE("SeededRandom(n) draws what CPython draws after random.seed(n)") {
+  // random.seed(n); random.uniform(0, 1); random.uniform(2, 5) in CPython.
+  struct Case {
+    std::uint64_t seed;
+    double first;
+    double second;
+  };
+  const Case cases[] = {
+      {0, 0.8444218515250481, 4.273863208820908},
+      {1, 0.13436424411240122, 4.542301210811698},
+      {42, 0.6394267984578837, 2.0750322656680007},
+      {4294967296ULL, 0.11299430095636409, 3.253486594588785},
+      {18446744073709551615ULL, 0.021825695401270107, 3.0142859805841273},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.seed);
+    SeededRandom random(c.seed);
+    CHECK(random.uniform(0, 1) == c.first);
+    CHECK(random.uniform(2, 5) == c.second);
+  }
+}
+
+TEST_CASE("clamped_poisson_interval with a seeded source matches Prefect under random.seed") {
+  // random.seed(2); clamped_poisson_interval(10, 9) and random.seed(7);
+  // clamped_poisson_interval(30) in CPython with Prefect's prefect.utilities.math.
+  SeededRandom two(2);
+  CHECK(clamped_poisson_interval(10, 9, two) == doctest::Approx(31.247663002447496).epsilon(1e-12));
+  SeededRandom seven(7);
+  CHECK(clamped_poisson_interval(30, 0.3, seven) ==
+        doctest::Approx(26.96176737530769).epsilon(1e-12));
+}
+
 TEST_CASE("C.1 clamped_poisson_interval stays within [lower, upper] over many seeded draws") {
   for (double avg : {0.001, 1.0, 10.0, 30.0, 3600.0}) {
     for (double factor : {0.01, 0.3, 1.0, 9.0, 60.0}) {
