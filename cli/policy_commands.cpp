@@ -1,4 +1,5 @@
 // policy list, policy show: what a policy compiles to.
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -20,10 +21,15 @@ Json entry_to_json(const PolicyEntry& e) {
 
 void print_entries(std::ostream& out, const std::vector<PolicyEntry>& entries) {
   if (entries.empty()) out << "    (none)\n";
+  // The name column fits the longest name (RemoveDeploymentConcurrencyLeaseForOldClientVersions
+  // is 52 characters), so it never runs into the kind column.
+  std::size_t width = 0;
+  for (const PolicyEntry& e : entries) width = std::max(width, e.info().name.size());
   int i = 1;
   for (const PolicyEntry& e : entries) {
     const RuleInfo& info = e.info();
-    out << "    " << std::setw(2) << i++ << ". " << std::left << std::setw(40) << info.name
+    out << "    " << std::setw(2) << i++ << ". " << std::left
+        << std::setw(static_cast<int>(width + 2)) << info.name
         << std::setw(10) << (e.kind() == EntryKind::kRule ? "rule" : "transform") << "FROM "
         << info.from_states.to_string() << "  TO " << info.to_states.to_string() << std::right
         << '\n';
