@@ -29,8 +29,8 @@ void print_entries(std::ostream& out, const std::vector<PolicyEntry>& entries) {
   for (const PolicyEntry& e : entries) {
     const RuleInfo& info = e.info();
     out << "    " << std::setw(2) << i++ << ". " << std::left
-        << std::setw(static_cast<int>(width + 2)) << info.name
-        << std::setw(10) << (e.kind() == EntryKind::kRule ? "rule" : "transform") << "FROM "
+        << std::setw(static_cast<int>(width + 2)) << info.name << std::setw(10)
+        << (e.kind() == EntryKind::kRule ? "rule" : "transform") << "FROM "
         << info.from_states.to_string() << "  TO " << info.to_states.to_string() << std::right
         << '\n';
   }
