@@ -22,7 +22,8 @@ test: build
 demo: build
 	@scripts/demo.sh $(BUILD)/runctl
 
-# Its own Release build directory (with -DRUNCTL_BENCH=ON): timings of a debug build mean nothing.
+# Its own optimized build directory (RelWithDebInfo, as users build it, with -DRUNCTL_BENCH=ON),
+# never the test build's; prints one table (docs/performance.md). Not part of `make test`.
 bench: deps
 	@scripts/bench.sh $(BUILD)-bench
 

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
+#include <utility>
 
 #include "cli/app.hpp"
 #include "cli/exit_codes.hpp"
@@ -38,6 +40,66 @@ int exit_code_for(ErrorKind kind) {
   return exit_code::kIoError;
 }
 
+using Registrar = void (*)(CLI::App&, runctl::cli::App&);
+
+// Every command group, in the order `runctl --help` lists them.
+constexpr Registrar kGroups[] = {
+    runctl::cli::add_init_command,         runctl::cli::add_run_commands,
+    runctl::cli::add_set_state_command,    runctl::cli::add_inspect_commands,
+    runctl::cli::add_policy_commands,      runctl::cli::add_rules_command,
+    runctl::cli::add_task_queue_commands,  runctl::cli::add_apply_command,
+    runctl::cli::add_concurrency_commands, runctl::cli::add_deployment_commands,
+    runctl::cli::add_lease_commands,       runctl::cli::add_events_command,
+};
+
+// Each top-level command name and the group that registers it. A name missing here only costs
+// speed: that command line registers every group.
+constexpr std::pair<std::string_view, Registrar> kCommandGroups[] = {
+    {"init", runctl::cli::add_init_command},
+    {"flow-run", runctl::cli::add_run_commands},
+    {"task-run", runctl::cli::add_run_commands},
+    {"set-state", runctl::cli::add_set_state_command},
+    {"show", runctl::cli::add_inspect_commands},
+    {"history", runctl::cli::add_inspect_commands},
+    {"log", runctl::cli::add_inspect_commands},
+    {"policy", runctl::cli::add_policy_commands},
+    {"rules", runctl::cli::add_rules_command},
+    {"task-queue", runctl::cli::add_task_queue_commands},
+    {"apply", runctl::cli::add_apply_command},
+    {"concurrency-limit", runctl::cli::add_concurrency_commands},
+    {"global-limit", runctl::cli::add_concurrency_commands},
+    {"deployment", runctl::cli::add_deployment_commands},
+    {"lease", runctl::cli::add_lease_commands},
+    {"events", runctl::cli::add_events_command},
+};
+
+// Building every command's options costs more than a whole set-state (CLI11 allocates and
+// splits names for each of a few hundred options), so a command line that plainly names one
+// command gets only that command's group. Anything else (help, --version, a mistake, an option
+// this scan does not know) gets them all, so CLI11 answers exactly as it always has.
+Registrar registrar_for(int argc, char** argv) {
+  constexpr std::string_view kValued[] = {"--db", "--now", "--seed", "--busy-timeout"};
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    bool global = false;
+    for (std::string_view option : kValued) {
+      if (arg == option) {
+        ++i;  // its value, whatever it looks like
+        global = true;
+      } else if (arg.size() > option.size() && arg.starts_with(option) &&
+                 arg[option.size()] == '=') {
+        global = true;
+      }
+    }
+    if (global) continue;
+    if (arg.starts_with("-")) return nullptr;
+    for (const auto& [name, group] : kCommandGroups)
+      if (name == arg) return group;
+    return nullptr;
+  }
+  return nullptr;
+}
+
 std::string default_db() {
   const char* env = std::getenv("RUNCTL_DB");
   return env && *env ? env : "runctl.db";
@@ -66,18 +128,11 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
-  runctl::cli::add_init_command(cli, app);
-  runctl::cli::add_run_commands(cli, app);
-  runctl::cli::add_set_state_command(cli, app);
-  runctl::cli::add_inspect_commands(cli, app);
-  runctl::cli::add_policy_commands(cli, app);
-  runctl::cli::add_rules_command(cli, app);
-  runctl::cli::add_task_queue_commands(cli, app);
-  runctl::cli::add_apply_command(cli, app);
-  runctl::cli::add_concurrency_commands(cli, app);
-  runctl::cli::add_deployment_commands(cli, app);
-  runctl::cli::add_lease_commands(cli, app);
-  runctl::cli::add_events_command(cli, app);
+  if (const Registrar only = registrar_for(argc, argv)) {
+    only(cli, app);
+  } else {
+    for (Registrar group : kGroups) group(cli, app);
+  }
 
   // A malformed --now is a usage error for every command, not only those that read the clock.
   cli.parse_complete_callback([&app] {

@@ -302,7 +302,9 @@ struct ConcurrencyStore::Statements {
 };
 
 ConcurrencyStore::ConcurrencyStore(Store& store)
-    : store_(store), stmts_(std::make_unique<Statements>()) {}
+    : store_(store),
+      stmts_(
+          &store.extension_statements<Statements>([] { return std::make_shared<Statements>(); })) {}
 
 ConcurrencyStore::~ConcurrencyStore() = default;
 

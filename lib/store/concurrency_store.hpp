@@ -89,7 +89,7 @@ class ConcurrencyStore final {
   struct Statements;  // concurrency_store.cpp
 
   Store& store_;
-  std::unique_ptr<Statements> stmts_;
+  Statements* stmts_;  // owned by the Store: see Store::extension_statements()
 };
 
 }  // namespace runctl

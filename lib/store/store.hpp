@@ -64,6 +64,14 @@ class Store final {
   const std::string& path() const { return path_; }
   int schema_version() const;
   SQLite::Database& db() { return *db_; }
+  // Prepared statements of a class layered on this connection (ConcurrencyStore), which is built
+  // anew for every transition: kept here, they are prepared once per connection, not once per
+  // transition, and finalized before the connection closes. `make` runs on first use.
+  template <typename T, typename Make>
+  T& extension_statements(Make&& make) {
+    if (!extension_statements_) extension_statements_ = make();
+    return *static_cast<T*>(extension_statements_.get());
+  }
 
   // BEGIN IMMEDIATE ... COMMIT. Rolls back when destroyed without commit().
   class WriteTransaction {
@@ -159,6 +167,7 @@ class Store final {
   std::unique_ptr<SQLite::Database> db_;
   // Declared after db_ so the statements are finalized before the connection closes.
   std::unique_ptr<Statements> stmts_;
+  std::shared_ptr<void> extension_statements_;  // see extension_statements()
 };
 
 }  // namespace runctl
