@@ -74,4 +74,14 @@ nlohmann::ordered_json type_set_to_json(const StateTypeSet& set);
 // Prints JSON on stdout, one object, pretty when stdout is a terminal.
 void print_json(const nlohmann::ordered_json& value);
 
+// For numeric options that must be >= 0. CLI::NonNegativeNumber's message quotes the upper
+// bound (DBL_MAX) in full, 300 digits on the error line; this one says it plainly.
+inline const CLI::Validator kNonNegative(
+    [](std::string& text) -> std::string {
+      double value = 0;
+      if (!CLI::detail::lexical_cast(text, value)) return "expected a number, got " + text;
+      return value < 0 ? "expected a number >= 0, got " + text : std::string();
+    },
+    "NONNEGATIVE");
+
 }  // namespace runctl::cli

@@ -69,7 +69,7 @@ void add_v1_commands(CLI::App& cli, App& app) {
   create->add_option("--tag", f->tag, "the tag")->required();
   create->add_option("--limit", f->limit, "how many task runs with the tag may run at once")
       ->required()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   create->add_flag("--json", f->json, "print JSON");
   create->callback([&app, f] {
     require_non_empty(f->tag, "--tag");
@@ -245,12 +245,10 @@ void add_v2_commands(CLI::App& cli, App& app) {
   CLI::App* create = group->add_subcommand("create", "create a V2 limit");
   create->add_option("NAME", f->name, "its name; \"tag:<tag>\" limits govern task runs' tags")
       ->required();
-  create->add_option("--limit", f->limit, "how many slots")
-      ->required()
-      ->check(CLI::NonNegativeNumber);
+  create->add_option("--limit", f->limit, "how many slots")->required()->check(kNonNegative);
   create->add_flag("--inactive", f->inactive, "create it inactive (ignored by the rules)");
   create->add_option("--slot-decay", f->slot_decay, "slots freed per second (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   create->add_flag("--json", f->json, "print JSON");
   create->callback([&app, f] {
     require_non_empty(f->name, "NAME");
@@ -319,17 +317,16 @@ void add_v2_commands(CLI::App& cli, App& app) {
   CLI::App* update =
       group->add_subcommand("update", "change a V2 limit (expired leases on it are reaped first)");
   update->add_option("NAME", f->name, "its name (or id)")->required();
-  update->add_option("--limit", f->limit, "how many slots")->check(CLI::NonNegativeNumber);
+  update->add_option("--limit", f->limit, "how many slots")->check(kNonNegative);
   // Two plain flags, not CLI11's negated-flag form: with an optional<bool> that form filled in
   // `false` when neither was given, so every update deactivated the limit.
   update->add_flag("--active", f->set_active, "make the rules use it again")
       ->excludes(update->add_flag("--inactive", f->inactive, "make the rules ignore it"));
-  update->add_option("--slot-decay", f->slot_decay, "slots freed per second")
-      ->check(CLI::NonNegativeNumber);
+  update->add_option("--slot-decay", f->slot_decay, "slots freed per second")->check(kNonNegative);
   update->add_option("--active-slots", f->active_slots, "set the occupied slot count")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   update->add_option("--denied-slots", f->denied_slots, "set the denied slot count")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   update->add_option("--name", f->new_name, "rename it");
   update->add_flag("--json", f->json, "print JSON");
   update->callback([&app, f] {

@@ -75,7 +75,7 @@ void add_deployment_commands(CLI::App& cli, App& app) {
       ->add_option("--concurrency-limit", f->limit,
                    "at most N of its flow runs PENDING/RUNNING/CANCELLING (a V2 limit named "
                    "deployment:<id>)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   create
       ->add_option("--collision-strategy", f->strategy,
                    "when the limit is full: enqueue (AwaitingConcurrencySlot, the default) or "

@@ -44,7 +44,7 @@ void add_events_command(CLI::App& cli, App& app) {
                 "print JSON: an array, or with --follow one object per line (JSON Lines)");
   cmd->add_flag("--follow", f->follow, "keep printing new events as they are written");
   cmd->add_option("--timeout", f->timeout, "with --follow: stop after this many seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--count", f->count, "stop after printing this many events")
       ->check(CLI::PositiveNumber);
 

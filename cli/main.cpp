@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
   cli.set_version_flag("--version", std::string("runctl ") + RUNCTL_VERSION + " (SQLite " +
                                         sqlite3_libversion() + ")");
   cli.require_subcommand(1);
+  // Global options are also taken after the command (`set-state ID RUNNING --now T`): every
+  // subcommand inherits this and hands the options it does not know to this parser.
+  cli.fallthrough();
   cli.footer(runctl::cli::exit_codes_help());
   app.options.db = default_db();
   cli.add_option("--db", app.options.db,
@@ -125,7 +128,7 @@ int main(int argc, char** argv) {
       ->envname("RUNCTL_SEED");
   cli.add_option("--busy-timeout", app.options.busy_timeout_ms,
                  "milliseconds to wait for another writer before giving up (exit 75)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(runctl::cli::kNonNegative)
       ->capture_default_str();
 
   if (const Registrar only = registrar_for(argc, argv)) {

@@ -84,8 +84,7 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
   create->add_option("--name", flags->name, "run name (default: derived from the id)");
   create->add_option("--state", flags->state.type, "initial state type, e.g. PENDING");
   add_state_flags(create, flags->state, "state-");
-  create->add_option("--retries", flags->retries, "automatic retries")
-      ->check(CLI::NonNegativeNumber);
+  create->add_option("--retries", flags->retries, "automatic retries")->check(kNonNegative);
   create->add_option("--retry-delay", flags->retry_delay,
                      kind == RunKind::kFlow ? "seconds between retries"
                                             : "seconds between retries, or S1,S2,... per attempt");
@@ -106,7 +105,7 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     create->add_option("--flow-run", flags->flow_run, "the flow run this task belongs to");
     create->add_option("--task-key", flags->task_key, "task key");
     create->add_option("--retry-jitter-factor", flags->retry_jitter_factor, "retry jitter factor")
-        ->check(CLI::NonNegativeNumber);
+        ->check(kNonNegative);
   }
 
   create->callback([&app, flags, kind] {

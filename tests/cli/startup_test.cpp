@@ -56,5 +56,23 @@ TEST_CASE("startup: usage errors are unchanged with one command registered") {
   CHECK(r.err.find("--now") != std::string::npos);
 }
 
+TEST_CASE("startup: global options may also follow the command") {
+  CliDb db;
+  const std::string id = db.create_flow({"--state", "PENDING", "--now", "2026-01-01T00:00:00Z"});
+  REQUIRE(!id.empty());
+  const Json out = db.set_state(id, "RUNNING", {"--now", "2026-01-01T00:00:05Z", "--seed", "3"});
+  CHECK(out["_exit_code"] == 0);
+  CHECK(out["validated_state"]["timestamp"] == "2026-01-01T00:00:05.000000+00:00");
+  CHECK(db.run({"show", id, "--now", "not a time"}).exit_code == 64);
+}
+
+TEST_CASE("startup: a negative count is refused in one short line") {
+  CliDb db;
+  const ProcessResult r = db.run({"flow-run", "create", "--retries", "-1"});
+  CHECK(r.exit_code == 64);
+  CHECK(r.err.find("--retries: expected a number >= 0, got -1") != std::string::npos);
+  CHECK(r.err.size() < 200);
+}
+
 }  // namespace
 }  // namespace runctl::clitest
