@@ -22,29 +22,6 @@
 namespace runctl::cli {
 namespace {
 
-// main() maps a command's Error to its exit code the same way; apply needs it per line.
-int exit_code_for_error(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kUsage:
-      return exit_code::kUsage;
-    case ErrorKind::kBadData:
-      return exit_code::kBadData;
-    case ErrorKind::kNotFound:
-      return exit_code::kNotFound;
-    case ErrorKind::kHook:
-      return exit_code::kHookError;
-    case ErrorKind::kIo:
-      return exit_code::kIoError;
-    case ErrorKind::kBusy:
-      return exit_code::kBusy;
-    case ErrorKind::kReadOnly:
-      return exit_code::kReadOnly;
-    case ErrorKind::kBadPolicy:
-      return exit_code::kBadPolicy;
-  }
-  return exit_code::kIoError;
-}
-
 [[noreturn]] void bad_line(const std::string& what) {
   throw Error(ErrorKind::kBadData, what);
 }
@@ -219,7 +196,7 @@ class Output {
 };
 
 int outcome_exit_code(const BatchOutcome& o) {
-  return o.result ? exit_code_for(*o.result) : exit_code_for_error(o.error->kind());
+  return o.result ? exit_code_for(*o.result) : exit_code_for(o.error->kind());
 }
 
 void append_strings(std::string& out, const std::vector<std::string>& items) {

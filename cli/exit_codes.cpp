@@ -11,4 +11,26 @@ std::string exit_codes_help() {
          "  77 database read-only          78 bad policy file\n";
 }
 
+int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kUsage:
+      return exit_code::kUsage;
+    case ErrorKind::kBadData:
+      return exit_code::kBadData;
+    case ErrorKind::kNotFound:
+      return exit_code::kNotFound;
+    case ErrorKind::kHook:
+      return exit_code::kHookError;
+    case ErrorKind::kIo:
+      return exit_code::kIoError;
+    case ErrorKind::kBusy:
+      return exit_code::kBusy;
+    case ErrorKind::kReadOnly:
+      return exit_code::kReadOnly;
+    case ErrorKind::kBadPolicy:
+      return exit_code::kBadPolicy;
+  }
+  return exit_code::kIoError;
+}
+
 }  // namespace runctl::cli

@@ -2,6 +2,8 @@
 #pragma once
 #include <string>
 
+#include "util/error.hpp"
+
 namespace runctl::cli::exit_code {
 
 constexpr int kAccept = 0;
@@ -24,5 +26,8 @@ namespace runctl::cli {
 
 // The table printed at the foot of --help.
 std::string exit_codes_help();
+
+// The exit code of a command that failed with an Error of this kind (apply: of one line).
+int exit_code_for(ErrorKind kind);
 
 }  // namespace runctl::cli

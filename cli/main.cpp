@@ -18,28 +18,6 @@ using runctl::ErrorKind;
 using runctl::cli::one_line;
 namespace exit_code = runctl::cli::exit_code;
 
-int exit_code_for(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kUsage:
-      return exit_code::kUsage;
-    case ErrorKind::kBadData:
-      return exit_code::kBadData;
-    case ErrorKind::kNotFound:
-      return exit_code::kNotFound;
-    case ErrorKind::kHook:
-      return exit_code::kHookError;
-    case ErrorKind::kIo:
-      return exit_code::kIoError;
-    case ErrorKind::kBusy:
-      return exit_code::kBusy;
-    case ErrorKind::kReadOnly:
-      return exit_code::kReadOnly;
-    case ErrorKind::kBadPolicy:
-      return exit_code::kBadPolicy;
-  }
-  return exit_code::kIoError;
-}
-
 using Registrar = void (*)(CLI::App&, runctl::cli::App&);
 
 // Every command group, in the order `runctl --help` lists them.
@@ -159,7 +137,7 @@ int main(int argc, char** argv) {
     return exit_code::kUsage;
   } catch (const runctl::Error& e) {
     std::cerr << "runctl: " << one_line(e.what()) << '\n';
-    return exit_code_for(e.kind());
+    return runctl::cli::exit_code_for(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "runctl: internal error: " << one_line(e.what()) << '\n';
     return exit_code::kIoError;
