@@ -18,10 +18,10 @@ constexpr auto kPollInterval = std::chrono::milliseconds(200);
 constexpr std::int64_t kBatch = 500;
 
 void print_event_text(const Event& e) {
-  std::cout << format_timestamp(e.occurred) << "  " << e.event << "  "
-            << e.resource.value("prefect.resource.id", std::string()) << "  "
-            << e.resource.value("prefect.state-type", std::string()) << " '"
-            << e.resource.value("prefect.state-name", std::string()) << "'";
+  const Json resource = Json::parse(e.resource);
+  std::cout << format_timestamp(e.occurred) << "  " << e.event << "  " << e.resource_id << "  "
+            << resource.value("prefect.state-type", std::string()) << " '"
+            << resource.value("prefect.state-name", std::string()) << "'";
   if (e.follows) std::cout << "  follows " << *e.follows;
   std::cout << '\n';
 }

@@ -81,12 +81,9 @@ Json concurrency_options_to_json(const std::optional<ConcurrencyOptions>& o) {
 }
 
 Json event_to_json(const Event& e) {
-  return Json{{"occurred", format_timestamp(e.occurred)},
-              {"event", e.event},
-              {"resource", e.resource},
-              {"related", e.related},
-              {"payload", e.payload},
-              {"id", e.id},
+  return Json{{"occurred", format_timestamp(e.occurred)}, {"event", e.event},
+              {"resource", Json::parse(e.resource)},      {"related", Json::parse(e.related)},
+              {"payload", Json::parse(e.payload)},        {"id", e.id},
               {"follows", optional_json(e.follows)}};
 }
 

@@ -94,9 +94,12 @@ struct Event {
   std::string id;
   Timestamp occurred = 0;
   std::string event;
-  Json resource = Json::object();
-  Json related = Json::array();
-  Json payload = Json::object();
+  std::string resource_id;  // resource["prefect.resource.id"]: the column `events --run` selects
+  // JSON text, as the events table stores it: a flow run writes an event on every transition and
+  // hardly anyone reads one back, so an event is written as text and only parsed when shown.
+  std::string resource = "{}";
+  std::string related = "[]";
+  std::string payload = "{}";
   std::optional<std::string> follows;
 };
 

@@ -9,131 +9,19 @@
 #include <cmath>
 #include <set>
 
+#include "store/sqlite_support.hpp"
 #include "util/error.hpp"
 
 namespace runctl {
 namespace {
 
-using Slot = std::unique_ptr<SQLite::Statement>;
-
-std::string one_line(std::string text) {
-  for (char& c : text)
-    if (c == '\n' || c == '\r') c = ' ';
-  return text;
-}
-
-// The same mapping as Store's: every SQLite failure leaves as one runctl::Error. The constraint
-// failures a caller can cause (a name taken) are caught where they happen, with a better message.
-[[noreturn]] void throw_sqlite_error(const SQLite::Exception& e, const std::string& path) {
-  const std::string detail = one_line(e.what());
-  switch (e.getErrorCode() < 0 ? -1 : (e.getErrorCode() & 0xff)) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      throw Error(ErrorKind::kBusy, "database is busy: " + path +
-                                        " (locked by another process for longer than the busy "
-                                        "timeout)");
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      throw Error(ErrorKind::kReadOnly, "database is read-only: " + path + ": " + detail);
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-      throw Error(ErrorKind::kIo, "I/O error on database " + path + ": " + detail);
-    default:
-      throw Error(ErrorKind::kIo, "database error on " + path + ": " + detail);
-  }
-}
-
-template <typename F>
-auto guarded(const std::string& path, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const SQLite::Exception& e) {
-    throw_sqlite_error(e, path);
-  }
-}
-
-// Borrows a cached statement for one execution; resetting on release ends a SELECT's read.
-class Use {
- public:
-  Use(SQLite::Database& db, Slot& slot, const char* sql) {
-    if (!slot) slot = std::make_unique<SQLite::Statement>(db, sql);
-    stmt_ = slot.get();
-    stmt_->clearBindings();
-  }
-  ~Use() { stmt_->tryReset(); }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  SQLite::Statement* operator->() { return stmt_; }
-  SQLite::Statement& operator*() { return *stmt_; }
-
- private:
-  SQLite::Statement* stmt_;
-};
-
-std::string to_text(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-void bind_opt(SQLite::Statement& s, int i, const std::optional<std::string>& v) {
-  if (v) {
-    s.bind(i, *v);
-  } else {
-    s.bind(i);
-  }
-}
+using Slot = StatementSlot;
 
 // A JSON array of strings, bound as one parameter and read with json_each(): one cached
 // statement serves any number of names.
 std::string json_list(const std::vector<std::string>& items) {
   return to_text(Json(items));
 }
-
-// Reads stored values back; anything malformed is bad data, naming where it was found.
-class Row {
- public:
-  Row(SQLite::Statement& s, std::string where) : s_(s), where_(std::move(where)) {}
-  std::string text(int i) { return s_.getColumn(i).getString(); }
-  std::optional<std::string> opt_text(int i) {
-    auto c = s_.getColumn(i);
-    if (c.isNull()) return std::nullopt;
-    return c.getString();
-  }
-  std::int64_t int64(int i) { return s_.getColumn(i).getInt64(); }
-  double real(int i) { return s_.getColumn(i).getDouble(); }
-  Timestamp time(int i) {
-    const std::string v = text(i);
-    auto t = parse_timestamp(v);
-    if (!t) bad(i, "invalid timestamp '" + v + "'");
-    return *t;
-  }
-  Json json(int i) {
-    auto v = opt_text(i);
-    if (!v) return Json();
-    try {
-      return Json::parse(*v);
-    } catch (const Json::exception& e) {
-      bad(i, std::string("invalid JSON: ") + e.what());
-    }
-  }
-  std::vector<std::string> strings(int i) {
-    const Json j = json(i);
-    std::vector<std::string> out;
-    if (!j.is_array()) bad(i, "expected a JSON array of strings");
-    for (const auto& e : j) {
-      if (!e.is_string()) bad(i, "expected a JSON array of strings");
-      out.push_back(e.get<std::string>());
-    }
-    return out;
-  }
-  [[noreturn]] void bad(int i, const std::string& what) {
-    throw Error(ErrorKind::kBadData,
-                where_ + ", column " + s_.getColumnName(i) + ": " + one_line(what));
-  }
-
- private:
-  SQLite::Statement& s_;
-  std::string where_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Row <-> struct.
@@ -143,7 +31,7 @@ constexpr const char* kV1Columns = "id, created, updated, tag, concurrency_limit
 V1Limit read_v1(SQLite::Statement& s, const std::string& path) {
   V1Limit l;
   l.id = s.getColumn(0).getString();
-  Row r(s, path + ": concurrency limit " + l.id);
+  RowReader r(s, path, "concurrency limit", l.id);
   l.created = r.time(1);
   l.updated = r.time(2);
   l.tag = r.text(3);
@@ -159,7 +47,7 @@ constexpr const char* kV2Columns =
 V2Limit read_v2(SQLite::Statement& s, const std::string& path) {
   V2Limit l;
   l.id = s.getColumn(0).getString();
-  Row r(s, path + ": global concurrency limit " + l.id);
+  RowReader r(s, path, "global concurrency limit", l.id);
   l.created = r.time(1);
   l.updated = r.time(2);
   l.name = r.text(3);
@@ -191,7 +79,7 @@ constexpr const char* kDeploymentColumns =
 Deployment read_deployment_row(SQLite::Statement& s, const std::string& path) {
   Deployment d;
   d.id = s.getColumn(0).getString();
-  Row r(s, path + ": deployment " + d.id);
+  RowReader r(s, path, "deployment", d.id);
   d.created = r.time(1);
   d.name = r.text(2);
   d.flow_id = r.text(3);
@@ -228,7 +116,7 @@ constexpr const char* kLeaseColumns =
 Lease read_lease_row(SQLite::Statement& s, const std::string& path) {
   Lease l;
   l.id = s.getColumn(0).getString();
-  Row r(s, path + ": lease " + l.id);
+  RowReader r(s, path, "lease", l.id);
   l.created_at = r.time(1);
   l.expiration = r.time(2);
   l.slots = r.int64(3);
@@ -241,19 +129,21 @@ Lease read_lease_row(SQLite::Statement& s, const std::string& path) {
 }
 
 constexpr const char* kEventColumns =
-    "seq, id, occurred, event, resource, related, payload, follows";
+    "seq, id, occurred, event, resource_id, resource, related, payload, follows";
 
 Event read_event_row(SQLite::Statement& s, const std::string& path) {
   Event e;
   e.seq = s.getColumn(0).getInt64();
-  Row r(s, path + ": event " + std::to_string(e.seq));
+  const std::string row = std::to_string(e.seq);
+  RowReader r(s, path, "event", row);
   e.id = r.text(1);
   e.occurred = r.time(2);
   e.event = r.text(3);
-  e.resource = r.json(4);
-  e.related = r.json(5);
-  e.payload = r.json(6);
-  e.follows = r.opt_text(7);
+  e.resource_id = r.text(4);
+  e.resource = r.json_text(5);
+  e.related = r.json_text(6);
+  e.payload = r.json_text(7);
+  e.follows = r.opt_text(8);
   return e;
 }
 
@@ -567,7 +457,7 @@ FlowInfo ConcurrencyStore::ensure_flow(const std::string& new_id, const std::str
     Use s(store_.db(), stmts_->flow_by_name, "SELECT id, name, tags FROM flow WHERE name = ?1");
     s->bind(1, name);
     s->executeStep();
-    Row r(*s, store_.path() + ": flow " + name);
+    RowReader r(*s, store_.path(), "flow", name);
     return FlowInfo{r.text(0), r.text(1), r.strings(2)};
   });
 }
@@ -577,7 +467,7 @@ std::optional<FlowInfo> ConcurrencyStore::read_flow(const std::string& id) {
     Use s(store_.db(), stmts_->flow_by_id, "SELECT id, name, tags FROM flow WHERE id = ?1");
     s->bind(1, id);
     if (!s->executeStep()) return std::nullopt;
-    Row r(*s, store_.path() + ": flow " + id);
+    RowReader r(*s, store_.path(), "flow", id);
     return FlowInfo{r.text(0), r.text(1), r.strings(2)};
   });
 }
@@ -592,7 +482,7 @@ void ConcurrencyStore::insert_deployment(const Deployment& d) {
     s->bind(3, d.name);
     s->bind(4, d.flow_id);
     s->bind(5, to_text(Json(d.tags)));
-    bind_opt(*s, 6, d.concurrency_limit_id);
+    s.opt_text(6, d.concurrency_limit_id);
     if (d.concurrency_options) {
       s->bind(7, to_text(concurrency_options_to_json(d.concurrency_options)));
     } else {
@@ -644,9 +534,9 @@ void ConcurrencyStore::insert_lease(const Lease& lease) {
       s->bind(2, format_timestamp(lease.created_at));
       s->bind(3, format_timestamp(lease.expiration));
       s->bind(4, static_cast<std::int64_t>(lease.slots));
-      bind_opt(*s, 5, lease.holder ? std::optional(lease.holder->type) : std::nullopt);
-      bind_opt(*s, 6, lease.holder ? std::optional(lease.holder->id) : std::nullopt);
-      bind_opt(*s, 7, lease.origin_run_id);
+      s.opt_text(5, lease.holder ? std::optional(lease.holder->type) : std::nullopt);
+      s.opt_text(6, lease.holder ? std::optional(lease.holder->id) : std::nullopt);
+      s.opt_text(7, lease.origin_run_id);
       s->exec();
     }
     int position = 0;
@@ -761,14 +651,14 @@ void ConcurrencyStore::insert_event(const Event& e) {
     Use s(store_.db(), stmts_->event_insert,
           "INSERT INTO events (id, occurred, event, resource_id, resource, related, payload, "
           "follows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    s->bind(1, e.id);
-    s->bind(2, format_timestamp(e.occurred));
-    s->bind(3, e.event);
-    s->bind(4, e.resource.value("prefect.resource.id", std::string()));
-    s->bind(5, to_text(e.resource));
-    s->bind(6, to_text(e.related));
-    s->bind(7, to_text(e.payload));
-    bind_opt(*s, 8, e.follows);
+    s.text(1, e.id);
+    s.time(2, e.occurred);
+    s.text(3, e.event);
+    s.text(4, e.resource_id);
+    s.text(5, e.resource);
+    s.text(6, e.related);
+    s.text(7, e.payload);
+    s.opt_text(8, e.follows);
     s->exec();
   });
 }

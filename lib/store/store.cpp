@@ -19,6 +19,7 @@
 #include "engine/state_json.hpp"
 #include "engine/state_text.hpp"
 #include "store/migrations.hpp"
+#include "store/sqlite_support.hpp"
 #include "util/error.hpp"
 #include "util/uuid.hpp"
 
@@ -26,119 +27,17 @@ namespace runctl {
 namespace {
 
 namespace fs = std::filesystem;
-using Slot = std::unique_ptr<SQLite::Statement>;
+using Slot = StatementSlot;
 
 // WAL pages at which a commit checkpoints: small for one-off commands (each process reads the
 // whole WAL when it opens the database), SQLite's default for bulk runs (see configure_connection).
 constexpr int kOneOffWalPages = 128;
-constexpr int kBulkWalPages = 1000;
+constexpr int kBulkWalPages = 10000;
 constexpr int kBulkCacheKiB = 64 * 1024;  // page cache of a bulk run (see prepare_for_bulk_writes)
 
 int index_of(RunKind kind) {
   return kind == RunKind::kFlow ? 0 : 1;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Error mapping: every SQLite failure leaves the store as one runctl::Error.
-
-std::string one_line(std::string text) {
-  for (char& c : text)
-    if (c == '\n' || c == '\r') c = ' ';
-  return text;
-}
-
-bool exists(const std::string& path) {
-  std::error_code ec;
-  return fs::exists(path, ec);
-}
-
-std::string parent_dir(const std::string& path) {
-  const fs::path parent = fs::path(path).parent_path();
-  return parent.empty() ? std::string(".") : parent.string();
-}
-
-// Whether a CANTOPEN is about permissions: the file (or, for a new file, its directory) cannot
-// be written.
-bool lacks_write_permission(const std::string& path) {
-  if (exists(path)) return ::access(path.c_str(), W_OK) != 0;
-  return ::access(parent_dir(path).c_str(), W_OK) != 0;
-}
-
-std::string busy_message(const std::string& path) {
-  return "database is busy: " + path +
-         " (locked by another process for longer than the busy timeout)";
-}
-
-bool is_busy(const SQLite::Exception& e) {
-  const int code = e.getErrorCode() & 0xff;
-  return code == SQLITE_BUSY || code == SQLITE_LOCKED;
-}
-
-[[noreturn]] void throw_sqlite_error(const SQLite::Exception& e, const std::string& path) {
-  const std::string detail = one_line(e.what());
-  // SQLiteCpp reports -1 for its own errors (e.g. a bad column index); they are I/O-ish bugs.
-  const int code = e.getErrorCode() < 0 ? -1 : (e.getErrorCode() & 0xff);
-  switch (code) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      throw Error(ErrorKind::kBusy, busy_message(path));
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      throw Error(ErrorKind::kReadOnly, "database is read-only: " + path + ": " + detail);
-    case SQLITE_CANTOPEN:
-      if (lacks_write_permission(path))
-        throw Error(ErrorKind::kReadOnly, "database is read-only: " + path + ": " + detail);
-      if (!exists(path))
-        throw Error(ErrorKind::kNotFound, "cannot open database " + path + ": " + detail);
-      throw Error(ErrorKind::kIo, "cannot open database " + path + ": " + detail);
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-      throw Error(ErrorKind::kBadData, path + " is not a runctl database: " + detail);
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-      throw Error(ErrorKind::kIo, "I/O error on database " + path + ": " + detail);
-    default:
-      throw Error(ErrorKind::kIo, "database error on " + path + ": " + detail);
-  }
-}
-
-// Runs f, turning any SQLite exception into a runctl::Error.
-template <typename F>
-auto guarded(const std::string& path, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const SQLite::Exception& e) {
-    throw_sqlite_error(e, path);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cached statements.
-
-// Borrows a cached statement for one execution, preparing it on first use. Resetting on release
-// matters: a SELECT left mid-iteration would keep its read transaction (and lock) open.
-class Use {
- public:
-  Use(SQLite::Database& db, Slot& slot, const char* sql)
-      : Use(db, slot, [sql] { return std::string(sql); }) {}
-
-  // make_sql runs only when the statement is first prepared, so hot paths build no SQL text.
-  template <std::invocable MakeSql>
-  Use(SQLite::Database& db, Slot& slot, MakeSql&& make_sql) {
-    if (!slot) slot = std::make_unique<SQLite::Statement>(db, make_sql());
-    stmt_ = slot.get();
-    stmt_->clearBindings();
-  }
-  ~Use() { stmt_->tryReset(); }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-
-  SQLite::Statement* operator->() { return stmt_; }
-  SQLite::Statement& operator*() { return *stmt_; }
-
- private:
-  SQLite::Statement* stmt_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // SQL text. Only table and column names are spliced in; every value is a bound parameter.
@@ -224,15 +123,29 @@ std::string insert_state_sql(RunKind kind) {
          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 }
 
+// Which state rows a SELECT of select_state_sql() finds.
+enum class StateLookup {
+  kById,     // ?1 = id
+  kCurrent,  // ?1 = run id, ?2 = timestamp, ?3 = id: the row keyed by the run's state columns
+  kHistory,  // ?1 = run id, every row in timestamp order
+};
+
 // The state columns read_state_row expects, joined to the state's artifact.
-std::string select_state_sql(RunKind kind, bool history) {
+std::string select_state_sql(RunKind kind, StateLookup lookup) {
   const KindNames& n = kNames[index_of(kind)];
   std::string sql = std::string(
                         "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, "
                         "s.data, a.id, a.data FROM ") +
                     n.state_table + " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
-  if (history) return sql + " WHERE s." + n.state_run_column + " = ?1 ORDER BY s.timestamp, s.seq";
-  return sql + " WHERE s.id = ?1";
+  switch (lookup) {
+    case StateLookup::kById:
+      return sql + " WHERE s.id = ?1";
+    case StateLookup::kCurrent:
+      return sql + " WHERE s." + n.state_run_column + " = ?1 AND s.timestamp = ?2 AND s.id = ?3";
+    case StateLookup::kHistory:
+      break;
+  }
+  return sql + " WHERE s." + n.state_run_column + " = ?1 ORDER BY s.timestamp";
 }
 
 constexpr const char* kInsertArtifactSql =
@@ -246,11 +159,6 @@ constexpr const char* kLogColumns =
 
 // ---------------------------------------------------------------------------------------------
 // Binding and reading values.
-
-// Invalid UTF-8 (say, from a command-line tag) must not make storing fail.
-std::string to_text(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
 
 // A JSON array of strings, as to_text(Json(items)) writes it, without building the Json.
 std::string strings_text(const std::vector<std::string>& items) {
@@ -267,138 +175,108 @@ std::string strings_text(const std::vector<std::string>& items) {
   return out;
 }
 
-void bind_opt(SQLite::Statement& s, int i, const std::optional<std::string>& v) {
-  if (v) {
-    s.bind(i, *v);
-  } else {
-    s.bind(i);
-  }
-}
-
-void bind_time(SQLite::Statement& s, int i, const std::optional<Timestamp>& t) {
+// The type's name: a static string, bound without a copy.
+void bind_type(Use& s, int i, const std::optional<StateType>& t) {
   if (t) {
-    s.bind(i, format_timestamp(*t));
+    s.literal(i, type_name(*t));
   } else {
-    s.bind(i);
+    s->bind(i);
   }
 }
 
-void bind_type(SQLite::Statement& s, int i, const std::optional<StateType>& t) {
-  if (t) {
-    s.bind(i, std::string(type_name(*t)));
-  } else {
-    s.bind(i);
+// Equal and of the same types all the way down: Json's == holds 1 and 1.0 equal, which print
+// differently.
+bool same_json(const Json& a, const Json& b) {
+  if (a.type() != b.type() || a.size() != b.size()) return false;
+  if (a.is_object()) {
+    for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j)
+      if (i.key() != j.key() || !same_json(*i, *j)) return false;
+    return true;
   }
+  if (a.is_array()) {
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!same_json(a[i], b[i])) return false;
+    return true;
+  }
+  return a == b;
 }
 
-std::optional<std::string> column_opt(SQLite::Statement& s, int i) {
-  auto c = s.getColumn(i);
-  if (c.isNull()) return std::nullopt;
-  return c.getString();
-}
+// The empirical_policy text last read or written, with its value. Runs made alike share their
+// policy, so a bulk run would otherwise parse and print the same few texts over and over.
+struct PolicyMemo {
+  std::string text;
+  Json value;
 
-// Reads stored values back; anything malformed is reported as bad data with where it was found.
-class RowReader {
- public:
-  RowReader(SQLite::Statement& stmt, std::string where) : s_(stmt), where_(std::move(where)) {}
-
-  std::optional<std::string> opt_text(int i) { return column_opt(s_, i); }
-  std::string text(int i) { return s_.getColumn(i).getString(); }
-  std::int64_t int64(int i) { return s_.getColumn(i).getInt64(); }
-  bool is_null(int i) { return s_.getColumn(i).isNull(); }
-
-  std::optional<Timestamp> opt_time(int i) {
-    auto v = opt_text(i);
-    if (!v) return std::nullopt;
-    auto t = parse_timestamp(*v);
-    if (!t) bad(i, "invalid timestamp '" + *v + "'");
-    return t;
-  }
-  Timestamp time(int i) {
-    auto t = opt_time(i);
-    if (!t) bad(i, "missing timestamp");
-    return *t;
-  }
-
-  std::optional<StateType> opt_type(int i) {
-    auto v = opt_text(i);
-    if (!v) return std::nullopt;
-    auto t = parse_state_type(*v);
-    if (!t) bad(i, "invalid state type '" + *v + "'");
-    return t;
-  }
-
-  // SQL NULL reads as JSON null.
-  Json json(int i) {
-    auto v = opt_text(i);
-    if (!v) return Json();
-    try {
-      return Json::parse(*v);
-    } catch (const Json::exception& e) {
-      bad(i, std::string("invalid JSON: ") + e.what());
+  const std::string& text_of(const Json& policy) {
+    if (text.empty() || !same_json(policy, value)) {
+      text = to_text(policy);
+      value = policy;
     }
+    return text;
   }
-
-  std::vector<std::string> strings(int i) {
-    const Json j = json(i);
-    std::vector<std::string> out;
-    if (!j.is_array()) bad(i, "expected a JSON array of strings");
-    for (const auto& e : j) {
-      if (!e.is_string()) bad(i, "expected a JSON array of strings");
-      out.push_back(e.get<std::string>());
-    }
-    return out;
-  }
-
-  [[noreturn]] void bad(int i, const std::string& what) {
-    throw Error(ErrorKind::kBadData,
-                where_ + ", column " + s_.getColumnName(i) + ": " + one_line(what));
-  }
-
-  const std::string& where() const { return where_; }
-
- private:
-  SQLite::Statement& s_;
-  std::string where_;
 };
 
-void bind_run(SQLite::Statement& s, const Run& run, Timestamp updated) {
+// A signature's JSON text: a policy's transitions sign with the same few lists of names.
+struct SignatureMemo {
+  std::vector<std::string> names;
+  std::string text;
+
+  const std::string& text_of(const std::vector<std::string>& signature) {
+    if (text.empty() || signature != names) {
+      text = strings_text(signature);
+      names = signature;
+    }
+    return text;
+  }
+};
+
+void bind_run(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo) {
   int i = 0;
-  s.bind(++i, run.id);
-  s.bind(++i, format_timestamp(run.created));
-  s.bind(++i, format_timestamp(updated));
-  s.bind(++i, run.name);
-  bind_opt(s, ++i, run.state_id);
+  s.text(++i, run.id);
+  s.time(++i, run.created);
+  s.time(++i, updated);
+  s.text(++i, run.name);
+  s.opt_text(++i, run.state_id);
   bind_type(s, ++i, run.state_type);
-  bind_opt(s, ++i, run.state_name);
-  bind_time(s, ++i, run.state_timestamp);
-  s.bind(++i, run.run_count);
-  bind_time(s, ++i, run.expected_start_time);
-  bind_time(s, ++i, run.next_scheduled_start_time);
-  bind_time(s, ++i, run.start_time);
-  bind_time(s, ++i, run.end_time);
-  s.bind(++i, static_cast<std::int64_t>(run.total_run_time_us));
-  s.bind(++i, to_text(run.empirical_policy));
-  s.bind(++i, strings_text(run.tags));
+  s.opt_text(++i, run.state_name);
+  s.opt_time(++i, run.state_timestamp);
+  s->bind(++i, run.run_count);
+  s.opt_time(++i, run.expected_start_time);
+  s.opt_time(++i, run.next_scheduled_start_time);
+  s.opt_time(++i, run.start_time);
+  s.opt_time(++i, run.end_time);
+  s->bind(++i, static_cast<std::int64_t>(run.total_run_time_us));
+  s.text(++i, memo.text_of(run.empirical_policy));
+  s.text(++i, strings_text(run.tags));
   if (run.kind == RunKind::kFlow) {
-    bind_opt(s, ++i, run.flow_id);
-    bind_opt(s, ++i, run.deployment_id);
-    bind_opt(s, ++i, run.parent_task_run_id);
-    bind_opt(s, ++i, run.infrastructure_pid);
-    bind_opt(s, ++i, run.work_queue_id);
+    s.opt_text(++i, run.flow_id);
+    s.opt_text(++i, run.deployment_id);
+    s.opt_text(++i, run.parent_task_run_id);
+    s.opt_text(++i, run.infrastructure_pid);
+    s.opt_text(++i, run.work_queue_id);
   } else {
-    bind_opt(s, ++i, run.flow_run_id);
-    s.bind(++i, run.flow_run_run_count);
-    bind_opt(s, ++i, run.task_key);
-    s.bind(++i, run.dynamic_key);
+    s.opt_text(++i, run.flow_run_id);
+    s->bind(++i, run.flow_run_run_count);
+    s.opt_text(++i, run.task_key);
+    s.text(++i, run.dynamic_key);
   }
 }
 
-Run read_run(SQLite::Statement& s, RunKind kind, const std::string& path) {
+Json read_policy(RowReader& r, int i, PolicyMemo& memo) {
+  SQLite::Column c = r.column(i);
+  const std::string_view text(c.getText(), static_cast<std::size_t>(c.getBytes()));
+  if (memo.text.empty() || text != memo.text) {
+    memo.value = r.json(i);
+    memo.text = text;
+  }
+  return memo.value;
+}
+
+Run read_run(SQLite::Statement& s, RunKind kind, const std::string& path, PolicyMemo& memo) {
   Run run;
   run.kind = kind;
   run.id = s.getColumn(0).getString();
-  RowReader r(s, path + ": " + std::string(kind_name(kind)) + " run " + run.id);
+  RowReader r(s, path, kind == RunKind::kFlow ? "flow run" : "task run", run.id);
   int i = 0;  // column 0, id, is read above
   run.created = r.time(++i);
   ++i;  // updated: bookkeeping only
@@ -413,7 +291,7 @@ Run read_run(SQLite::Statement& s, RunKind kind, const std::string& path) {
   run.start_time = r.opt_time(++i);
   run.end_time = r.opt_time(++i);
   run.total_run_time_us = r.int64(++i);
-  run.empirical_policy = r.json(++i);
+  run.empirical_policy = read_policy(r, ++i, memo);
   run.tags = r.strings(++i);
   if (kind == RunKind::kFlow) {
     run.flow_id = r.opt_text(++i);
@@ -481,7 +359,10 @@ ArtifactFields take_artifact_fields(Json& data) {
 }
 
 bool is_state_timestamp_conflict(const SQLite::Exception& e) {
-  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE &&
+  // The (run, timestamp) primary key of the state tables (schema 004), or their unique index
+  // before.
+  const int code = e.getExtendedErrorCode();
+  return (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE) &&
          std::string_view(e.what()).find("_state.timestamp") != std::string_view::npos;
 }
 
@@ -490,10 +371,12 @@ bool is_state_timestamp_conflict(const SQLite::Exception& e) {
 // ---------------------------------------------------------------------------------------------
 
 struct Store::Statements {
+  PolicyMemo policy_memo;
+  SignatureMemo rule_signatures, finalization_signatures;
   Slot begin, commit, rollback;
   Slot savepoint, release, rollback_to;
   Slot find_run[2], load_run[2], insert_run[2], update_run[2], count_runs[2];
-  Slot insert_state[2], load_state[2], load_history[2];
+  Slot insert_state[2], load_state[2], load_current_state[2], load_history[2];
   Slot insert_artifact, delete_artifact;
   Slot insert_log, load_log;
   Slot find_cached_state, insert_cache_entry, state_timestamp_taken, failed_task_runs;
@@ -720,7 +603,7 @@ std::optional<RunKind> Store::find_run_kind(const std::string& run_id) {
       const int k = index_of(kind);
       Use s(*db_, stmts_->find_run[k],
             [&] { return std::string("SELECT 1 FROM ") + kNames[k].run_table + " WHERE id = ?1"; });
-      s->bind(1, run_id);
+      s.text(1, run_id);
       if (s->executeStep()) return kind;
     }
     return std::nullopt;
@@ -730,16 +613,16 @@ std::optional<RunKind> Store::find_run_kind(const std::string& run_id) {
 std::optional<Run> Store::load_run(RunKind kind, const std::string& run_id) {
   return guarded(path_, [&]() -> std::optional<Run> {
     Use s(*db_, stmts_->load_run[index_of(kind)], [&] { return select_run_sql(kind); });
-    s->bind(1, run_id);
+    s.text(1, run_id);
     if (!s->executeStep()) return std::nullopt;
-    return read_run(*s, kind, path_);
+    return read_run(*s, kind, path_, stmts_->policy_memo);
   });
 }
 
 void Store::insert_run(const Run& run) {
   guarded(path_, [&] {
     Use s(*db_, stmts_->insert_run[index_of(run.kind)], [&] { return insert_run_sql(run.kind); });
-    bind_run(*s, run, run.created);
+    bind_run(s, run, run.created, stmts_->policy_memo);
     s->exec();
   });
 }
@@ -749,7 +632,7 @@ void Store::update_run(const Run& run) {
     Use s(*db_, stmts_->update_run[index_of(run.kind)], [&] { return update_run_sql(run.kind); });
     // `updated` follows the run's own clock (its latest state time), not the wall clock, so
     // runs driven by an injected clock stay reproducible.
-    bind_run(*s, run, run.state_timestamp.value_or(run.created));
+    bind_run(s, run, run.state_timestamp.value_or(run.created), stmts_->policy_memo);
     if (s->exec() == 0)
       throw Error(ErrorKind::kNotFound,
                   std::string(kind_name(run.kind)) + " run not found: " + run.id);
@@ -783,31 +666,31 @@ void Store::write_state(const Run& run, State& state) {
       const ArtifactFields fields = take_artifact_fields(*state.data);
       artifact_id = stmts_->uuids.next();
       Use a(*db_, stmts_->insert_artifact, kInsertArtifactSql);
-      a->bind(1, *artifact_id);
-      a->bind(2, format_timestamp(state.timestamp));
-      bind_opt(*a, 3, fields.key);
-      bind_opt(*a, 4, fields.type);
-      bind_opt(*a, 5, fields.description);
-      a->bind(6, to_text(*state.data));
+      a.text(1, *artifact_id);
+      a.time(2, state.timestamp);
+      a.opt_text(3, fields.key);
+      a.opt_text(4, fields.type);
+      a.opt_text(5, fields.description);
+      a.text(6, to_text(*state.data));
       if (run.kind == RunKind::kFlow) {
-        a->bind(7, run.id);
+        a.text(7, run.id);
         a->bind(8);
       } else {
-        bind_opt(*a, 7, run.flow_run_id);
-        a->bind(8, run.id);
+        a.opt_text(7, run.flow_run_id);
+        a.text(8, run.id);
       }
       a->exec();
     }
     Use s(*db_, stmts_->insert_state[k], [&] { return insert_state_sql(run.kind); });
-    s->bind(1, state.id);
-    s->bind(2, format_timestamp(state.timestamp));
-    s->bind(3, run.id);
-    s->bind(4, std::string(type_name(state.type)));
-    s->bind(5, state.name);
-    bind_opt(*s, 6, state.message);
-    s->bind(7, format_timestamp(state.timestamp));
-    s->bind(8, state_details_text(state.details ? *state.details : StateDetails()));
-    bind_opt(*s, 9, artifact_id);
+    s.text(1, state.id);
+    s.time(2, state.timestamp);
+    s.text(3, run.id);
+    bind_type(s, 4, state.type);
+    s.text(5, state.name);
+    s.opt_text(6, state.message);
+    s.time(7, state.timestamp);
+    s.text(8, state_details_text(state.details ? *state.details : StateDetails()));
+    s.opt_text(9, artifact_id);
     s->exec();
   } catch (const SQLite::Exception& e) {
     if (is_busy(e)) throw RetryableError(busy_message(path_));
@@ -816,7 +699,7 @@ void Store::write_state(const Run& run, State& state) {
     if (artifact_id) {
       try {
         Use d(*db_, stmts_->delete_artifact, kDeleteArtifactSql);
-        d->bind(1, *artifact_id);
+        d.text(1, *artifact_id);
         d->exec();
       } catch (const SQLite::Exception&) {
         // Best effort: the original error is the one worth reporting.
@@ -833,7 +716,7 @@ void Store::write_state(const Run& run, State& state) {
 StatePtr Store::read_state_row(SQLite::Statement& row) {
   auto state = std::make_shared<State>();
   state->id = row.getColumn(0).getString();
-  RowReader r(row, path_ + ": state " + state->id);
+  RowReader r(row, path_, "state", state->id);
   const auto type = r.opt_type(1);
   if (!type) r.bad(1, "missing state type");
   state->type = *type;
@@ -857,9 +740,21 @@ StatePtr Store::read_state_row(SQLite::Statement& row) {
 StatePtr Store::load_current_state(const Run& run) {
   if (!run.state_id) return nullptr;
   return guarded(path_, [&]() -> StatePtr {
-    Use s(*db_, stmts_->load_state[index_of(run.kind)],
-          [&] { return select_state_sql(run.kind, false); });
-    s->bind(1, *run.state_id);
+    const int k = index_of(run.kind);
+    // By the primary key first: the row sits on the leaf page the next state will be written to,
+    // so the transition reads one page where a look-up by id reads two more. A run whose state
+    // columns disagree with its state row (edited by hand) is still found by id.
+    if (run.state_timestamp) {
+      Use s(*db_, stmts_->load_current_state[k],
+            [&] { return select_state_sql(run.kind, StateLookup::kCurrent); });
+      s.text(1, run.id);
+      s.time(2, *run.state_timestamp);
+      s.text(3, *run.state_id);
+      if (s->executeStep()) return read_state_row(*s);
+    }
+    Use s(*db_, stmts_->load_state[k],
+          [&] { return select_state_sql(run.kind, StateLookup::kById); });
+    s.text(1, *run.state_id);
     if (!s->executeStep()) return nullptr;
     return read_state_row(*s);
   });
@@ -868,8 +763,8 @@ StatePtr Store::load_current_state(const Run& run) {
 std::vector<StatePtr> Store::load_history(const Run& run) {
   return guarded(path_, [&] {
     Use s(*db_, stmts_->load_history[index_of(run.kind)],
-          [&] { return select_state_sql(run.kind, true); });
-    s->bind(1, run.id);
+          [&] { return select_state_sql(run.kind, StateLookup::kHistory); });
+    s.text(1, run.id);
     std::vector<StatePtr> out;
     while (s->executeStep()) out.push_back(read_state_row(*s));
     return out;
@@ -885,25 +780,25 @@ std::int64_t Store::insert_log(const LogEntry& entry) {
       return std::string("INSERT INTO orchestration_log (") + kLogColumns +
              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
     });
-    s->bind(1, entry.run_id);
-    s->bind(2, std::string(kind_name(entry.run_kind)));
-    s->bind(3, format_timestamp(entry.at));
-    bind_type(*s, 4, entry.initial_type);
+    s.text(1, entry.run_id);
+    s.literal(2, kind_name(entry.run_kind));
+    s.time(3, entry.at);
+    bind_type(s, 4, entry.initial_type);
     if (!entry.proposed_state_text.empty()) {
-      s->bind(5, entry.proposed_state_text);
+      s.text(5, entry.proposed_state_text);
     } else if (entry.proposed_state.is_null()) {
       s->bind(5);
     } else {
-      s->bind(5, to_text(entry.proposed_state));
+      s.text(5, to_text(entry.proposed_state));
     }
-    s->bind(6, entry.status);
-    s->bind(7, to_text(entry.details));
-    bind_opt(*s, 8, entry.validated_state_id);
-    s->bind(9, strings_text(entry.rule_signature));
-    s->bind(10, strings_text(entry.finalization_signature));
-    bind_opt(*s, 11, entry.error);
+    s.text(6, entry.status);
+    s.text(7, to_text(entry.details));
+    s.opt_text(8, entry.validated_state_id);
+    s.text(9, stmts_->rule_signatures.text_of(entry.rule_signature));
+    s.text(10, stmts_->finalization_signatures.text_of(entry.finalization_signature));
+    s.opt_text(11, entry.error);
     s->bind(12, static_cast<std::int64_t>(entry.duration_us));
-    s->bind(13, entry.policy);
+    s.text(13, entry.policy);
     s->bind(14, entry.forced ? 1 : 0);
     s->exec();
     return db_->getLastInsertRowid();
@@ -921,7 +816,8 @@ std::vector<LogEntry> Store::load_log(const std::string& run_id) {
     while (s->executeStep()) {
       LogEntry e;
       e.id = s->getColumn(0).getInt64();
-      RowReader r(*s, path_ + ": orchestration_log row " + std::to_string(e.id));
+      const std::string row = std::to_string(e.id);
+      RowReader r(*s, path_, "orchestration_log row", row);
       e.run_id = r.text(1);
       const std::string kind = r.text(2);
       if (kind != "flow" && kind != "task") r.bad(2, "invalid run kind '" + kind + "'");
@@ -974,7 +870,7 @@ void Store::insert_cache_entry(const std::string& id, const std::string& key,
     s->bind(1, id);
     s->bind(2, format_timestamp(now));
     s->bind(3, key);
-    bind_time(*s, 4, expiration);
+    s.opt_time(4, expiration);
     s->bind(5, task_run_state_id);
     s->exec();
   });
@@ -1029,7 +925,7 @@ std::vector<Store::QueuedTask> Store::list_task_queue(const std::optional<std::s
     while (s->executeStep()) {
       QueuedTask q;
       q.id = s->getColumn(0).getString();
-      RowReader r(*s, path_ + ": task_queue entry " + q.id);
+      RowReader r(*s, path_, "task_queue entry", q.id);
       q.task_key = r.text(1);
       q.queue = r.text(2);
       q.task_run_id = r.text(3);

@@ -39,7 +39,7 @@ Counts check_consistent(const std::string& path) {
     // Each run points at its newest state (or none, and then has no state at all).
     CHECK(sql.count("SELECT count(*) FROM " + runs +
                     " AS r WHERE r.state_id IS NOT (SELECT s.id FROM " + states + " AS s WHERE s." +
-                    fk + " = r.id ORDER BY s.seq DESC LIMIT 1)") == 0);
+                    fk + " = r.id ORDER BY s.timestamp DESC LIMIT 1)") == 0);
     // ...and copies its type, name and timestamp.
     CHECK(sql.count("SELECT count(*) FROM " + runs + " AS r JOIN " + states +
                     " AS s ON s.id = r.state_id WHERE r.state_type IS NOT s.type OR r.state_name "

@@ -123,7 +123,7 @@ TEST_CASE("reliability: SQL metacharacters in every string input are stored verb
   // The flow run's creation state carries the payload in its name, message, details and data.
   const auto first = sql.query(
       "SELECT s.name, s.message, s.state_details, a.data FROM flow_run_state AS s LEFT JOIN "
-      "artifact AS a ON a.id = s.result_artifact_id WHERE s.flow_run_id = ?1 ORDER BY s.seq",
+      "artifact AS a ON a.id = s.result_artifact_id WHERE s.flow_run_id = ?1 ORDER BY s.timestamp",
       {flow});
   REQUIRE(first.size() >= 1);
   CHECK(first[0][0] == P);

@@ -235,8 +235,8 @@ TEST_CASE("events: written in order, filtered by resource, paged by seq") {
     e.id = "e" + std::to_string(i);
     e.occurred = kT0 + i;
     e.event = "prefect.flow-run.Running";
-    e.resource =
-        Json{{"prefect.resource.id", i == 1 ? "prefect.flow-run.b" : "prefect.flow-run.a"}};
+    e.resource_id = i == 1 ? "prefect.flow-run.b" : "prefect.flow-run.a";
+    e.resource = Json{{"prefect.resource.id", e.resource_id}}.dump();
     db.limits->insert_event(e);
   }
   const auto all = db.limits->list_events(std::nullopt);

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 
 #include "engine/services.hpp"  // RetryableError
+#include "store/migrations.hpp"
 #include "util/error.hpp"
 
 namespace runctl {
@@ -457,6 +459,27 @@ TEST_SUITE("store: states") {
     CHECK_FALSE(f.store.load_current_state(stateless));
   }
 
+  TEST_CASE("load_current_state: by the run's (id, timestamp) key, else by id alone") {
+    Fixture f;
+    State s1 = make_state(state_id(1), StateType::kPending, at("2026-01-01T12:00:01Z"));
+    State s2 = make_state(state_id(2), StateType::kRunning, at("2026-01-01T12:00:02Z"));
+    for (State* s : {&s1, &s2}) f.store.write_state(f.flow, *s);
+
+    Run run = f.flow;
+    run.state_id = s1.id;
+    run.state_timestamp = s1.timestamp;  // the run's columns name the row: the key finds it
+    REQUIRE(f.store.load_current_state(run));
+    CHECK(f.store.load_current_state(run)->id == s1.id);
+    // Columns edited by hand, out of step with the row: the id still finds it.
+    run.state_timestamp = s2.timestamp;
+    REQUIRE(f.store.load_current_state(run));
+    CHECK(f.store.load_current_state(run)->id == s1.id);
+    run.state_timestamp.reset();
+    CHECK(f.store.load_current_state(run)->id == s1.id);
+    run.state_id = state_id(3);
+    CHECK_FALSE(f.store.load_current_state(run));
+  }
+
   TEST_CASE("flow state data becomes an artifact, artifact_* keys stripped in place") {
     Fixture f;
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
@@ -847,6 +870,65 @@ TEST_SUITE("store: cache, queue and lookups") {
     CHECK(f.store.list_task_queue(std::string("nope")).empty());
 
     CHECK_THROWS_AS(f.store.enqueue_task_run(state_id(23), a, "bogus", 0), Error);
+  }
+}
+
+TEST_SUITE("store: schema 004") {
+  // A database as schema 003 left it, with a run, two states, a log row and an event, migrated
+  // by opening it: every row is kept and reads back as before.
+  TEST_CASE("migrating from 003 keeps states and events, and history stays in time order") {
+    TempDir dir;
+    const std::string path = dir.file("old.db");
+    {
+      SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      for (const Migration& m : migrations())
+        if (m.version <= 3) raw.exec(m.sql);
+      raw.exec("PRAGMA user_version = 3");
+      raw.exec(
+          std::string("INSERT INTO flow_run (id, created, updated, name, state_id, state_type, "
+                      "state_name, state_timestamp) VALUES ('") +
+          kFlowId +
+          "', '2026-01-01T10:00:00.000000+00:00', "
+          "'2026-01-01T10:00:00.000000+00:00', 'old', '" +
+          state_id(2) + "', 'RUNNING', 'Running', '2026-01-01T10:00:02.000000+00:00')");
+      // Inserted newest first: history must come back by timestamp, not by insertion.
+      for (const auto& [n, type, name, second] :
+           {std::tuple{2, "RUNNING", "Running", 2}, std::tuple{1, "PENDING", "Pending", 1}})
+        raw.exec(
+            "INSERT INTO flow_run_state (id, created, flow_run_id, type, name, timestamp, "
+            "state_details) VALUES ('" +
+            state_id(n) + "', '2026-01-01T10:00:0" + std::to_string(second) + ".000000+00:00', '" +
+            kFlowId + "', '" + type + "', '" + name + "', '2026-01-01T10:00:0" +
+            std::to_string(second) + ".000000+00:00', '{}')");
+      raw.exec(std::string("INSERT INTO events (id, occurred, event, resource_id, resource, "
+                           "related, payload) VALUES ('") +
+               state_id(2) +
+               "', '2026-01-01T10:00:02.000000+00:00', 'prefect.flow-run.Running', "
+               "'prefect.flow-run." +
+               kFlowId + "', '{}', '[]', '{}')");
+    }
+    Store store(options(path), OpenMode::kCreate);
+    CHECK(store.schema_version() == Store::latest_schema_version());
+    const std::optional<Run> run = store.load_run(RunKind::kFlow, kFlowId);
+    REQUIRE(run);
+    const StatePtr current = store.load_current_state(*run);
+    REQUIRE(current);
+    CHECK(current->id == state_id(2));
+    const auto history = store.load_history(*run);
+    REQUIRE(history.size() == 2);
+    CHECK(history[0]->id == state_id(1));
+    CHECK(history[1]->id == state_id(2));
+    CHECK(count(store, "SELECT count(*) FROM events WHERE id = '" + state_id(2) + "'") == 1);
+    CHECK(count(store, "SELECT count(*) FROM pragma_index_list('events') WHERE \"unique\"") == 0);
+    CHECK(store.db().execAndGet("PRAGMA integrity_check").getString() == "ok");
+    CHECK(count(store, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+
+    // The (run, timestamp) rule holds as the primary key now.
+    State same = make_state(state_id(3), StateType::kCompleted, history[1]->timestamp);
+    const auto error = error_of([&] { store.write_state(*run, same); });
+    REQUIRE(error);
+    CHECK(error->kind() == ErrorKind::kBadData);
+    CHECK(std::string(error->what()).find("already has a state at") != std::string::npos);
   }
 }
 
