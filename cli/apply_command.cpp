@@ -362,7 +362,7 @@ void add_apply_command(CLI::App& cli, App& app) {
 
     const Environment env = app.environment();
     Store store = app.open_store(App::Access::kWriteExisting);
-    store.prepare_for_bulk_writes();
+    store.prepare_for_bulk_writes(flags->commit_every);
     TransitionBatch batch(store, env, BatchOptions{flags->policy, flags->commit_every});
     LineReader reader(fd);
     Output output;

@@ -104,10 +104,10 @@ class Store final {
   // Whether a transaction is open: SQLite ends one by itself after some errors (I/O, full disk).
   bool in_transaction() const;
 
-  // Many write transactions ahead (apply): checkpoint the WAL every 1000 pages, as SQLite does by
-  // default, rather than at the small threshold one-off commands use, and fold the WAL back into
-  // the database when the store closes. See configure_connection().
-  void prepare_for_bulk_writes();
+  // Many write transactions ahead (apply), each of `writes_per_commit` transitions: checkpoint
+  // the WAL every 10,000 pages rather than at the small threshold one-off commands use, and fold
+  // the WAL back into the database when the store closes. See configure_connection().
+  void prepare_for_bulk_writes(int writes_per_commit);
 
   // Which table holds this id (flow_run first), or nullopt.
   std::optional<RunKind> find_run_kind(const std::string& run_id);
