@@ -1,6 +1,7 @@
 #include "engine/chain.hpp"
 
 #include <chrono>
+#include <string_view>
 #include <utility>
 
 #include "engine/state_json.hpp"
@@ -85,12 +86,12 @@ void traced_hook(Context& c, const std::string& entry, HookName hook, F&& run_ho
 // Records a trace event. Its text is built only when tracing is on: with it off, a chain run
 // must not pay for strings nobody reads. `why` is a callable returning the reason, for the same
 // reason.
-void note(Context& c, const char* step, const std::string& entry, const char* outcome) {
-  if (c.trace) c.trace->push_back(trace_event(step, entry, outcome));
+void note(Context& c, const char* step, std::string_view entry, const char* outcome) {
+  if (c.trace) c.trace->push_back(trace_event(step, std::string(entry), outcome));
 }
 template <typename Why>
-void note(Context& c, const char* step, const std::string& entry, const char* outcome, Why&& why) {
-  if (c.trace) c.trace->push_back(trace_event(step, entry, outcome, why()));
+void note(Context& c, const char* step, std::string_view entry, const char* outcome, Why&& why) {
+  if (c.trace) c.trace->push_back(trace_event(step, std::string(entry), outcome, why()));
 }
 
 std::string membership_why(const RuleInstanceState& s, const RuleInfo& info) {
@@ -108,9 +109,38 @@ struct Entered {
   RuleInstanceState state;  // rules only; its scratch lives as long as this transition
 };
 
+// The chain runners' entry stacks, kept for the next transition on this thread: a stack is
+// taken by a runner and given back empty, with its capacity, so running a chain allocates none
+// once the thread has run one. A nested orchestration (a hook that orchestrates another run)
+// takes a second stack while the first is in use.
+class EntryStacks {
+ public:
+  static std::vector<Entered> take() {
+    std::vector<std::vector<Entered>>& free = pool();
+    if (free.empty()) return {};
+    std::vector<Entered> stack = std::move(free.back());
+    free.pop_back();
+    return stack;
+  }
+  static void give_back(std::vector<Entered>&& stack) {
+    stack.clear();
+    pool().push_back(std::move(stack));
+  }
+
+ private:
+  static std::vector<std::vector<Entered>>& pool() {
+    thread_local std::vector<std::vector<Entered>> stacks;
+    return stacks;
+  }
+};
+
 class ChainRunner {
  public:
-  explicit ChainRunner(Context& c) : c_(c), loaded_state_(c.initial_state) {}
+  explicit ChainRunner(Context& c)
+      : c_(c), loaded_state_(c.initial_state), stack_(EntryStacks::take()) {}
+  ~ChainRunner() { EntryStacks::give_back(std::move(stack_)); }
+  ChainRunner(const ChainRunner&) = delete;
+  ChainRunner& operator=(const ChainRunner&) = delete;
 
   ChainOutcome run(const std::vector<const PolicyEntry*>& rules,
                    const std::vector<const PolicyEntry*>& transforms, MaybeType from,
@@ -163,7 +193,7 @@ class ChainRunner {
   void enter(const PolicyEntry& e, MaybeType from, MaybeType to) {
     if (e.transform) {
       traced_hook(c_, e.name(), HookName::kBefore, [&] { e.transform->before_transition(c_); });
-      c_.rule_signature.push_back(e.name());
+      c_.rule_signature.push_back(e.signature());
       stack_.push_back({&e, {}});
       return;
     }
@@ -188,7 +218,7 @@ class ChainRunner {
     RuleHook hook(c_, live, HookName::kBefore, e.name());  // copies on first use
     try {
       traced_hook(c_, e.name(), HookName::kBefore, [&] { e.rule->before_transition(hook); });
-      c_.rule_signature.push_back(e.name());
+      c_.rule_signature.push_back(e.signature());
     } catch (const std::exception& ex) {
       std::string reason =
           "Aborting orchestration due to error in " + e.name() + ": !" + std::string(ex.what());
@@ -208,7 +238,7 @@ class ChainRunner {
       }
       note(c_, "exit", e.name(), "after");
       traced_hook(c_, e.name(), HookName::kAfter, [&] { e.transform->after_transition(c_); });
-      c_.finalization_signature.push_back(e.name());
+      c_.finalization_signature.push_back(e.signature());
       return;
     }
     RuleInstanceState& s = entered.state;
@@ -226,7 +256,7 @@ class ChainRunner {
       note(c_, "exit", e.name(), "after");
       RuleHook hook(c_, s, HookName::kAfter, e.name());
       traced_hook(c_, e.name(), HookName::kAfter, [&] { e.rule->after_transition(hook); });
-      c_.finalization_signature.push_back(e.name());
+      c_.finalization_signature.push_back(e.signature());
     }
   }
 

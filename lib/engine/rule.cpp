@@ -1,6 +1,17 @@
 #include "engine/rule.hpp"
 
+#include <mutex>
+#include <unordered_set>
+
 namespace runctl {
+
+const std::string* intern_name(const std::string& name) {
+  // Node-based, never shrunk: the pointers handed out stay valid for the process.
+  static std::mutex mutex;
+  static auto* names = new std::unordered_set<std::string>();
+  std::lock_guard lock(mutex);
+  return &*names->insert(name).first;
+}
 
 std::string_view hook_name(HookName h) {
   switch (h) {
@@ -14,20 +25,20 @@ std::string_view hook_name(HookName h) {
   return "?";
 }
 
-RuleHook::RuleHook(Context& real, RuleInstanceState& self, HookName hook,
-                   std::string_view rule_name)
-    : real_(real),
-      self_(self),
-      copy_(nullptr),
-      missing_(kAllFields),
-      hook_(hook),
-      rule_name_(rule_name) {
-  lazy_.emplace(ContextCopy{real.kind, *real.run, nullptr, nullptr, nullptr, Json(), std::nullopt,
-                            *real.clock, real.random, real.services});
-  copy_ = &*lazy_;
+const State* RuleHook::state_view() const {
+  if (hook_ != HookName::kBefore)
+    return (missing_ & kValidated) ? real_.validated_state.get() : copy_->validated_state.get();
+  if (!(missing_ & kProposed)) return copy_->proposed_state.get();
+  viewed_proposal_ = real_.proposed_state.get();
+  return viewed_proposal_;
 }
 
 void RuleHook::fill_missing(unsigned fields) const {
+  if (!copy_) {
+    lazy_.emplace(ContextCopy{real_.kind, *real_.run, nullptr, nullptr, nullptr, Json(),
+                              std::nullopt, *real_.clock, real_.random, real_.services});
+    copy_ = &*lazy_;
+  }
   // Prefect's shallow copy: a new State sharing the original's details and data.
   auto shallow = [](const StatePtr& s) { return s ? std::make_shared<State>(*s) : nullptr; };
   const unsigned todo = missing_ & fields;
@@ -39,6 +50,11 @@ void RuleHook::fill_missing(unsigned fields) const {
     copy_->client_version = real_.client_version;
   }
   missing_ &= ~todo;
+}
+
+void RuleHook::replace_proposal(StatePtr state) {
+  if (real_.proposed_state.get() == viewed_proposal_) retired_ = std::move(real_.proposed_state);
+  real_.proposed_state = std::move(state);
 }
 
 void RuleHook::ensure_not_validated() const {
@@ -54,10 +70,10 @@ void RuleHook::reject_transition(StatePtr state, std::optional<std::string> reas
           "The current run has no state; this transition cannot be rejected without providing a "
           "new state.");
     self_.to_type = std::nullopt;
-    real_.proposed_state = nullptr;
+    replace_proposal(nullptr);
   } else {
     self_.to_type = state->type;
-    real_.proposed_state = std::move(state);
+    replace_proposal(std::move(state));
   }
   real_.response_status = Status::kReject;
   real_.response_details = ResponseDetails::reject(std::move(reason));
@@ -67,7 +83,7 @@ void RuleHook::delay_transition(std::int64_t delay_seconds, std::optional<std::s
   fill(kAllFields);
   ensure_not_validated();
   self_.to_type = std::nullopt;
-  real_.proposed_state = nullptr;
+  replace_proposal(nullptr);
   real_.response_status = Status::kWait;
   real_.response_details = ResponseDetails::wait(delay_seconds, std::move(reason));
 }
@@ -76,14 +92,18 @@ void RuleHook::abort_transition(std::optional<std::string> reason) {
   fill(kAllFields);
   ensure_not_validated();
   self_.to_type = std::nullopt;
-  real_.proposed_state = nullptr;
+  replace_proposal(nullptr);
   real_.response_status = Status::kAbort;
   real_.response_details = ResponseDetails::abort(std::move(reason));
 }
 
 void RuleHook::rename_state(std::string name) {
   fill(kAllFields);
-  if (real_.proposed_state) real_.proposed_state->name = std::move(name);
+  if (!real_.proposed_state) return;
+  // A view of the real proposal is the hook's copy in Prefect's terms: it keeps its name.
+  if (real_.proposed_state.get() == viewed_proposal_)
+    replace_proposal(std::make_shared<State>(*real_.proposed_state));
+  real_.proposed_state->name = std::move(name);
 }
 
 void RuleHook::update_context_parameters(const std::string& key, Json value) {

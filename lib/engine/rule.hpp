@@ -51,7 +51,8 @@ class RuleHook {
   // read one or two states, many read none, and copying them all for every hook was a third of
   // a chain's time. What the hook sees is the same: nothing changes the real context's states or
   // parameters before a helper below runs, and every helper completes the copy first.
-  RuleHook(Context& real, RuleInstanceState& self, HookName hook, std::string_view rule_name);
+  RuleHook(Context& real, RuleInstanceState& self, HookName hook, std::string_view rule_name)
+      : real_(real), self_(self), missing_(kAllFields), hook_(hook), rule_name_(rule_name) {}
   RuleHook(const RuleHook&) = delete;
   RuleHook& operator=(const RuleHook&) = delete;
 
@@ -72,6 +73,29 @@ class RuleHook {
     fill(kValidated);
     return copy_->validated_state;
   }
+
+  // Read-only views of the same states, for hooks that only read them (or edit their details,
+  // which a copy shares with the real state anyway): no copy is made. A view shows what the
+  // copy would: until a copy exists it is the real state, which nothing but a helper changes
+  // during the hook, and the helpers keep what a view points at alive and unrenamed.
+  const State* initial_view() const {
+    return (missing_ & kInitial) ? real_.initial_state.get() : copy_->initial_state.get();
+  }
+  const State* state_view() const;
+
+  // The rest of the context, without copying the states or parameters.
+  Run& run() const { return *real_.run; }
+  RunKind kind() const { return copy_ ? copy_->kind : real_.kind; }
+  Services* services() const { return copy_ ? copy_->services : real_.services; }
+  RandomSource* random() const { return copy_ ? copy_->random : real_.random; }
+  Timestamp now() const { return copy_ ? copy_->now() : real_.now(); }
+  const std::optional<std::string>& client_version() const {
+    return (missing_ & kRest) ? real_.client_version : copy_->client_version;
+  }
+  const Json& parameters() const {
+    return (missing_ & kRest) ? real_.parameters : copy_->parameters;
+  }
+
   HookName hook() const { return hook_; }
   std::string_view rule_name() const { return rule_name_; }
 
@@ -103,6 +127,8 @@ class RuleHook {
 
  private:
   void ensure_not_validated() const;
+  // Replaces the real proposal, keeping the one it replaces alive: a view may point at it.
+  void replace_proposal(StatePtr state);
 
   // Fields of the lazy copy, as bits: the ones in `missing_` are not copied yet.
   static constexpr unsigned kInitial = 1, kProposed = 2, kValidated = 4, kRest = 8, kAllFields = 15;
@@ -113,19 +139,24 @@ class RuleHook {
 
   Context& real_;
   RuleInstanceState& self_;
-  ContextCopy* copy_;
+  mutable ContextCopy* copy_ = nullptr;
   mutable std::optional<ContextCopy> lazy_;
   mutable unsigned missing_ = 0;
+  // The real proposal a view handed out, while it is the real one: renaming it would show
+  // through the view, so rename_state renames a copy that replaces it instead.
+  mutable const State* viewed_proposal_ = nullptr;
+  StatePtr retired_;  // a real proposal a helper replaced, kept for the views
   HookName hook_;
   std::string_view rule_name_;
 };
 
 class Rule {
  public:
-  explicit Rule(RuleInfo info) : info_(std::move(info)) {}
+  explicit Rule(RuleInfo info) : info_(std::move(info)), signature_(intern_name(info_.name)) {}
   virtual ~Rule() = default;
   const RuleInfo& info() const { return info_; }
   const std::string& name() const { return info_.name; }
+  const std::string* signature() const { return signature_; }  // the interned name
 
   virtual void before_transition(RuleHook&) const {}
   virtual void after_transition(RuleHook&) const {}
@@ -133,6 +164,7 @@ class Rule {
 
  private:
   RuleInfo info_;
+  const std::string* signature_;
 };
 
 // Stateless bookkeeping on every transition: FROM = TO = everything, hooks get the real context.
@@ -140,16 +172,19 @@ class Transform {
  public:
   explicit Transform(RuleInfo info) : info_(std::move(info)) {
     info_.from_states = info_.to_states = StateTypeSet::all();
+    signature_ = intern_name(info_.name);
   }
   virtual ~Transform() = default;
   const RuleInfo& info() const { return info_; }
   const std::string& name() const { return info_.name; }
+  const std::string* signature() const { return signature_; }  // the interned name
 
   virtual void before_transition(Context&) const {}
   virtual void after_transition(Context&) const {}
 
  private:
   RuleInfo info_;
+  const std::string* signature_ = nullptr;
 };
 
 // One position in a policy: a rule or a transform (Prefect's policies mix them).
@@ -160,6 +195,7 @@ struct PolicyEntry {
   EntryKind kind() const { return rule ? EntryKind::kRule : EntryKind::kTransform; }
   const RuleInfo& info() const { return rule ? rule->info() : transform->info(); }
   const std::string& name() const { return info().name; }
+  const std::string* signature() const { return rule ? rule->signature() : transform->signature(); }
 };
 
 }  // namespace runctl

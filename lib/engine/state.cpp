@@ -2,25 +2,27 @@
 
 namespace runctl {
 
+// Both build the State with every member given: a default-constructed State would first make
+// an empty StateDetails of its own, only to replace it.
 State State::deep_copy() const {
-  State copy = *this;
-  copy.details = std::make_shared<StateDetails>(*details);
-  copy.data = data ? std::make_shared<Json>(*data) : nullptr;
-  return copy;
+  return State{id,
+               type,
+               name,
+               timestamp,
+               message,
+               std::make_shared<StateDetails>(*details),
+               data ? std::make_shared<Json>(*data) : nullptr};
 }
 
 StatePtr make_state(const StateProposal& proposal, std::string id, Timestamp now) {
-  auto state = std::make_shared<State>();
-  state->id = std::move(id);
-  state->type = proposal.type;
-  state->name = proposal.name ? *proposal.name : std::string(default_state_name(proposal.type));
-  state->timestamp = now;
-  state->message = proposal.message;
-  *state->details = proposal.details;
+  auto state = std::make_shared<State>(
+      std::move(id), proposal.type,
+      proposal.name ? *proposal.name : std::string(default_state_name(proposal.type)), now,
+      proposal.message, std::make_shared<StateDetails>(proposal.details),
+      proposal.data && !proposal.data->is_null() ? std::make_shared<Json>(*proposal.data)
+                                                 : nullptr);
   if (proposal.type == StateType::kScheduled && !state->details->scheduled_time)
     state->details->scheduled_time = now;
-  if (proposal.data && !proposal.data->is_null())
-    state->data = std::make_shared<Json>(*proposal.data);
   return state;
 }
 

@@ -24,12 +24,11 @@ class CacheRetrieval final : public Rule {
               "the newest unexpired cached state"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& proposed = hook.state();
+    const State* proposed = hook.state_view();
     if (!proposed) return;
     const auto& key = proposed->details->cache_key;
     if (!key || key->empty() || proposed->details->refresh_cache.value_or(false)) return;
-    ContextCopy& ctx = hook.context();
-    const StatePtr cached = ctx.services->find_cached_state(*key, ctx.now());
+    const StatePtr cached = hook.services()->find_cached_state(*key, hook.now());
     if (!cached) return;
     // Prefect's fresh_copy(): everything copied except a new id and timestamp; the details keep
     // the original run's ids until UpdateStateDetails overwrites them.
@@ -54,26 +53,25 @@ class CacheInsertion final : public Rule {
               "(keeping the proposal) a key longer than max_cache_key_length"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& proposed = hook.state();
+    const State* proposed = hook.state_view();
     if (!proposed) return;
     const auto& key = proposed->details->cache_key;
-    const std::size_t max_length = hook.context().services->settings().max_cache_key_length;
+    const std::size_t max_length = hook.services()->settings().max_cache_key_length;
     if (key && !key->empty() && code_points(*key) > max_length) {
       // Quirk kept from Prefect: the rejection re-proposes the same COMPLETED state, so it is
       // still written, the rule stays valid, and after_transition still caches the long key.
-      hook.reject_transition(proposed, "Cache key exceeded maximum allowed length of " +
-                                           std::to_string(max_length) + " characters.");
+      hook.reject_transition(hook.state(), "Cache key exceeded maximum allowed length of " +
+                                               std::to_string(max_length) + " characters.");
     }
   }
 
   void after_transition(RuleHook& hook) const override {
-    const StatePtr& validated = hook.state();
+    const State* validated = hook.state_view();
     if (!validated) return;
     const auto& key = validated->details->cache_key;
     if (!key || key->empty()) return;
-    ContextCopy& ctx = hook.context();
-    ctx.services->insert_cache_entry(*key, validated->details->cache_expiration, validated->id,
-                                     ctx.now());
+    hook.services()->insert_cache_entry(*key, validated->details->cache_expiration, validated->id,
+                                        hook.now());
   }
 };
 

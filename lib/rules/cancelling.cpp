@@ -33,9 +33,9 @@ class BypassCancellingFlowRunsWithNoInfra final : public Rule {
               "scheduled without a pid, Resuming, or suspended"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    if (!initial || !hook.state()) return;
-    const auto& pid = hook.context().run.infrastructure_pid;
+    const State* initial = hook.initial_view();
+    if (!initial || !hook.state_view()) return;
+    const auto& pid = hook.run().infrastructure_pid;
     const bool no_infra = !pid || pid->empty();
     // "Resuming" wins even when a pid exists: the run left its infrastructure when suspended.
     if ((initial->type == StateType::kScheduled && no_infra) || initial->name == "Resuming") {

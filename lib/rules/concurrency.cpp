@@ -126,24 +126,24 @@ class ValidateDeploymentConcurrencyAtRunning final : public Rule {
               "slot is taken again; with none free the run is CANCELLED (clients >= 3.4.11)"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     const auto lease_id = initial->details->deployment_concurrency_lease_id;
     proposed->details->deployment_concurrency_lease_id = lease_id;  // even when null
     if (!lease_id) return;
 
     // Older clients never renew their lease, so validating it would cancel healthy runs.
-    const auto& cv = hook.context().client_version;
+    const auto& cv = hook.client_version();
     if (version_below(cv && !cv->empty() ? *cv : "2.0.0", kMinLeasingClient)) return;
 
-    ConcurrencyServices* cs = concurrency_of(hook.context().services);
-    const Run& run = hook.context().run;
+    ConcurrencyServices* cs = concurrency_of(hook.services());
+    const Run& run = hook.run();
     if (!cs || !run.deployment_id) return;
     const std::optional<Deployment> d = cs->read_deployment(*run.deployment_id);
     if (!d || !d->concurrency_limit_id || !cs->read_v2_limit(*d->concurrency_limit_id)) return;
     const std::string& limit_id = *d->concurrency_limit_id;
-    const double grace = grace_period_seconds(*d, hook.context().services->settings());
+    const double grace = grace_period_seconds(*d, hook.services()->settings());
 
     if (cs->renew_lease(*lease_id, grace)) return;
 
@@ -188,13 +188,13 @@ class SecureFlowConcurrencySlots final : public Rule {
               "AwaitingConcurrencySlot (ENQUEUE) or CANCELLED (CANCEL_NEW); limit 0 aborts"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const Run& run = hook.context().run;
+    const Run& run = hook.run();
     // The slot and lease this instance takes, for its cleanup (Prefect keeps them on self).
     FlowAcquisition& acquired = hook.emplace_scratch<FlowAcquisition>();
-    const StatePtr& proposed = hook.state();
-    ConcurrencyServices* cs = concurrency_of(hook.context().services);
+    const State* proposed = hook.state_view();
+    ConcurrencyServices* cs = concurrency_of(hook.services());
     if (!cs || !run.deployment_id || !proposed ||
-        worker_manages_deployment_concurrency(hook.context().client_version))
+        worker_manages_deployment_concurrency(hook.client_version()))
       return;
 
     const std::optional<Deployment> d = cs->read_deployment(*run.deployment_id);
@@ -211,7 +211,7 @@ class SecureFlowConcurrencySlots final : public Rule {
       return;
     }
 
-    const Settings& settings = hook.context().services->settings();
+    const Settings& settings = hook.services()->settings();
     if (cs->increment_active_slots({limit->id}, 1)) {
       const Lease lease = cs->create_lease({limit->id}, grace_period_seconds(*d, settings), 1,
                                            std::nullopt, run.id);
@@ -226,7 +226,7 @@ class SecureFlowConcurrencySlots final : public Rule {
                                            : CollisionStrategy::kEnqueue;
     if (strategy == CollisionStrategy::kEnqueue) {
       const Timestamp retry_at =
-          add_seconds(hook.context().now(), settings.deployment_concurrency_slot_wait_seconds);
+          add_seconds(hook.now(), settings.deployment_concurrency_slot_wait_seconds);
       hook.reject_transition(scheduled_state(hook, "AwaitingConcurrencySlot", retry_at),
                              "Deployment concurrency limit reached.");
     } else {
@@ -239,13 +239,13 @@ class SecureFlowConcurrencySlots final : public Rule {
   // then rolls back as a whole).
   void cleanup(RuleHook& hook) const override {
     const FlowAcquisition* acquired = hook.scratch<FlowAcquisition>();
-    ConcurrencyServices* cs = concurrency_of(hook.context().services);
+    ConcurrencyServices* cs = concurrency_of(hook.services());
     if (!acquired || !acquired->limit_id || !cs) return;
     if (acquired->lease_id) {
       const std::vector<std::string> fallback{*acquired->limit_id};
       release_lease(*cs, *acquired->lease_id, &fallback);
       // The validated state is already written: this changes only what the caller is shown.
-      if (const StatePtr& validated = hook.state())
+      if (const State* validated = hook.state_view())
         validated->details->deployment_concurrency_lease_id.reset();
     } else if (!cs->decrement_active_slots({*acquired->limit_id}, 1)) {
       throw HookError("Failed to release deployment concurrency slots during cleanup");
@@ -266,11 +266,11 @@ class RemoveDeploymentConcurrencyLeaseForOldClientVersions final : public Rule {
               "leaves PENDING (its slot is released when the run ends)"}) {}
 
   void after_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
+    const State* initial = hook.initial_view();
     if (!initial) return;
-    const auto& cv = hook.context().client_version;
+    const auto& cv = hook.client_version();
     if (cv && !cv->empty() && !version_below(*cv, kMinLeasingClient)) return;
-    ConcurrencyServices* cs = concurrency_of(hook.context().services);
+    ConcurrencyServices* cs = concurrency_of(hook.services());
     if (const auto& lease_id = initial->details->deployment_concurrency_lease_id; lease_id && cs)
       cs->revoke_lease(*lease_id);
   }
@@ -289,12 +289,12 @@ class EnforceDeploymentConcurrencyOnLate final : public Rule {
               "uses CANCEL_NEW"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     if (proposed->type != StateType::kScheduled || proposed->name != "Late") return;
-    const Run& run = hook.context().run;
-    ConcurrencyServices* cs = concurrency_of(hook.context().services);
+    const Run& run = hook.run();
+    ConcurrencyServices* cs = concurrency_of(hook.services());
     if (!cs || !run.deployment_id) return;
     const std::optional<Deployment> d = cs->read_deployment(*run.deployment_id);
     if (!d || !d->concurrency_limit_id || !d->concurrency_options ||
@@ -384,12 +384,12 @@ class SecureTaskConcurrencySlots final : public Rule {
               "ABORT"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const Run& run = hook.context().run;
+    const Run& run = hook.run();
     // The slots this instance takes, for its cleanup (Prefect keeps them on self).
     TaskAcquisition& acquired = hook.emplace_scratch<TaskAcquisition>();
-    ConcurrencyServices* cs = concurrency_of(hook.context().services);
+    ConcurrencyServices* cs = concurrency_of(hook.services());
     if (!cs) return;
-    const Settings& settings = hook.context().services->settings();
+    const Settings& settings = hook.services()->settings();
 
     std::vector<V1Limit> v1 = cs->v1_limits_for_tags(run.tags);  // by tag
     const std::vector<V2Limit> v2 = cs->v2_limits_by_names(tag_limit_names(run));
@@ -455,9 +455,9 @@ class SecureTaskConcurrencySlots final : public Rule {
 
   // A later rule changed the transition: give back what was taken. Errors propagate.
   void cleanup(RuleHook& hook) const override {
-    const Run& run = hook.context().run;
+    const Run& run = hook.run();
     const TaskAcquisition* acquired = hook.scratch<TaskAcquisition>();
-    ConcurrencyServices* cs = concurrency_of(hook.context().services);
+    ConcurrencyServices* cs = concurrency_of(hook.services());
     if (!acquired || !cs) return;
     for (const auto& lease_id : acquired->leases) release_lease(*cs, lease_id, nullptr);
     for (const auto& tag : acquired->applied_v1) {
@@ -482,7 +482,7 @@ class SecureTaskConcurrencySlots final : public Rule {
     const double occupancy =
         blocking->avg_slot_occupancy_seconds != 0 ? blocking->avg_slot_occupancy_seconds : max_wait;
     const double average = std::min(occupancy, max_wait);
-    RandomSource* random = hook.context().random;
+    RandomSource* random = hook.random();
     if (!random) throw HookError("no random source");
     return static_cast<std::int64_t>(
         round_half_even(clamped_poisson_interval(average, 0.3, *random)));

@@ -31,9 +31,9 @@ class HandlePausingFlows final : public Rule {
               "deployment and no parent task run"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    Run& run = hook.context().run;
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    Run& run = hook.run();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!proposed) return;
     const std::string verb = verb_for(*proposed);
 
@@ -70,7 +70,7 @@ class HandlePausingFlows final : public Rule {
   void after_transition(RuleHook& hook) const override {
     const std::string* key = hook.scratch<std::string>();
     if (!key) throw HookError("'HandlePausingFlows' object has no attribute 'key'");
-    Run& run = hook.context().run;
+    Run& run = hook.run();
     auto it = run.empirical_policy.find("pause_keys");
     Json keys = it == run.empirical_policy.end() ? Json::array() : *it;
     // Prefect calls set.add on the dumped value: a stored null has no .add.
@@ -97,8 +97,8 @@ class HandleResumingPausedFlows final : public Rule {
               "fails timed-out pauses; marks the run as resuming"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     const StateType p = proposed->type;
     if (!(p == StateType::kRunning || p == StateType::kScheduled || is_final(p))) {
@@ -113,13 +113,13 @@ class HandleResumingPausedFlows final : public Rule {
     const std::string display =
         lower(proposed->name.empty() ? std::string(type_name(p)) : proposed->name);
 
-    if (initial->details->pause_reschedule && !hook.context().run.deployment_id) {
+    if (initial->details->pause_reschedule && !hook.run().deployment_id) {
       hook.reject_transition(nullptr,
                              "Cannot reschedule a " + display + " flow run without a deployment.");
       return;
     }
     const auto& timeout = initial->details->pause_timeout;
-    if (timeout && *timeout < hook.context().now()) {
+    if (timeout && *timeout < hook.now()) {
       StateProposal failed;
       failed.type = StateType::kFailed;
       failed.message = "The flow was " + display + " and never resumed.";
@@ -132,7 +132,7 @@ class HandleResumingPausedFlows final : public Rule {
   // Quirk kept from Prefect: TO = ALL (null and FAILED included), so this also runs after this
   // rule's own rejections, marking a run that stays PAUSED (or failed on timeout) as resuming.
   void after_transition(RuleHook& hook) const override {
-    update_run_policy(hook.context().run, Json{{"resuming", true}});
+    update_run_policy(hook.run(), Json{{"resuming", true}});
   }
 };
 

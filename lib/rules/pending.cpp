@@ -15,8 +15,8 @@ class PreventPendingTransitions final : public Rule {
               "CANCELLED; allows named PENDING sub-states (Pending -> Submitting -> ...)"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     if (initial->type == StateType::kPending && proposed->type == StateType::kPending &&
         initial->name != proposed->name && proposed->name != "Pending") {

@@ -64,8 +64,8 @@ class RetryFailedFlows final : public Rule {
               "<= retries"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     ContextCopy& ctx = hook.context();
     Run& run = ctx.run;
@@ -92,7 +92,7 @@ class RetryFailedFlows final : public Rule {
           run,
           Json{{"resuming", false}, {"pause_keys", Json::array()}, {"retry_type", "in_process"}});
     }
-    hook.reject_transition(awaiting_retry(hook, retry_at, proposed.get()), "Retrying");
+    hook.reject_transition(awaiting_retry(hook, retry_at, proposed), "Retrying");
   }
 };
 
@@ -106,8 +106,8 @@ class RetryFailedTasks final : public Rule {
               "jittered) while run_count <= retries, unless the proposal is not retriable"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     ContextCopy& ctx = hook.context();
     const Run& run = ctx.run;
@@ -130,7 +130,7 @@ class RetryFailedTasks final : public Rule {
 
     const std::optional<double> retries = optional_number(policy, "retries");
     if (retries && run.run_count <= *retries) {
-      hook.reject_transition(awaiting_retry(hook, add_seconds(ctx.now(), delay), proposed.get()),
+      hook.reject_transition(awaiting_retry(hook, add_seconds(ctx.now(), delay), proposed),
                              "Retrying");
     }
   }
@@ -146,11 +146,11 @@ class RenameReruns final : public Rule {
               "AwaitingRetry, else Rerunning"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    if (!initial || !hook.state()) return;
+    const State* initial = hook.initial_view();
+    if (!initial || !hook.state_view()) return;
     // run_count is still the number of earlier RUNNING entries: the increment is a global
     // transform that runs after the policy's rules.
-    if (hook.context().run.run_count > 0)
+    if (hook.run().run_count > 0)
       hook.rename_state(initial->name == "AwaitingRetry" ? "Retrying" : "Rerunning");
   }
 };

@@ -37,6 +37,7 @@ bool task_has_persisted_result(const std::shared_ptr<Json>& data) {
 namespace {
 
 std::optional<Version> api_version(const Json& parameters) {
+  if (parameters.empty()) return std::nullopt;  // most requests send none: skip the lookup
   auto it = parameters.find("api-version");
   if (it == parameters.end() || it->is_null()) return std::nullopt;
   const std::string text = it->is_string() ? it->get<std::string>() : it->dump();

@@ -16,8 +16,8 @@ class EnsureOnlyScheduledFlowsMarkedLate final : public Rule {
               "and not already Late"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     if (proposed->type != StateType::kScheduled || proposed->name != "Late") return;
     if (initial->type != StateType::kScheduled) {
@@ -37,8 +37,8 @@ class CopyScheduledTime final : public Rule {
               "copies the scheduled time of a SCHEDULED state onto the PENDING proposal"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     // The details are shared with the real proposal, which is how Prefect's copy reaches it.
     if (!proposed->details->scheduled_time)
@@ -55,11 +55,11 @@ class WaitForScheduledTime final : public Rule {
               "delays (WAIT) a RUNNING proposal until the current state's scheduled time"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    if (!initial || !hook.state()) return;
+    const State* initial = hook.initial_view();
+    if (!initial || !hook.state_view()) return;
     const auto& scheduled = initial->details->scheduled_time;
     if (!scheduled) return;
-    const std::int64_t delay = scheduled_wait_seconds(*scheduled, hook.context().now());
+    const std::int64_t delay = scheduled_wait_seconds(*scheduled, hook.now());
     if (delay > 0) hook.delay_transition(delay, "Scheduled time is in the future");
   }
 };

@@ -13,10 +13,10 @@ namespace {
 // or when the row is gone); for a flow (a task rule placed in a flow policy file), the run itself
 // with its current state.
 std::optional<RunSnapshot> enclosing_flow_run(RuleHook& hook) {
-  ContextCopy& ctx = hook.context();
-  if (ctx.kind == RunKind::kFlow) return RunSnapshot{ctx.run, hook.initial_state()};
-  if (!ctx.run.flow_run_id) return std::nullopt;
-  return ctx.services->read_flow_run(*ctx.run.flow_run_id);
+  const Run& run = hook.run();
+  if (hook.kind() == RunKind::kFlow) return RunSnapshot{run, hook.initial_state()};
+  if (!run.flow_run_id) return std::nullopt;
+  return hook.services()->read_flow_run(*run.flow_run_id);
 }
 
 class PreventRunningTasksFromStoppedFlows final : public Rule {
@@ -62,10 +62,9 @@ class UpdateFlowRunTrackerOnTasks final : public Rule {
               "records on the task run which attempt (run_count) of its flow run it ran in"}) {}
 
   void after_transition(RuleHook& hook) const override {
-    Run& run = hook.context().run;
+    Run& run = hook.run();
     if (!run.flow_run_id) return;
-    const std::optional<RunSnapshot> flow_run =
-        hook.context().services->read_flow_run(*run.flow_run_id);
+    const std::optional<RunSnapshot> flow_run = hook.services()->read_flow_run(*run.flow_run_id);
     if (!flow_run)
       throw HookError("Unable to read flow run associated with task run: " + run.id +
                       ", this flow run might have been deleted");
@@ -83,8 +82,8 @@ class CopyTaskParametersID final : public Rule {
               "none"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     // Shared details: this edits the real proposal.
     auto& id = proposed->details->task_parameters_id;
@@ -102,11 +101,10 @@ class EnqueueScheduledTasks final : public Rule {
               "for AwaitingRetry)"}) {}
 
   void after_transition(RuleHook& hook) const override {
-    const StatePtr& validated = hook.state();
+    const State* validated = hook.state_view();
     if (!validated || !validated->details->deferred.value_or(false)) return;
-    ContextCopy& ctx = hook.context();
-    ctx.services->enqueue_task_run(ctx.run,
-                                   validated->name == "AwaitingRetry" ? "retry" : "scheduled");
+    hook.services()->enqueue_task_run(hook.run(),
+                                      validated->name == "AwaitingRetry" ? "retry" : "scheduled");
   }
 };
 

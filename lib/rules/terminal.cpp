@@ -21,7 +21,7 @@ bool is_abort_target(StateType t) {
 }
 
 // Prefect's "initial data truthy and looks like persisted result metadata" (flow predicate).
-bool carries_persisted_result(const StatePtr& state) {
+bool carries_persisted_result(const State* state) {
   return truthy(state->data) && has_persisted_result(state->data);
 }
 
@@ -30,7 +30,7 @@ constexpr const char* kDataLossReason =
     "not.";
 
 // COMPLETED -> COMPLETED that would replace persisted result data with none (or non-metadata).
-bool loses_result_data(const StatePtr& initial, const StatePtr& proposed) {
+bool loses_result_data(const State* initial, const State* proposed) {
   return initial->type == StateType::kCompleted && proposed->type == StateType::kCompleted &&
          carries_persisted_result(initial) && !has_persisted_result(proposed->data);
 }
@@ -43,8 +43,8 @@ class PreventDuplicateTransitions final : public Rule {
               "current state's"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     const auto& a = initial->details->transition_id;
     const auto& b = proposed->details->transition_id;
@@ -62,9 +62,9 @@ class HandleFlowTerminalStateTransitions final : public Rule {
               "pause metadata on manual retries"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    Run& run = hook.context().run;
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    Run& run = hook.run();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     hook.emplace_scratch<Json>(run.empirical_policy);  // Prefect's self.original_flow_policy
 
@@ -86,7 +86,7 @@ class HandleFlowTerminalStateTransitions final : public Rule {
       hook.abort_transition("Cannot reschedule a run without an associated deployment.");
       return;
     }
-    if (!is_final(proposed->type) && api_version_at_least(hook.context().parameters, "0.8.4")) {
+    if (!is_final(proposed->type) && api_version_at_least(hook.parameters(), "0.8.4")) {
       // A manual retry starts the pause bookkeeping afresh.
       update_run_policy(
           run, Json{{"resuming", false},
@@ -100,7 +100,7 @@ class HandleFlowTerminalStateTransitions final : public Rule {
     Json* original = hook.scratch<Json>();
     if (!original) throw missing_attribute(name(), "original_flow_policy");
     // Prefect rebuilds the policy model from the saved dump, which re-runs its back-fill.
-    Run& run = hook.context().run;
+    Run& run = hook.run();
     run.empirical_policy = std::move(*original);
     update_run_policy(run, Json::object());
   }
@@ -114,8 +114,8 @@ class PreventResultDataLoss final : public Rule {
               "under force)"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     if (loses_result_data(initial, proposed)) hook.reject_transition(nullptr, kDataLossReason);
   }
@@ -130,9 +130,9 @@ class HandleTaskTerminalStateTransitions final : public Rule {
               "them Retrying when the flow run is on a later attempt"}) {}
 
   void before_transition(RuleHook& hook) const override {
-    Run& run = hook.context().run;
-    const StatePtr& initial = hook.initial_state();
-    const StatePtr& proposed = hook.state();
+    Run& run = hook.run();
+    const State* initial = hook.initial_view();
+    const State* proposed = hook.state_view();
     if (!initial || !proposed) return;
     hook.emplace_scratch<int>(run.run_count);  // Prefect's self.original_run_count
 
@@ -147,8 +147,8 @@ class HandleTaskTerminalStateTransitions final : public Rule {
     }
     if (!is_final(proposed->type)) run.run_count = 0;  // a rerun starts its retries afresh
 
-    if (proposed->type == StateType::kRunning && run.flow_run_id && hook.context().services) {
-      auto flow_run = hook.context().services->read_flow_run(*run.flow_run_id);
+    if (proposed->type == StateType::kRunning && run.flow_run_id && hook.services()) {
+      auto flow_run = hook.services()->read_flow_run(*run.flow_run_id);
       if (flow_run && run.flow_run_run_count < flow_run->run.run_count)
         hook.rename_state("Retrying");
     }
@@ -157,7 +157,7 @@ class HandleTaskTerminalStateTransitions final : public Rule {
   void cleanup(RuleHook& hook) const override {
     const int* original = hook.scratch<int>();
     if (!original) throw missing_attribute(name(), "original_run_count");
-    hook.context().run.run_count = *original;
+    hook.run().run_count = *original;
   }
 };
 

@@ -1,6 +1,7 @@
 #include "util/uuid.hpp"
 
 #include <cctype>
+#include <cstring>
 
 namespace runctl {
 
@@ -14,14 +15,23 @@ std::string RandomUuidGenerator::next() {
   hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";
-  // Filled in a fixed buffer: every state minted costs one, so no per-character push_back.
-  char out[36];
-  char* p = out;
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) *p++ = '-';
-    const std::uint64_t word = i < 16 ? hi : lo;
-    *p++ = kHex[(word >> ((15 - i % 16) * 4)) & 0xF];
+  // Every state minted costs one: the digits are written without a branch per character, then
+  // copied into the 8-4-4-4-12 groups.
+  char digits[32];
+  for (int i = 0; i < 16; ++i) {
+    digits[i] = kHex[(hi >> (60 - 4 * i)) & 0xF];
+    digits[16 + i] = kHex[(lo >> (60 - 4 * i)) & 0xF];
   }
+  char out[36];
+  std::memcpy(out, digits, 8);
+  out[8] = '-';
+  std::memcpy(out + 9, digits + 8, 4);
+  out[13] = '-';
+  std::memcpy(out + 14, digits + 12, 4);
+  out[18] = '-';
+  std::memcpy(out + 19, digits + 16, 4);
+  out[23] = '-';
+  std::memcpy(out + 24, digits + 20, 12);
   return std::string(out, sizeof out);
 }
 

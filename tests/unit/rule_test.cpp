@@ -577,5 +577,124 @@ TEST_CASE("State copy shares details and data; deep_copy shares nothing") {
   CHECK(deep.id == "id");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Read-only views (initial_view, state_view): what the copies would show, without copying
+
+TEST_CASE("views show the states the copies would, and the copies once they exist") {
+  Harness h(kPending, kRunning);
+  auto rule = make_rule("Viewer");
+  const State* initial_seen = nullptr;
+  const State* proposed_seen = nullptr;
+  const State* copy_seen = nullptr;
+  rule->on_before = [&](RuleHook& hook) {
+    initial_seen = hook.initial_view();
+    proposed_seen = hook.state_view();
+    copy_seen = hook.state().get();
+    CHECK(hook.state_view() == copy_seen);  // a copy made, views show it
+  };
+  h.run_chain({entry(rule)});
+  CHECK(initial_seen == h.ctx.initial_state.get());
+  CHECK(proposed_seen == h.ctx.proposed_state.get());
+  CHECK(copy_seen != proposed_seen);
+}
+
+TEST_CASE("a view of the proposal keeps its name through a rename, as the copy would") {
+  Harness h(kPending, kRunning);
+  auto rule = make_rule("R");
+  std::string seen_after_rename;
+  rule->on_before = [&](RuleHook& hook) {
+    const State* proposed = hook.state_view();
+    hook.rename_state("Renamed");
+    seen_after_rename = proposed->name;
+    CHECK(hook.state()->name == "Running");
+  };
+  h.run_chain({entry(rule)});
+  CHECK(seen_after_rename == "Running");
+  CHECK(h.ctx.proposed_state->name == "Renamed");
+  CHECK(h.ctx.validated_state->name == "Renamed");
+}
+
+TEST_CASE("a view of the proposal outlives a rejection that drops it") {
+  Harness h(kPending, kRunning);
+  auto rule = make_rule("R");
+  std::string seen_after_reject;
+  rule->on_before = [&](RuleHook& hook) {
+    const State* proposed = hook.state_view();
+    hook.reject_transition(nullptr, "no");
+    seen_after_reject = name_of(proposed->type);
+  };
+  h.run_chain({entry(rule)});
+  CHECK(seen_after_reject == "RUNNING");
+  CHECK(h.ctx.proposed_state == nullptr);
+}
+
+TEST_CASE("a details field edited through a view is real, as through a copy") {
+  Harness h(kPending, kRunning);
+  auto rule = make_rule("R");
+  rule->on_before = [](RuleHook& hook) { hook.state_view()->details->cache_key = "k"; };
+  h.run_chain({entry(rule)});
+  CHECK(h.ctx.validated_state->details->cache_key == "k");
+}
+
+TEST_CASE("after hooks view the validated state") {
+  Harness h(kPending, kRunning);
+  auto rule = make_rule("R");
+  const State* seen = nullptr;
+  rule->on_after = [&](RuleHook& hook) { seen = hook.state_view(); };
+  h.run_chain({entry(rule)});
+  CHECK(seen == h.ctx.validated_state.get());
+}
+
+TEST_CASE("the context accessors read the real context without copying it") {
+  Harness h(kPending, kRunning);
+  h.ctx.client_version = "3.4.11";
+  h.ctx.parameters = Json{{"api-version", "0.8.4"}};
+  auto rule = make_rule("R");
+  rule->on_before = [&](RuleHook& hook) {
+    CHECK(&hook.run() == &h.run);
+    CHECK(hook.services() == &h.services);
+    CHECK(hook.now() == kNow);
+    CHECK(hook.kind() == RunKind::kTask);
+    CHECK(hook.client_version() == "3.4.11");
+    CHECK(hook.parameters() == Json{{"api-version", "0.8.4"}});
+    // Once a helper has run, they show the copy: the context as the hook found it.
+    hook.update_context_parameters("k", 1);
+    CHECK(hook.parameters() == Json{{"api-version", "0.8.4"}});
+  };
+  h.run_chain({entry(rule)});
+  CHECK(h.ctx.parameters == Json{{"api-version", "0.8.4"}, {"k", 1}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures
+
+TEST_CASE("signatures hold any number of entries, in order") {
+  Harness h(kPending, kRunning);
+  std::vector<std::shared_ptr<TestRule>> rules;
+  std::vector<PolicyEntry> entries;
+  Strings names;
+  for (int i = 0; i < 40; ++i) {
+    names.push_back("Rule" + std::to_string(i));
+    rules.push_back(make_rule(names.back()));
+    entries.push_back(entry(rules.back()));
+  }
+  h.run_chain(entries);
+  CHECK(h.ctx.rule_signature == names);
+  CHECK(h.ctx.rule_signature.size() == 40);
+  CHECK(h.ctx.rule_signature.back() == "Rule39");
+  Strings reversed(names.rbegin(), names.rend());
+  CHECK(h.ctx.finalization_signature.to_strings() == reversed);
+  Signature moved = std::move(h.ctx.rule_signature);
+  CHECK(moved == names);
+  CHECK(h.ctx.rule_signature.empty());
+}
+
+TEST_CASE("signatures outlive the rules that signed them") {
+  Harness h(kPending, kRunning);
+  h.run_chain({entry(make_rule("ShortLived"))});
+  CHECK(h.ctx.rule_signature == Strings{"ShortLived"});
+  CHECK(intern_name("ShortLived") == intern_name(std::string("Short") + "Lived"));
+}
+
 }  // namespace
 }  // namespace runctl::testing
