@@ -199,7 +199,8 @@ int outcome_exit_code(const BatchOutcome& o) {
   return o.result ? exit_code_for(*o.result) : exit_code_for(o.error->kind());
 }
 
-void append_strings(std::string& out, const std::vector<std::string>& items) {
+template <typename Strings>  // a vector of strings or a Signature
+void append_strings(std::string& out, const Strings& items) {
   out.push_back('[');
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out.push_back(',');

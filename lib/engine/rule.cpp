@@ -1,17 +1,6 @@
 #include "engine/rule.hpp"
 
-#include <mutex>
-#include <unordered_set>
-
 namespace runctl {
-
-const std::string* intern_name(const std::string& name) {
-  // Node-based, never shrunk: the pointers handed out stay valid for the process.
-  static std::mutex mutex;
-  static auto* names = new std::unordered_set<std::string>();
-  std::lock_guard lock(mutex);
-  return &*names->insert(name).first;
-}
 
 std::string_view hook_name(HookName h) {
   switch (h) {

@@ -82,8 +82,8 @@ TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
   result.validated_state = outcome.error ? nullptr : c.validated_state;
   result.status = c.response_status;
   result.details = c.response_details;
-  result.rule_signature = c.rule_signature.to_strings();
-  result.finalization_signature = c.finalization_signature.to_strings();
+  result.rule_signature = std::move(c.rule_signature);
+  result.finalization_signature = std::move(c.finalization_signature);
   result.parameters = std::move(c.parameters);
   result.side_effects = std::move(c.side_effects);
   result.error = outcome.error;

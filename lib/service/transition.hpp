@@ -43,8 +43,8 @@ struct TransitionResult {
   StatePtr validated_state;
   Status status = Status::kAccept;
   ResponseDetails details;
-  std::vector<std::string> rule_signature;
-  std::vector<std::string> finalization_signature;
+  Signature rule_signature;
+  Signature finalization_signature;
   Json parameters = Json::object();
   std::vector<std::string> side_effects;
   std::optional<std::string> error;  // a hook raised: everything was rolled back

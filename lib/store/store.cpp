@@ -162,7 +162,8 @@ constexpr const char* kLogColumns =
 // Binding and reading values.
 
 // A JSON array of strings, as to_text(Json(items)) writes it, without building the Json.
-std::string strings_text(const std::vector<std::string>& items) {
+template <typename Strings>
+std::string strings_text(const Strings& items) {
   std::size_t size = 2;
   for (const std::string& item : items) size += item.size() + 3;
   std::string out;
@@ -219,11 +220,11 @@ struct PolicyMemo {
 
 // A signature's JSON text: a policy's transitions sign with the same few lists of names.
 struct SignatureMemo {
-  std::vector<std::string> names;
+  Signature names;
   std::string text;
 
-  const std::string& text_of(const std::vector<std::string>& signature) {
-    if (text.empty() || signature != names) {
+  const std::string& text_of(const Signature& signature) {
+    if (text.empty() || !(signature == names)) {
       text = strings_text(signature);
       names = signature;
     }
@@ -832,8 +833,8 @@ std::vector<LogEntry> Store::load_log(const std::string& run_id) {
       e.status = r.text(6);
       e.details = r.json(7);
       e.validated_state_id = r.opt_text(8);
-      e.rule_signature = r.strings(9);
-      e.finalization_signature = r.strings(10);
+      e.rule_signature = Signature(r.strings(9));
+      e.finalization_signature = Signature(r.strings(10));
       e.error = r.opt_text(11);
       e.duration_us = r.int64(12);
       e.policy = r.text(13);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/run.hpp"
+#include "engine/signature.hpp"
 #include "engine/state.hpp"
 
 namespace SQLite {
@@ -31,8 +32,8 @@ struct LogEntry {
   std::string status;  // ACCEPT | REJECT | WAIT | ABORT
   Json details;        // {"type", "reason", "delay_seconds"}
   std::optional<std::string> validated_state_id;
-  std::vector<std::string> rule_signature;
-  std::vector<std::string> finalization_signature;
+  Signature rule_signature;
+  Signature finalization_signature;
   std::optional<std::string> error;
   std::int64_t duration_us = 0;
   std::string policy;  // the policy's name or file

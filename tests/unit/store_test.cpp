@@ -713,8 +713,9 @@ TEST_SUITE("store: orchestration log") {
     a.status = "ACCEPT";
     a.details = Json{{"type", "accept_details"}};
     a.validated_state_id = state_id(1);
-    a.rule_signature = {"PreventPendingTransitions", "CopyScheduledTime"};
-    a.finalization_signature = {"SetStartTime"};
+    a.rule_signature =
+        Signature(std::vector<std::string>{"PreventPendingTransitions", "CopyScheduledTime"});
+    a.finalization_signature = Signature(std::vector<std::string>{"SetStartTime"});
     a.duration_us = 1234;
     a.policy = "CoreFlowPolicy";
     a.forced = false;
