@@ -1,6 +1,6 @@
 // events [--run ID] [--follow]: the prefect.flow-run.* events InstrumentFlowRunStateTransitions
-// wrote, oldest first. --follow keeps polling the events table (every 200 ms, one bounded query a
-// poll) for new ones until --count events were printed or --timeout seconds passed; without
+// wrote, oldest first. --follow keeps polling the log's event rows (every 200 ms, one bounded query
+// a poll) for new ones until --count events were printed or --timeout seconds passed; without
 // either it runs until interrupted.
 #include <chrono>
 #include <iostream>
@@ -62,11 +62,13 @@ void add_events_command(CLI::App& cli, App& app) {
                                         std::chrono::duration<double>(*f->timeout))
                               : std::chrono::steady_clock::time_point::max();
 
-    std::optional<ConcurrencyStore> events;  // once the file has the events table
+    // Once the file's log rows carry events (schema 004; this read-only command migrates nothing,
+    // so an older file shows its events after the next command that writes to it).
+    std::optional<ConcurrencyStore> events;
     std::int64_t after = 0, printed = 0;
     Json all = Json::array();  // without --follow, printed at the end as one array
     for (;;) {
-      if (!events && store.schema_version() >= 3) events.emplace(store);
+      if (!events && store.schema_version() >= 4) events.emplace(store);
       bool more = false;
       if (events) {
         std::optional<std::int64_t> want = kBatch;

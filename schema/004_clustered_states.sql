@@ -7,8 +7,6 @@
 -- (run, timestamp) rule that Prefect's index enforces is now the primary key; seq (insertion
 -- order) goes, as timestamps within a run are unique and history is ordered by them.
 --
--- Events lose the unique index on id: an event's id is its state's, unique already, and nothing
--- looks an event up by id.
 
 CREATE TABLE flow_run_state_004 (
   id                 TEXT NOT NULL UNIQUE,
@@ -54,20 +52,23 @@ INSERT INTO task_run_state_004 (id, created, task_run_id, type, name, message, t
 DROP TABLE task_run_state;
 ALTER TABLE task_run_state_004 RENAME TO task_run_state;
 
-CREATE TABLE events_004 (
-  seq         INTEGER PRIMARY KEY,  -- write order, what `events --follow` resumes from
-  id          TEXT NOT NULL,        -- the validated state's id
-  occurred    TEXT NOT NULL,
-  event       TEXT NOT NULL,
-  resource_id TEXT NOT NULL,  -- resource["prefect.resource.id"], for `events --run`
-  resource    TEXT NOT NULL,  -- JSON object
-  related     TEXT NOT NULL,  -- JSON array
-  payload     TEXT NOT NULL,  -- JSON object
-  follows     TEXT
-);
+-- Each event moves into the log row of the transition that emitted it (the row whose validated
+-- state it announces): no table and index of its own to write on every flow-run transition. The
+-- event's id is the row's validated_state_id, its resource the flow run of run_id, and its seq
+-- (what `events --follow` resumes from) the row's id, which is write order as seq was.
+ALTER TABLE orchestration_log ADD COLUMN event TEXT;  -- prefect.flow-run.<state name>, or NULL
+ALTER TABLE orchestration_log ADD COLUMN event_occurred TEXT;
+ALTER TABLE orchestration_log ADD COLUMN event_resource TEXT;  -- JSON object
+ALTER TABLE orchestration_log ADD COLUMN event_related TEXT;   -- JSON array
+ALTER TABLE orchestration_log ADD COLUMN event_payload TEXT;   -- JSON object
+ALTER TABLE orchestration_log ADD COLUMN event_follows TEXT;
 
-INSERT INTO events_004 (seq, id, occurred, event, resource_id, resource, related, payload, follows)
-  SELECT seq, id, occurred, event, resource_id, resource, related, payload, follows FROM events;
+CREATE INDEX ix_orchestration_log__migrating_004 ON orchestration_log (validated_state_id, id);
+UPDATE orchestration_log
+  SET event = e.event, event_occurred = e.occurred, event_resource = e.resource,
+      event_related = e.related, event_payload = e.payload, event_follows = e.follows
+  FROM events AS e
+  WHERE orchestration_log.id =
+        (SELECT min(l.id) FROM orchestration_log AS l WHERE l.validated_state_id = e.id);
+DROP INDEX ix_orchestration_log__migrating_004;
 DROP TABLE events;
-ALTER TABLE events_004 RENAME TO events;
-CREATE INDEX ix_events__resource_id ON events (resource_id, seq);

@@ -88,14 +88,15 @@ struct Lease {
   std::optional<std::string> origin_run_id;
 };
 
-// One row of the events table: Prefect's Event as InstrumentFlowRunStateTransitions builds it.
+// Prefect's Event as InstrumentFlowRunStateTransitions builds it, stored in the log row of the
+// transition that emitted it.
 struct Event {
   std::int64_t seq = 0;  // assigned by the store: the order events were written in
   std::string id;
   Timestamp occurred = 0;
   std::string event;
   std::string resource_id;  // resource["prefect.resource.id"]: the column `events --run` selects
-  // JSON text, as the events table stores it: a flow run writes an event on every transition and
+  // JSON text, as the log row stores it: a flow run writes an event on every transition and
   // hardly anyone reads one back, so an event is written as text and only parsed when shown.
   std::string resource = "{}";
   std::string related = "[]";
@@ -146,7 +147,7 @@ class ConcurrencyServices {
   // What the flow-run event names as related resources.
   virtual std::optional<FlowInfo> read_flow(const std::string& flow_id) = 0;
   virtual std::optional<Run> read_task_run(const std::string& task_run_id) = 0;
-  // Appends to the events table.
+  // Records the transition's event; it is stored with the transition's log row.
   virtual void emit_event(const Event& event) = 0;
 };
 

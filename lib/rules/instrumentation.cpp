@@ -1,7 +1,7 @@
 // InstrumentFlowRunStateTransitions (spec §5.I1): every flow-run state that is written (accepted,
-// or a rejection's replacement) becomes one event in the events table, shaped as Prefect's
-// `prefect.flow-run.<state name>` event. runctl writes it in the transition's transaction, so a
-// rolled-back transition emits nothing.
+// or a rejection's replacement) becomes one event, stored with the transition's log row, shaped as
+// Prefect's `prefect.flow-run.<state name>` event. runctl writes it in the transition's
+// transaction, so a rolled-back transition emits nothing.
 #include <set>
 #include <string>
 #include <string_view>
@@ -18,7 +18,7 @@ constexpr std::size_t kMessageLimit = 100'000;
 // Events closer than this to the previous state's record which one they follow.
 constexpr Timestamp kTightTiming = 5 * 60 * kMicrosPerSecond;
 
-// The event is written as JSON text straight away (the events table stores text): building
+// The event is written as JSON text straight away (the log row stores text): building
 // nlohmann trees for it and printing them was a quarter of a flow-run transition's time. Every
 // value in an event is a string, so a writer of string-valued objects is all it takes; the text
 // is what Json::dump() printed for the same objects.

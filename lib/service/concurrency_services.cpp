@@ -96,7 +96,7 @@ std::optional<Run> StoreConcurrencyServices::read_task_run(const std::string& ta
 }
 
 void StoreConcurrencyServices::emit_event(const Event& event) {
-  limits_.insert_event(event);
+  event_ = event;
 }
 
 // ---------------------------------------------------------------------------------------------

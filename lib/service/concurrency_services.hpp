@@ -3,6 +3,8 @@
 // (Prefect takes leases and V2 tag slots outside its transaction; docs/deviations.md,
 // "Concurrency limits, leases, deployments and events").
 #pragma once
+#include <utility>
+
 #include "engine/concurrency.hpp"
 #include "engine/services.hpp"
 #include "service/store_services.hpp"
@@ -42,12 +44,16 @@ class StoreConcurrencyServices final : public ConcurrencyServices {
 
   std::optional<FlowInfo> read_flow(const std::string& flow_id) override;
   std::optional<Run> read_task_run(const std::string& task_run_id) override;
+  // Kept for the transition's log row, which stores it (LogEntry::event): a transition emits
+  // at most one event (InstrumentFlowRunStateTransitions' after hook).
   void emit_event(const Event& event) override;
+  std::optional<Event> take_event() { return std::exchange(event_, std::nullopt); }
 
  private:
   Store& store_;
   const Environment& env_;
   ConcurrencyStore limits_;
+  std::optional<Event> event_;
 };
 
 // Prefect's server settings the rules read, from Prefect's environment variables (spec

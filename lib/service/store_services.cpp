@@ -17,6 +17,10 @@ ConcurrencyServices* StoreServices::concurrency() {
   return concurrency_.get();
 }
 
+std::optional<Event> StoreServices::take_event() {
+  return concurrency_ ? concurrency_->take_event() : std::nullopt;
+}
+
 std::optional<RunSnapshot> StoreServices::read_flow_run(const std::string& flow_run_id) {
   std::optional<Run> run = store_.load_run(RunKind::kFlow, flow_run_id);
   if (!run) return std::nullopt;

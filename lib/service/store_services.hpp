@@ -26,6 +26,8 @@ class StoreServices final : public Services {
   ~StoreServices() override;
 
   ConcurrencyServices* concurrency() override;
+  // The event the transition emitted, if any: written with its log row.
+  std::optional<Event> take_event();
 
   void write_state(const Run& run, State& state) override { store_.write_state(run, state); }
   std::optional<RunSnapshot> read_flow_run(const std::string& flow_run_id) override;

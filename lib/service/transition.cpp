@@ -92,7 +92,9 @@ TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
                            .count();
   if (!result.error) {
     store.update_run(run);
-    store.insert_log(log_entry_for(result, env, request.force));
+    LogEntry entry = log_entry_for(result, env, request.force);
+    entry.event = services.take_event();
+    store.insert_log(entry);
   }
   return result;
 }

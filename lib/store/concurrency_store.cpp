@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string_view>
 
 #include "store/sqlite_support.hpp"
 #include "util/error.hpp"
@@ -128,8 +129,11 @@ Lease read_lease_row(SQLite::Statement& s, const std::string& path) {
   return l;
 }
 
+// Events live in the log row of the transition that emitted them (schema 004).
 constexpr const char* kEventColumns =
-    "seq, id, occurred, event, resource_id, resource, related, payload, follows";
+    "id, validated_state_id, event_occurred, event, run_id, event_resource, event_related, "
+    "event_payload, event_follows";
+constexpr std::string_view kFlowRunResource = "prefect.flow-run.";
 
 Event read_event_row(SQLite::Statement& s, const std::string& path) {
   Event e;
@@ -139,7 +143,7 @@ Event read_event_row(SQLite::Statement& s, const std::string& path) {
   e.id = r.text(1);
   e.occurred = r.time(2);
   e.event = r.text(3);
-  e.resource_id = r.text(4);
+  e.resource_id = std::string(kFlowRunResource) + r.text(4);
   e.resource = r.json_text(5);
   e.related = r.json_text(6);
   e.payload = r.json_text(7);
@@ -188,7 +192,7 @@ struct ConcurrencyStore::Statements {
   Slot deployment_insert, deployment_by_id, deployment_list;
   Slot lease_insert, lease_resource_insert, lease_by_id, lease_set_expiration, lease_delete;
   Slot leases_for_limit, lease_list, leases_expired, leases_expired_for_limits;
-  Slot event_insert, events_all, events_for_resource;
+  Slot events_all, events_for_resource;
 };
 
 ConcurrencyStore::ConcurrencyStore(Store& store)
@@ -646,23 +650,6 @@ std::vector<Lease> ConcurrencyStore::reap_expired_leases(
 // ---------------------------------------------------------------------------------------------
 // Events.
 
-void ConcurrencyStore::insert_event(const Event& e) {
-  guarded(store_.path(), [&] {
-    Use s(store_.db(), stmts_->event_insert,
-          "INSERT INTO events (id, occurred, event, resource_id, resource, related, payload, "
-          "follows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    s.text(1, e.id);
-    s.time(2, e.occurred);
-    s.text(3, e.event);
-    s.text(4, e.resource_id);
-    s.text(5, e.resource);
-    s.text(6, e.related);
-    s.text(7, e.payload);
-    s.opt_text(8, e.follows);
-    s->exec();
-  });
-}
-
 std::vector<Event> ConcurrencyStore::list_events(const std::optional<std::string>& resource_id,
                                                  std::int64_t after_seq,
                                                  std::optional<std::int64_t> max_count) {
@@ -670,17 +657,21 @@ std::vector<Event> ConcurrencyStore::list_events(const std::optional<std::string
     std::vector<Event> out;
     const std::int64_t limit = max_count.value_or(-1);  // SQLite: a negative LIMIT is no limit
     if (resource_id) {
+      // Every event is a flow run's: any other resource has none.
+      if (!resource_id->starts_with(kFlowRunResource)) return out;
+      const std::string run_id = resource_id->substr(kFlowRunResource.size());
       static const std::string sql = std::string("SELECT ") + kEventColumns +
-                                     " FROM events WHERE resource_id = ?1 AND seq > ?2 "
-                                     "ORDER BY seq LIMIT ?3";
+                                     " FROM orchestration_log WHERE run_id = ?1 AND id > ?2 AND "
+                                     "event IS NOT NULL ORDER BY id LIMIT ?3";
       Use s(store_.db(), stmts_->events_for_resource, sql.c_str());
-      s->bind(1, *resource_id);
+      s.text(1, run_id);
       s->bind(2, static_cast<std::int64_t>(after_seq));
       s->bind(3, static_cast<std::int64_t>(limit));
       while (s->executeStep()) out.push_back(read_event_row(*s, store_.path()));
     } else {
       static const std::string sql = std::string("SELECT ") + kEventColumns +
-                                     " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+                                     " FROM orchestration_log WHERE id > ?1 AND event IS NOT NULL "
+                                     "ORDER BY id LIMIT ?2";
       Use s(store_.db(), stmts_->events_all, sql.c_str());
       s->bind(1, static_cast<std::int64_t>(after_seq));
       s->bind(2, static_cast<std::int64_t>(limit));

@@ -79,7 +79,7 @@ class ConcurrencyStore final {
                                          const std::vector<std::string>* limit_ids = nullptr);
 
   // --- Events --------------------------------------------------------------------------------
-  void insert_event(const Event& event);
+  // Events are written with their transition's log row (LogEntry::event, Store::insert_log).
   // Events with seq > after_seq, oldest first; only those of `resource_id` when given.
   std::vector<Event> list_events(const std::optional<std::string>& resource_id,
                                  std::int64_t after_seq = 0,

@@ -783,7 +783,9 @@ std::int64_t Store::insert_log(const LogEntry& entry) {
   return guarded(path_, [&] {
     Use s(*db_, stmts_->insert_log, [] {
       return std::string("INSERT INTO orchestration_log (") + kLogColumns +
-             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+             ", event, event_occurred, event_resource, event_related, event_payload, "
+             "event_follows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+             "?15, ?16, ?17, ?18, ?19, ?20)";
     });
     s.text(1, entry.run_id);
     s.literal(2, kind_name(entry.run_kind));
@@ -805,6 +807,14 @@ std::int64_t Store::insert_log(const LogEntry& entry) {
     s->bind(12, static_cast<std::int64_t>(entry.duration_us));
     s.text(13, entry.policy);
     s->bind(14, entry.forced ? 1 : 0);
+    if (const std::optional<Event>& e = entry.event) {
+      s.text(15, e->event);
+      s.time(16, e->occurred);
+      s.text(17, e->resource);
+      s.text(18, e->related);
+      s.text(19, e->payload);
+      s.opt_text(20, e->follows);
+    }
     s->exec();
     return db_->getLastInsertRowid();
   });

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/concurrency.hpp"  // Event
 #include "engine/run.hpp"
 #include "engine/signature.hpp"
 #include "engine/state.hpp"
@@ -38,6 +39,9 @@ struct LogEntry {
   std::int64_t duration_us = 0;
   std::string policy;  // the policy's name or file
   bool forced = false;
+  // The flow-run event the transition emitted (InstrumentFlowRunStateTransitions), written in
+  // this row. load_log leaves it empty: events are read with ConcurrencyStore::list_events.
+  std::optional<Event> event;
 };
 
 enum class OpenMode {

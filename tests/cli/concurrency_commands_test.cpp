@@ -223,7 +223,7 @@ TEST_CASE("read-only commands on a database from before the concurrency schema l
   ConcDb c;
   c.flow();
   c.db.sql(
-      "DROP TABLE events; DROP TABLE concurrency_lease_resource; DROP TABLE concurrency_lease;"
+      "DROP TABLE concurrency_lease_resource; DROP TABLE concurrency_lease;"
       " DROP TABLE deployment; DROP TABLE flow; DROP TABLE concurrency_limit_v2;"
       " DROP TABLE concurrency_limit; PRAGMA user_version = 2");
   CHECK(array_of(c.cmd({"concurrency-limit", "list"}, 0)).empty());

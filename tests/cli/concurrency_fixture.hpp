@@ -132,7 +132,9 @@ class ConcDb {
                   tag + "' AND value = '" + run_id + "'") == 1;
   }
   long long leases() const { return number("SELECT count(*) FROM concurrency_lease"); }
-  long long events() const { return number("SELECT count(*) FROM events"); }
+  long long events() const {
+    return number("SELECT count(*) FROM orchestration_log WHERE event IS NOT NULL");
+  }
 
  private:
   int policies_ = 0;

@@ -228,23 +228,38 @@ TEST_CASE("deployments: options round-trip, the limit relation is cleared with t
   CHECK_FALSE(db.limits->read_deployment("d1")->concurrency_limit_id);
 }
 
-TEST_CASE("events: written in order, filtered by resource, paged by seq") {
+TEST_CASE("events: written with their log rows, in order, filtered by resource, paged by seq") {
   Db db;
-  for (int i = 0; i < 3; ++i) {
-    Event e;
-    e.id = "e" + std::to_string(i);
-    e.occurred = kT0 + i;
-    e.event = "prefect.flow-run.Running";
-    e.resource_id = i == 1 ? "prefect.flow-run.b" : "prefect.flow-run.a";
-    e.resource = Json{{"prefect.resource.id", e.resource_id}}.dump();
-    db.limits->insert_event(e);
+  for (int i = 0; i < 4; ++i) {
+    LogEntry entry;
+    entry.run_id = i == 1 ? "b" : "a";
+    entry.at = kT0 + i;
+    entry.status = "ACCEPT";
+    entry.details = Json::object();
+    entry.policy = "CoreFlowPolicy";
+    if (i != 3) {  // a row without an event (a task run's, a rejection's) lists nothing
+      entry.validated_state_id = "e" + std::to_string(i);
+      Event e;
+      e.occurred = kT0 + i;
+      e.event = "prefect.flow-run.Running";
+      e.resource = Json{{"prefect.resource.id", "prefect.flow-run." + entry.run_id}}.dump();
+      e.follows = i == 2 ? std::optional<std::string>("e0") : std::nullopt;
+      entry.event = e;
+    }
+    db.store->insert_log(entry);
   }
   const auto all = db.limits->list_events(std::nullopt);
   REQUIRE(all.size() == 3);
+  CHECK(all[0].id == "e0");
   CHECK(all[2].id == "e2");
+  CHECK(all[2].resource_id == "prefect.flow-run.a");
+  CHECK(all[2].occurred == kT0 + 2);
+  CHECK(all[2].follows == "e0");
+  CHECK(all[1].resource == Json{{"prefect.resource.id", "prefect.flow-run.b"}}.dump());
   const auto a = db.limits->list_events(std::string("prefect.flow-run.a"));
   REQUIRE(a.size() == 2);
   CHECK(a[1].id == "e2");
+  CHECK(db.limits->list_events(std::string("prefect.deployment.a")).empty());
   const auto after = db.limits->list_events(std::nullopt, all[0].seq, 1);
   REQUIRE(after.size() == 1);
   CHECK(after[0].id == "e1");

@@ -901,12 +901,21 @@ TEST_SUITE("store: schema 004") {
             state_id(n) + "', '2026-01-01T10:00:0" + std::to_string(second) + ".000000+00:00', '" +
             kFlowId + "', '" + type + "', '" + name + "', '2026-01-01T10:00:0" +
             std::to_string(second) + ".000000+00:00', '{}')");
-      raw.exec(std::string("INSERT INTO events (id, occurred, event, resource_id, resource, "
-                           "related, payload) VALUES ('") +
-               state_id(2) +
-               "', '2026-01-01T10:00:02.000000+00:00', 'prefect.flow-run.Running', "
-               "'prefect.flow-run." +
-               kFlowId + "', '{}', '[]', '{}')");
+      // Log rows: the creation, the RUNNING transition, then a rejection that kept that state.
+      // Each event belongs to the first row that validated its state.
+      const std::pair<int, const char*> rows[] = {{1, "ACCEPT"}, {2, "ACCEPT"}, {2, "REJECT"}};
+      for (const auto& [n, status] : rows)
+        raw.exec(std::string("INSERT INTO orchestration_log (run_id, run_kind, at, status, "
+                             "details, validated_state_id, rule_signature, "
+                             "finalization_signature, duration_us, policy) VALUES ('") +
+                 kFlowId + "', 'flow', '2026-01-01T10:00:00.000000+00:00', '" + status +
+                 "', '{}', '" + state_id(n) + "', '[]', '[]', 0, 'CoreFlowPolicy')");
+      for (const auto& [n, name] : {std::pair{1, "Pending"}, std::pair{2, "Running"}})
+        raw.exec(std::string("INSERT INTO events (id, occurred, event, resource_id, resource, "
+                             "related, payload) VALUES ('") +
+                 state_id(n) + "', '2026-01-01T10:00:0" + std::to_string(n) +
+                 ".000000+00:00', 'prefect.flow-run." + name + "', 'prefect.flow-run." + kFlowId +
+                 "', '{}', '[]', '{}')");
     }
     Store store(options(path), OpenMode::kCreate);
     CHECK(store.schema_version() == Store::latest_schema_version());
@@ -919,8 +928,20 @@ TEST_SUITE("store: schema 004") {
     REQUIRE(history.size() == 2);
     CHECK(history[0]->id == state_id(1));
     CHECK(history[1]->id == state_id(2));
-    CHECK(count(store, "SELECT count(*) FROM events WHERE id = '" + state_id(2) + "'") == 1);
-    CHECK(count(store, "SELECT count(*) FROM pragma_index_list('events') WHERE \"unique\"") == 0);
+    // The events moved into their log rows; the table is gone.
+    CHECK_FALSE(store.db().tableExists("events"));
+    SQLite::Statement events(store.db(),
+                             "SELECT id, validated_state_id, event, event_occurred FROM "
+                             "orchestration_log ORDER BY id");
+    std::vector<std::string> seen;
+    while (events.executeStep())
+      seen.push_back(events.getColumn(0).getString() + " " + events.getColumn(1).getString() + " " +
+                     events.getColumn(2).getString() + " " + events.getColumn(3).getString());
+    CHECK(seen ==
+          std::vector<std::string>{
+              "1 " + state_id(1) + " prefect.flow-run.Pending 2026-01-01T10:00:01.000000+00:00",
+              "2 " + state_id(2) + " prefect.flow-run.Running 2026-01-01T10:00:02.000000+00:00",
+              "3 " + state_id(2) + "  "});
     CHECK(store.db().execAndGet("PRAGMA integrity_check").getString() == "ok");
     CHECK(count(store, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
 
