@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "service/settings.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
@@ -29,16 +30,16 @@ RandomSource& App::random() {
   return *random_;
 }
 
-Store App::open_store(Access access) const {
-  StoreOptions o{options.db, options.busy_timeout_ms};
-  if (access == Access::kCreate) return Store(o, OpenMode::kCreate);
-  struct stat st {};
-  if (::stat(options.db.c_str(), &st) != 0)
-    throw Error(ErrorKind::kNotFound, "database not found: " + options.db);
-  // An empty file is no database yet: only init and the create commands may turn it into one, so
-  // a command that needs an existing database reads it as it is and leaves it untouched.
-  const bool empty = st.st_size == 0;
-  return Store(o, access == Access::kRead || empty ? OpenMode::kRead : OpenMode::kCreate);
+Environment App::environment() {
+  if (!settings_) {
+    settings_.emplace();
+    read_settings_from_environment(*settings_);
+  }
+  return Environment{clock(), uuids(), random(), *settings_};
+}
+
+std::unique_ptr<Database> App::open_db(OpenMode mode) const {
+  return open_database(options.db, mode, OpenOptions{options.busy_timeout_ms});
 }
 
 std::string parse_run_id(const std::string& text) {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "engine/state_type.hpp"
-#include "service/store_services.hpp"
-#include "store/store.hpp"
+#include "service/environment.hpp"
+#include "store/database.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
 #include "util/uuid.hpp"
@@ -31,19 +31,17 @@ struct App {
   UuidGenerator& uuids() { return uuids_; }
   // Retry jitter and concurrency waits draw from it: --seed / RUNCTL_SEED makes them repeatable.
   RandomSource& random();
-  // Everything an orchestration takes from outside.
-  Environment environment() { return Environment{clock(), uuids(), random()}; }
+  // Everything an orchestration takes from outside; Prefect's settings are read from the
+  // environment here, once, and only by the commands that orchestrate.
+  Environment environment();
 
-  enum class Access {
-    kRead,           // the database must exist
-    kWriteExisting,  // must exist; migrated if older
-    kCreate,         // created with the schema if missing
-  };
-  Store open_store(Access access) const;
+  // The database --db / RUNCTL_DB names (a SQLite path or a PostgreSQL URL).
+  std::unique_ptr<Database> open_db(OpenMode mode) const;
 
  private:
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<RandomSource> random_;
+  std::optional<Settings> settings_;
   RandomUuidGenerator uuids_;
 };
 

@@ -362,9 +362,9 @@ void add_apply_command(CLI::App& cli, App& app) {
     } closer{fd};
 
     const Environment env = app.environment();
-    Store store = app.open_store(App::Access::kWriteExisting);
-    store.prepare_for_bulk_writes(flags->commit_every);
-    TransitionBatch batch(store, env, BatchOptions{flags->policy, flags->commit_every});
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    db->prepare_for_bulk_writes(flags->commit_every);
+    TransitionBatch batch(*db, env, BatchOptions{flags->policy, flags->commit_every});
     LineReader reader(fd);
     Output output;
     Progress progress(!from_stdin && ::isatty(STDERR_FILENO), total_bytes);

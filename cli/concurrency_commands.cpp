@@ -4,17 +4,11 @@
 #include <iostream>
 
 #include "cli/app.hpp"
-#include "store/concurrency_store.hpp"
+#include "store/database.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
 namespace {
-
-// Schema 003 brought these tables; a read-only open does not migrate, and an older file simply
-// has no limits.
-bool has_concurrency_tables(const Store& store) {
-  return store.schema_version() >= 3;
-}
 
 void require_non_empty(const std::string& value, const std::string& what) {
   if (value.empty()) throw Error(ErrorKind::kUsage, what + " must not be empty");
@@ -29,14 +23,14 @@ void require_non_empty(const std::string& value, const std::string& what) {
 
 // Who holds a V1 slot: the task run ids in active_slots, with their current state when the run
 // still exists (a slot held by a deleted or finished run is a leak an operator may free).
-Json v1_holders(Store& store, const V1Limit& l) {
+Json v1_holders(Database& db, const V1Limit& l) {
   Json holders = Json::array();
   for (const auto& run_id : l.active_slots) {
     Json h{{"task_run_id", run_id},
            {"found", false},
            {"state_type", nullptr},
            {"state_name", nullptr}};
-    if (auto run = store.load_run(RunKind::kTask, run_id)) {
+    if (auto run = db.runs().load_run(RunKind::kTask, run_id)) {
       h["found"] = true;
       if (run->state_type) h["state_type"] = type_name(*run->state_type);
       if (run->state_name) h["state_name"] = *run->state_name;
@@ -73,9 +67,9 @@ void add_v1_commands(CLI::App& cli, App& app) {
   create->add_flag("--json", f->json, "print JSON");
   create->callback([&app, f] {
     require_non_empty(f->tag, "--tag");
-    Store store = app.open_store(App::Access::kCreate);
-    ConcurrencyStore limits(store);
-    Store::WriteTransaction tx(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    ConcurrencyRepository& limits = db->concurrency();
+    WriteTransaction tx(*db);
     const V1Limit l =
         limits.upsert_v1_limit(app.uuids().next(), f->tag, f->limit, app.clock().now());
     tx.commit();
@@ -88,9 +82,9 @@ void add_v1_commands(CLI::App& cli, App& app) {
   CLI::App* list = group->add_subcommand("list", "every V1 limit, by tag");
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&app, f] {
-    Store store = app.open_store(App::Access::kRead);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     std::vector<V1Limit> all;
-    if (has_concurrency_tables(store)) all = ConcurrencyStore(store).list_v1_limits();
+    all = db->concurrency().list_v1_limits();
     if (f->json) {
       Json out = Json::array();
       for (const auto& l : all) out.push_back(v1_limit_to_json(l));
@@ -104,11 +98,11 @@ void add_v1_commands(CLI::App& cli, App& app) {
   show->add_option("TAG", f->tag, "the tag")->required();
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {
-    Store store = app.open_store(App::Access::kRead);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     std::optional<V1Limit> l;
-    if (has_concurrency_tables(store)) l = ConcurrencyStore(store).v1_limit_by_tag(f->tag);
+    l = db->concurrency().v1_limit_by_tag(f->tag);
     if (!l) no_v1_limit(f->tag);
-    const Json holders = v1_holders(store, *l);
+    const Json holders = v1_holders(*db, *l);
     if (f->json) {
       Json out = v1_limit_to_json(*l);
       out["holders"] = holders;
@@ -139,9 +133,9 @@ void add_v1_commands(CLI::App& cli, App& app) {
   reset->add_option("TAG", f->tag, "the tag")->required();
   reset->add_flag("--json", f->json, "print JSON");
   reset->callback([&app, f] {
-    Store store = app.open_store(App::Access::kWriteExisting);
-    ConcurrencyStore limits(store);
-    Store::WriteTransaction tx(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    ConcurrencyRepository& limits = db->concurrency();
+    WriteTransaction tx(*db);
     if (!limits.set_v1_active_slots(f->tag, {}, app.clock().now())) no_v1_limit(f->tag);
     const V1Limit l = *limits.v1_limit_by_tag(f->tag);
     tx.commit();
@@ -158,9 +152,9 @@ void add_v1_commands(CLI::App& cli, App& app) {
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
     const std::string run_id = parse_run_id(f->run_id);
-    Store store = app.open_store(App::Access::kWriteExisting);
-    ConcurrencyStore limits(store);
-    Store::WriteTransaction tx(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    ConcurrencyRepository& limits = db->concurrency();
+    WriteTransaction tx(*db);
     std::optional<V1Limit> l = limits.v1_limit_by_tag(f->tag);
     if (!l) no_v1_limit(f->tag);
     auto it = std::find(l->active_slots.begin(), l->active_slots.end(), run_id);
@@ -181,9 +175,9 @@ void add_v1_commands(CLI::App& cli, App& app) {
   remove->add_option("TAG", f->tag, "the tag")->required();
   remove->add_flag("--json", f->json, "print JSON");
   remove->callback([&app, f] {
-    Store store = app.open_store(App::Access::kWriteExisting);
-    ConcurrencyStore limits(store);
-    Store::WriteTransaction tx(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    ConcurrencyRepository& limits = db->concurrency();
+    WriteTransaction tx(*db);
     if (!limits.delete_v1_limit(f->tag)) no_v1_limit(f->tag);
     tx.commit();
     if (f->json)
@@ -202,7 +196,7 @@ void add_v1_commands(CLI::App& cli, App& app) {
 
 // By name, else by id (a deployment's limit is easiest to reach by the id `deployment show`
 // prints).
-std::optional<V2Limit> find_v2(ConcurrencyStore& limits, const std::string& name_or_id) {
+std::optional<V2Limit> find_v2(ConcurrencyRepository& limits, const std::string& name_or_id) {
   if (auto l = limits.v2_limit_by_name(name_or_id)) return l;
   return limits.v2_limit_by_id(name_or_id);
 }
@@ -252,8 +246,8 @@ void add_v2_commands(CLI::App& cli, App& app) {
   create->add_flag("--json", f->json, "print JSON");
   create->callback([&app, f] {
     require_non_empty(f->name, "NAME");
-    Store store = app.open_store(App::Access::kCreate);
-    ConcurrencyStore limits(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    ConcurrencyRepository& limits = db->concurrency();
     V2Limit l;
     l.id = app.uuids().next();
     l.name = f->name;
@@ -261,7 +255,7 @@ void add_v2_commands(CLI::App& cli, App& app) {
     l.active = !f->inactive;
     l.slot_decay_per_second = f->slot_decay.value_or(0);
     l.created = l.updated = app.clock().now();
-    Store::WriteTransaction tx(store);
+    WriteTransaction tx(*db);
     limits.insert_v2_limit(l);
     tx.commit();
     if (f->json)
@@ -273,9 +267,9 @@ void add_v2_commands(CLI::App& cli, App& app) {
   CLI::App* list = group->add_subcommand("list", "every V2 limit, by name");
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&app, f] {
-    Store store = app.open_store(App::Access::kRead);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     std::vector<V2Limit> all;
-    if (has_concurrency_tables(store)) all = ConcurrencyStore(store).list_v2_limits();
+    all = db->concurrency().list_v2_limits();
     if (f->json) {
       Json out = Json::array();
       for (const auto& l : all) out.push_back(v2_limit_to_json(l));
@@ -289,9 +283,8 @@ void add_v2_commands(CLI::App& cli, App& app) {
   show->add_option("NAME", f->name, "its name (or id)")->required();
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {
-    Store store = app.open_store(App::Access::kRead);
-    if (!has_concurrency_tables(store)) no_v2_limit(f->name);
-    ConcurrencyStore limits(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    ConcurrencyRepository& limits = db->concurrency();
     const std::optional<V2Limit> l = find_v2(limits, f->name);
     if (!l) no_v2_limit(f->name);
     const Timestamp now = app.clock().now();
@@ -330,10 +323,10 @@ void add_v2_commands(CLI::App& cli, App& app) {
   update->add_option("--name", f->new_name, "rename it");
   update->add_flag("--json", f->json, "print JSON");
   update->callback([&app, f] {
-    Store store = app.open_store(App::Access::kWriteExisting);
-    ConcurrencyStore limits(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    ConcurrencyRepository& limits = db->concurrency();
     const Timestamp now = app.clock().now();
-    Store::WriteTransaction tx(store);
+    WriteTransaction tx(*db);
     std::optional<V2Limit> l = find_v2(limits, f->name);
     if (!l) no_v2_limit(f->name);
     const std::vector<std::string> ids{l->id};
@@ -363,9 +356,9 @@ void add_v2_commands(CLI::App& cli, App& app) {
   remove->add_option("NAME", f->name, "its name (or id)")->required();
   remove->add_flag("--json", f->json, "print JSON");
   remove->callback([&app, f] {
-    Store store = app.open_store(App::Access::kWriteExisting);
-    ConcurrencyStore limits(store);
-    Store::WriteTransaction tx(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    ConcurrencyRepository& limits = db->concurrency();
+    WriteTransaction tx(*db);
     const std::optional<V2Limit> l = find_v2(limits, f->name);
     if (!l) no_v2_limit(f->name);
     limits.delete_v2_limit(l->id);

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
-#include "store/concurrency_store.hpp"
+#include "store/database.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
@@ -22,7 +22,7 @@ std::vector<std::string> split_tags(const std::string& text) {
   return tags;
 }
 
-Json deployment_to_json(ConcurrencyStore& limits, const Deployment& d) {
+Json deployment_to_json(ConcurrencyRepository& limits, const Deployment& d) {
   const auto flow = limits.read_flow(d.flow_id);
   std::optional<V2Limit> limit;
   if (d.concurrency_limit_id) limit = limits.v2_limit_by_id(*d.concurrency_limit_id);
@@ -39,7 +39,7 @@ Json deployment_to_json(ConcurrencyStore& limits, const Deployment& d) {
               {"global_concurrency_limit", limit ? v2_limit_to_json(*limit) : Json(nullptr)}};
 }
 
-void print_deployment_row(ConcurrencyStore& limits, const Deployment& d) {
+void print_deployment_row(ConcurrencyRepository& limits, const Deployment& d) {
   std::optional<V2Limit> limit;
   if (d.concurrency_limit_id) limit = limits.v2_limit_by_id(*d.concurrency_limit_id);
   std::cout << d.id << "  " << std::left << std::setw(24) << d.name;
@@ -108,9 +108,9 @@ void add_deployment_commands(CLI::App& cli, App& app) {
     const std::string flow_name = f->flow_name.value_or(d.name);
     if (flow_name.empty()) throw Error(ErrorKind::kUsage, "--flow-name must not be empty");
 
-    Store store = app.open_store(App::Access::kCreate);
-    ConcurrencyStore limits(store);
-    Store::WriteTransaction tx(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    ConcurrencyRepository& limits = db->concurrency();
+    WriteTransaction tx(*db);
     d.flow_id = limits.ensure_flow(app.uuids().next(), flow_name, now).id;
     if (f->limit) {
       V2Limit l;
@@ -133,12 +133,8 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   CLI::App* list = group->add_subcommand("list", "every deployment, oldest first");
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&app, f] {
-    Store store = app.open_store(App::Access::kRead);
-    if (store.schema_version() < 3) {
-      if (f->json) print_json(Json::array());
-      return;
-    }
-    ConcurrencyStore limits(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    ConcurrencyRepository& limits = db->concurrency();
     const auto all = limits.list_deployments();
     if (f->json) {
       Json out = Json::array();
@@ -155,26 +151,22 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {
     const std::string id = parse_run_id(f->deployment_id);
-    Store store = app.open_store(App::Access::kRead);
-    std::optional<Deployment> d;
-    std::optional<ConcurrencyStore> limits;
-    if (store.schema_version() >= 3) {
-      limits.emplace(store);
-      d = limits->read_deployment(id);
-    }
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    ConcurrencyRepository& limits = db->concurrency();
+    const std::optional<Deployment> d = limits.read_deployment(id);
     if (!d) throw Error(ErrorKind::kNotFound, "deployment " + id + " not found");
     const Timestamp now = app.clock().now();
     std::vector<Lease> leases;
-    if (d->concurrency_limit_id) leases = limits->leases_for_limit(*d->concurrency_limit_id);
+    if (d->concurrency_limit_id) leases = limits.leases_for_limit(*d->concurrency_limit_id);
     if (f->json) {
-      Json out = deployment_to_json(*limits, *d);
+      Json out = deployment_to_json(limits, *d);
       Json list = Json::array();
       for (const auto& lease : leases) list.push_back(lease_to_json(lease, now));
       out["leases"] = list;
       print_json(out);
       return;
     }
-    const Json j = deployment_to_json(*limits, *d);
+    const Json j = deployment_to_json(limits, *d);
     std::cout << "id:                  " << d->id << "\nname:                " << d->name
               << "\nflow:                " << j["flow_name"].get<std::string>()
               << "\nconcurrency limit:   ";

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "cli/app.hpp"
-#include "store/concurrency_store.hpp"
+#include "store/database.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
@@ -49,11 +49,11 @@ void add_events_command(CLI::App& cli, App& app) {
       ->check(CLI::PositiveNumber);
 
   cmd->callback([&app, f] {
-    Store store = app.open_store(App::Access::kRead);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     std::optional<std::string> resource;
     if (f->run) {
       const std::string id = parse_run_id(*f->run);
-      if (!store.find_run_kind(id)) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
+      if (!db->runs().find_run_kind(id)) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
       resource = "prefect.flow-run." + id;
     }
     const auto deadline = f->timeout
@@ -62,32 +62,26 @@ void add_events_command(CLI::App& cli, App& app) {
                                         std::chrono::duration<double>(*f->timeout))
                               : std::chrono::steady_clock::time_point::max();
 
-    // Once the file's log rows carry events (schema 004; this read-only command migrates nothing,
-    // so an older file shows its events after the next command that writes to it).
-    std::optional<ConcurrencyStore> events;
+    ConcurrencyRepository& events = db->concurrency();
     std::int64_t after = 0, printed = 0;
     Json all = Json::array();  // without --follow, printed at the end as one array
     for (;;) {
-      if (!events && store.schema_version() >= 4) events.emplace(store);
-      bool more = false;
-      if (events) {
-        std::optional<std::int64_t> want = kBatch;
-        if (f->count) want = std::min(kBatch, *f->count - printed);
-        const std::vector<Event> batch = events->list_events(resource, after, want);
-        more = static_cast<std::int64_t>(batch.size()) == *want;
-        for (const Event& e : batch) {
-          after = e.seq;
-          ++printed;
-          if (f->json && f->follow)
-            std::cout << event_to_json(e).dump(-1, ' ', false, Json::error_handler_t::replace)
-                      << '\n';
-          else if (f->json)
-            all.push_back(event_to_json(e));
-          else
-            print_event_text(e);
-        }
-        std::cout.flush();
+      std::optional<std::int64_t> want = kBatch;
+      if (f->count) want = std::min(kBatch, *f->count - printed);
+      const std::vector<Event> batch = events.list_events(resource, after, want);
+      const bool more = static_cast<std::int64_t>(batch.size()) == *want;
+      for (const Event& e : batch) {
+        after = e.seq;
+        ++printed;
+        if (f->json && f->follow)
+          std::cout << event_to_json(e).dump(-1, ' ', false, Json::error_handler_t::replace)
+                    << '\n';
+        else if (f->json)
+          all.push_back(event_to_json(e));
+        else
+          print_event_text(e);
       }
+      std::cout.flush();
       if (f->count && printed >= *f->count) break;
       if (more) continue;  // a full batch: read on before waiting
       if (!f->follow || std::chrono::steady_clock::now() >= deadline) break;

@@ -14,6 +14,7 @@ constexpr int kUsage = 64;  // EX_USAGE: bad command line
 constexpr int kBadData =
     65;  // EX_DATAERR: malformed JSON/UUID/state, not a runctl db, newer schema
 constexpr int kNotFound = 66;   // EX_NOINPUT: run or database not found
+constexpr int kUnavailable = 69;  // EX_UNAVAILABLE: database server unreachable
 constexpr int kHookError = 70;  // EX_SOFTWARE: a hook raised; the transaction was rolled back
 constexpr int kIoError = 74;    // EX_IOERR
 constexpr int kBusy = 75;       // EX_TEMPFAIL: database busy past the timeout

@@ -13,10 +13,10 @@ struct RunView {
   bool json = false;
 };
 
-Run load_run_or_throw(Store& store, const std::string& id) {
-  const auto kind = store.find_run_kind(id);
+Run load_run_or_throw(Database& db, const std::string& id) {
+  const auto kind = db.runs().find_run_kind(id);
   if (!kind) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
-  return *store.load_run(*kind, id);
+  return *db.runs().load_run(*kind, id);
 }
 
 template <typename Print>
@@ -28,9 +28,9 @@ void add_view(CLI::App& cli, App& app, const std::string& name, const std::strin
   cmd->add_flag("--json", view->json, "print JSON");
   cmd->callback([&app, view, print] {
     const std::string id = parse_run_id(view->run_id);
-    Store store = app.open_store(App::Access::kRead);
-    Run run = load_run_or_throw(store, id);
-    print(store, run, view->json);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    Run run = load_run_or_throw(*db, id);
+    print(*db, run, view->json);
   });
 }
 
@@ -38,8 +38,8 @@ void add_view(CLI::App& cli, App& app, const std::string& name, const std::strin
 
 void add_inspect_commands(CLI::App& cli, App& app) {
   add_view(cli, app, "show", "a run's fields and current state",
-           [](Store& store, const Run& run, bool json) {
-             const StatePtr state = store.load_current_state(run);
+           [](Database& db, const Run& run, bool json) {
+             const StatePtr state = db.runs().load_current_state(run);
              if (json)
                print_json(run_to_json(run, state));
              else
@@ -47,8 +47,8 @@ void add_inspect_commands(CLI::App& cli, App& app) {
            });
   add_view(
       cli, app, "history", "a run's states, oldest first",
-      [](Store& store, const Run& run, bool json) {
-        const auto states = store.load_history(run);
+      [](Database& db, const Run& run, bool json) {
+        const auto states = db.runs().load_history(run);
         if (json) {
           Json list = Json::array();
           for (const auto& s : states) list.push_back(state_to_json(*s));
@@ -58,8 +58,8 @@ void add_inspect_commands(CLI::App& cli, App& app) {
         }
       });
   add_view(cli, app, "log", "a run's orchestration attempts, oldest first",
-           [](Store& store, const Run& run, bool json) {
-             const auto entries = store.load_log(run.id);
+           [](Database& db, const Run& run, bool json) {
+             const auto entries = db.runs().load_log(run.id);
              if (json) {
                Json list = Json::array();
                for (const auto& e : entries) list.push_back(log_entry_to_json(e));

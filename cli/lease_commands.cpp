@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
-#include "store/concurrency_store.hpp"
+#include "store/database.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
@@ -37,9 +37,9 @@ void add_lease_commands(CLI::App& cli, App& app) {
   CLI::App* list = group->add_subcommand("list", "every lease, soonest expiry first");
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&app, f] {
-    Store store = app.open_store(App::Access::kRead);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     std::vector<Lease> leases;
-    if (store.schema_version() >= 3) leases = ConcurrencyStore(store).list_leases();
+    leases = db->concurrency().list_leases();
     const Timestamp now = app.clock().now();
     if (f->json) {
       Json out = Json::array();
@@ -54,10 +54,10 @@ void add_lease_commands(CLI::App& cli, App& app) {
       "reap", "revoke every expired lease and free its slots (Prefect's repossessor)");
   reap->add_flag("--json", f->json, "print JSON");
   reap->callback([&app, f] {
-    Store store = app.open_store(App::Access::kWriteExisting);
-    ConcurrencyStore limits(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    ConcurrencyRepository& limits = db->concurrency();
     const Timestamp now = app.clock().now();
-    Store::WriteTransaction tx(store);
+    WriteTransaction tx(*db);
     const std::vector<Lease> reaped = limits.reap_expired_leases(now);
     tx.commit();
     if (f->json) {
@@ -77,10 +77,10 @@ void add_lease_commands(CLI::App& cli, App& app) {
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
     const std::string id = parse_run_id(f->lease_id);
-    Store store = app.open_store(App::Access::kWriteExisting);
-    ConcurrencyStore limits(store);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    ConcurrencyRepository& limits = db->concurrency();
     const Timestamp now = app.clock().now();
-    Store::WriteTransaction tx(store);
+    WriteTransaction tx(*db);
     const std::optional<Lease> lease = limits.read_lease(id);
     if (!lease) throw Error(ErrorKind::kNotFound, "lease " + id + " not found");
     limits.delete_lease(id);

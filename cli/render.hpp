@@ -6,7 +6,7 @@
 #include "engine/state_json.hpp"
 #include "policy/policy.hpp"
 #include "service/transition.hpp"
-#include "store/store.hpp"
+#include "store/records.hpp"
 
 namespace runctl::cli {
 

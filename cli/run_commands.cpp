@@ -140,8 +140,8 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     }
 
     const Environment env = app.environment();
-    Store store = app.open_store(App::Access::kCreate);
-    const auto runs = create_runs(store, spec, flags->count, state, env);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    const auto runs = create_runs(*db, spec, flags->count, state, env);
     if (flags->json) {
       if (flags->count == 1) {
         print_json(Json{{"id", runs[0].run.id},
@@ -165,11 +165,11 @@ void add_init_command(CLI::App& cli, App& app) {
   auto json = std::make_shared<bool>(false);
   init->add_flag("--json", *json, "print JSON");
   init->callback([&app, json] {
-    Store store = app.open_store(App::Access::kCreate);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
     if (*json)
-      print_json(Json{{"path", store.path()}, {"schema_version", store.schema_version()}});
+      print_json(Json{{"path", db->name()}, {"schema_version", db->schema_version()}});
     else
-      std::cout << store.path() << ": schema version " << store.schema_version() << '\n';
+      std::cout << db->name() << ": schema version " << db->schema_version() << '\n';
   });
 }
 

@@ -45,8 +45,8 @@ void add_set_state_command(CLI::App& cli, App& app) {
     request.trace = flags->verbose;
 
     const Environment env = app.environment();
-    Store store = app.open_store(App::Access::kWriteExisting);
-    const TransitionResult result = set_state(store, request, env);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    const TransitionResult result = set_state(*db, request, env);
     if (flags->json) {
       print_json(transition_to_json(result, flags->verbose));
     } else {

@@ -19,8 +19,8 @@ void add_task_queue_commands(CLI::App& cli, App& app) {
   list->add_option("--task-key", flags->task_key, "only this task key");
   list->add_flag("--json", flags->json, "print JSON");
   list->callback([&app, flags] {
-    Store store = app.open_store(App::Access::kRead);
-    const auto queued = store.list_task_queue(flags->task_key);
+    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    const auto queued = db->runs().list_task_queue(flags->task_key);
     if (flags->json) {
       Json out = Json::array();
       for (const auto& q : queued)

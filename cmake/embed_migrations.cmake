@@ -1,4 +1,5 @@
-# Turns schema/NNN_*.sql into a C++ table of (version, name, sql), in file-name order.
+# Turns SCHEMA_DIR/NNN_*.sql into a C++ table of (version, name, sql), in file-name order,
+# returned by the function FUNCTION (store/migrations.hpp).
 file(GLOB files "${SCHEMA_DIR}/*.sql")
 list(SORT files)
 set(body "")
@@ -9,12 +10,12 @@ foreach(f ${files})
   file(READ ${f} sql)
   string(APPEND body "    {${version}, \"${name}\", R\"runctl_sql(${sql})runctl_sql\"},\n")
 endforeach()
-file(WRITE "${OUT}.tmp" "// Generated from schema/*.sql by cmake/embed_migrations.cmake. Do not edit.
+file(WRITE "${OUT}.tmp" "// Generated from ${SCHEMA_DIR}/*.sql by cmake/embed_migrations.cmake. Do not edit.
 #include \"store/migrations.hpp\"
 
 namespace runctl {
 
-const std::vector<Migration>& migrations() {
+const std::vector<Migration>& ${FUNCTION}() {
   static const std::vector<Migration> kMigrations = {
 ${body}  };
   return kMigrations;

@@ -5,8 +5,8 @@
 
 namespace runctl {
 
-TransitionBatch::TransitionBatch(Store& store, const Environment& env, BatchOptions options)
-    : store_(store), env_(env), commit_every_(options.commit_every < 1 ? 1 : options.commit_every) {
+TransitionBatch::TransitionBatch(Database& db, const Environment& env, BatchOptions options)
+    : db_(db), env_(env), commit_every_(options.commit_every < 1 ? 1 : options.commit_every) {
   if (options.policy_ref) given_ = resolve_policy(*options.policy_ref);
 }
 
@@ -44,7 +44,7 @@ const PreparedPolicy& TransitionBatch::policy_for(RunKind kind, bool force, bool
 }
 
 void TransitionBatch::begin_group() {
-  group_.emplace(store_);
+  group_.emplace(db_);
   group_size_ = 0;
 }
 
@@ -57,16 +57,14 @@ void TransitionBatch::apply(std::size_t line, const TransitionRequest& request) 
   try {
     if (!group_) begin_group();
     ++group_size_;
-    std::optional<Store::Savepoint> savepoint;
-    if (savepoints) savepoint.emplace(store_);
+    std::optional<Database::Savepoint> savepoint;
+    if (savepoints) savepoint.emplace(db_);
 
-    // Flow runs first, as find_run_kind() looks: one lookup for a flow run instead of two.
-    std::optional<Run> run = store_.load_run(RunKind::kFlow, request.run_id);
-    if (!run) run = store_.load_run(RunKind::kTask, request.run_id);
+    std::optional<Run> run = db_.runs().find_run(request.run_id, RowLock::kForUpdate);
     if (!run) throw Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
     const bool deferred = request.proposal.details.deferred.value_or(false);
     const PreparedPolicy& policy = policy_for(run->kind, request.force, deferred);
-    TransitionResult result = apply_transition(store_, *run, policy, request, env_);
+    TransitionResult result = apply_transition(db_, *run, policy, request, env_);
 
     if (result.error) {
       // The chain raised: this transition is undone, and only its log row stays (set_state()).
@@ -77,7 +75,7 @@ void TransitionBatch::apply(std::size_t line, const TransitionRequest& request) 
         begin_group();
         ++group_size_;
       }
-      store_.insert_log(failed_transition_log_entry(result, env_, request.force));
+      db_.runs().insert_log(failed_transition_log_entry(result, env_, request.force));
     } else if (savepoint) {
       savepoint->release();
     }
@@ -89,7 +87,7 @@ void TransitionBatch::apply(std::size_t line, const TransitionRequest& request) 
     outcome.error =
         error ? *error : Error(ErrorKind::kIo, std::string("internal error: ") + e.what());
     pending_.push_back({std::move(outcome), false});
-    if (group_ && (!savepoints || !store_.in_transaction())) {
+    if (group_ && (!savepoints || !db_.in_transaction())) {
       // Either the group was this transition alone, or SQLite ended the whole transaction (full
       // disk, I/O error): what the group held before is gone too.
       const Error cause = *pending_.back().outcome.error;

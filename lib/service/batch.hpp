@@ -35,7 +35,7 @@ class TransitionBatch {
  public:
   // Resolves options.policy_ref now, so a bad policy fails before anything is read or written:
   // throws Error(kNotFound / kBadPolicy) as set-state would.
-  TransitionBatch(Store& store, const Environment& env, BatchOptions options);
+  TransitionBatch(Database& db, const Environment& env, BatchOptions options);
   // An open group is rolled back: none of its outcomes was settled, so none was reported.
   ~TransitionBatch();
   TransitionBatch(const TransitionBatch&) = delete;
@@ -59,13 +59,13 @@ class TransitionBatch {
   void begin_group();
   void fail_group(const Error& cause);
 
-  Store& store_;
+  Database& db_;
   const Environment& env_;
   int commit_every_;
   std::optional<Policy> given_;  // the resolved --policy
   std::array<std::array<std::optional<PreparedPolicy>, kChoices>, 2> policies_;
 
-  std::optional<Store::WriteTransaction> group_;
+  std::optional<WriteTransaction> group_;
   int group_size_ = 0;
   // Outcomes of the open group and any rejected lines after them, in order; `in_group` marks the
   // ones a failed commit takes down.

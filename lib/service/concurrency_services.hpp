@@ -1,4 +1,4 @@
-// ConcurrencyServices over the SQLite store, inside the caller's transaction: limits, leases and
+// ConcurrencyServices over the database, inside the caller's transaction: limits, leases and
 // events change together with the run, so a rolled-back transition leaks no slot, lease or event
 // (Prefect takes leases and V2 tag slots outside its transaction; docs/deviations.md,
 // "Concurrency limits, leases, deployments and events").
@@ -8,14 +8,14 @@
 #include "engine/concurrency.hpp"
 #include "engine/services.hpp"
 #include "service/store_services.hpp"
-#include "store/concurrency_store.hpp"
+#include "store/database.hpp"
 
 namespace runctl {
 
 class StoreConcurrencyServices final : public ConcurrencyServices {
  public:
-  StoreConcurrencyServices(Store& store, const Environment& env)
-      : store_(store), env_(env), limits_(store) {}
+  StoreConcurrencyServices(Database& db, const Environment& env)
+      : db_(db), env_(env), limits_(db.concurrency()) {}
 
   std::optional<Deployment> read_deployment(const std::string& deployment_id) override;
   std::optional<V2Limit> read_v2_limit(const std::string& limit_id) override;
@@ -50,21 +50,11 @@ class StoreConcurrencyServices final : public ConcurrencyServices {
   std::optional<Event> take_event() { return std::exchange(event_, std::nullopt); }
 
  private:
-  Store& store_;
+  Database& db_;
   const Environment& env_;
-  ConcurrencyStore limits_;
+  ConcurrencyRepository& limits_;
   std::optional<Event> event_;
 };
 
-// Prefect's server settings the rules read, from Prefect's environment variables (spec
-// Appendix B): PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS,
-// PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS,
-// PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION (30..3600),
-// PREFECT_SERVER_TASKS_MAX_CACHE_KEY_LENGTH,
-// PREFECT_SERVER_TASKS_SCHEDULING_MAX_SCHEDULED_QUEUE_SIZE / _MAX_RETRY_QUEUE_SIZE, and the
-// legacy names PREFECT_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS and
-// PREFECT_DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS. Unset variables keep the defaults; a value
-// Prefect would refuse throws Error(kUsage) naming the variable.
-void read_settings_from_environment(Settings& settings);
 
 }  // namespace runctl

@@ -20,11 +20,11 @@ Json default_run_policy(const RunSpec& spec) {
   return p;
 }
 
-std::vector<CreatedRun> create_runs(Store& store, const RunSpec& spec, int count,
+std::vector<CreatedRun> create_runs(Database& db, const RunSpec& spec, int count,
                                     const std::optional<StateProposal>& initial_state,
                                     const Environment& env) {
-  Store::WriteTransaction tx(store);
-  if (spec.flow_run_id && !store.load_run(RunKind::kFlow, *spec.flow_run_id))
+  WriteTransaction tx(db);
+  if (spec.flow_run_id && !db.runs().load_run(RunKind::kFlow, *spec.flow_run_id))
     throw Error(ErrorKind::kNotFound, "flow run " + *spec.flow_run_id + " not found");
 
   std::vector<CreatedRun> created;
@@ -37,7 +37,7 @@ std::vector<CreatedRun> create_runs(Store& store, const RunSpec& spec, int count
     Run run;
     run.kind = spec.kind;
     run.id = (i == 0 && spec.id) ? *spec.id : env.uuids.next();
-    if (store.find_run_kind(run.id))
+    if (db.runs().find_run_kind(run.id))
       throw Error(ErrorKind::kBadData, "a run with id " + run.id + " already exists");
     run.name =
         spec.name ? *spec.name : std::string(kind_name(spec.kind)) + "-run-" + run.id.substr(0, 8);
@@ -49,7 +49,7 @@ std::vector<CreatedRun> create_runs(Store& store, const RunSpec& spec, int count
     run.deployment_id = spec.deployment_id;
     run.parent_task_run_id = spec.parent_task_run_id;
     run.infrastructure_pid = spec.infrastructure_pid;
-    store.insert_run(run);
+    db.runs().insert_run(run);
 
     CreatedRun out{run, nullptr};
     if (initial_state) {
@@ -57,7 +57,7 @@ std::vector<CreatedRun> create_runs(Store& store, const RunSpec& spec, int count
       request.run_id = run.id;
       request.proposal = *initial_state;
       request.force = true;
-      TransitionResult r = apply_transition(store, run, creation_policy, request, env);
+      TransitionResult r = apply_transition(db, run, creation_policy, request, env);
       if (r.error)
         throw Error(ErrorKind::kHook, "initial state of run " + run.id + ": " + *r.error);
       out.run = run;

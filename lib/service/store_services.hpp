@@ -1,35 +1,26 @@
-// The engine's Services, answered from the SQLite store inside the caller's transaction.
+// The engine's Services, answered from the database inside the caller's transaction.
 #pragma once
 #include <memory>
 
 #include "engine/services.hpp"
-#include "store/store.hpp"
-#include "util/random.hpp"
-#include "util/time.hpp"
-#include "util/uuid.hpp"
+#include "service/environment.hpp"
+#include "store/database.hpp"
 
 namespace runctl {
-
-// What an orchestration needs from outside, injected so tests are exact.
-struct Environment {
-  const Clock& clock;
-  UuidGenerator& uuids;
-  RandomSource& random;
-};
 
 class StoreConcurrencyServices;  // service/concurrency_services.hpp
 
 class StoreServices final : public Services {
  public:
-  // Reads Prefect's settings from the environment (read_settings_from_environment).
-  StoreServices(Store& store, const Environment& env);
+  // The rules read Prefect's settings from env.settings.
+  StoreServices(Database& db, const Environment& env);
   ~StoreServices() override;
 
   ConcurrencyServices* concurrency() override;
   // The event the transition emitted, if any: written with its log row.
   std::optional<Event> take_event();
 
-  void write_state(const Run& run, State& state) override { store_.write_state(run, state); }
+  void write_state(const Run& run, State& state) override { db_.runs().write_state(run, state); }
   std::optional<RunSnapshot> read_flow_run(const std::string& flow_run_id) override;
   StatePtr find_cached_state(const std::string& key, Timestamp now) override;
   void insert_cache_entry(const std::string& key, std::optional<Timestamp> expiration,
@@ -41,7 +32,7 @@ class StoreServices final : public Services {
   void enqueue_task_run(const Run& task_run, const std::string& queue) override;
 
  private:
-  Store& store_;
+  Database& db_;
   const Environment& env_;
   std::unique_ptr<StoreConcurrencyServices> concurrency_;  // made on first use
 };

@@ -32,7 +32,7 @@ LogEntry log_entry_for(const TransitionResult& r, const Environment& env, bool f
 
 // The one implementation behind both apply_transition overloads. `prepared` is null when the
 // caller has not prepared the policy: the chain is then compiled here, for this call only.
-TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
+TransitionResult run_transition(Database& db, Run& run, const Policy& policy,
                                 const std::vector<PolicyEntry>& transforms,
                                 const PreparedPolicy* prepared, const TransitionRequest& request,
                                 const Environment& env) {
@@ -46,7 +46,7 @@ TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
   Context c;
   c.kind = run.kind;
   c.run = &run;
-  c.initial_state = store.load_current_state(run);
+  c.initial_state = db.runs().load_current_state(run);
   c.proposed_state = make_state(
       request.proposal, request.state_id ? *request.state_id : env.uuids.next(), env.clock.now());
   if (request.state_timestamp) c.proposed_state->timestamp = *request.state_timestamp;
@@ -55,7 +55,7 @@ TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
   c.clock = &env.clock;
   c.uuids = &env.uuids;
   c.random = &env.random;
-  StoreServices services(store, env);
+  StoreServices services(db, env);
   c.services = &services;
   c.trace = request.trace ? &result.trace : nullptr;
 
@@ -91,10 +91,10 @@ TransitionResult run_transition(Store& store, Run& run, const Policy& policy,
                            std::chrono::steady_clock::now() - started)
                            .count();
   if (!result.error) {
-    store.update_run(run);
+    db.runs().update_run(run);
     LogEntry entry = log_entry_for(result, env, request.force);
     entry.event = services.take_event();
-    store.insert_log(entry);
+    db.runs().insert_log(entry);
   }
   return result;
 }
@@ -113,15 +113,15 @@ const CompiledChain& PreparedPolicy::compiled(MaybeType from, MaybeType to) cons
   return *slot;
 }
 
-TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
+TransitionResult apply_transition(Database& db, Run& run, const Policy& policy,
                                   const TransitionRequest& request, const Environment& env) {
-  return run_transition(store, run, policy, transforms_for(policy, run.kind), nullptr, request,
+  return run_transition(db, run, policy, transforms_for(policy, run.kind), nullptr, request,
                         env);
 }
 
-TransitionResult apply_transition(Store& store, Run& run, const PreparedPolicy& policy,
+TransitionResult apply_transition(Database& db, Run& run, const PreparedPolicy& policy,
                                   const TransitionRequest& request, const Environment& env) {
-  return run_transition(store, run, policy.policy(), policy.transforms(), &policy, request, env);
+  return run_transition(db, run, policy.policy(), policy.transforms(), &policy, request, env);
 }
 
 LogEntry failed_transition_log_entry(const TransitionResult& result, const Environment& env,
@@ -131,29 +131,41 @@ LogEntry failed_transition_log_entry(const TransitionResult& result, const Envir
   return entry;
 }
 
-TransitionResult set_state(Store& store, const TransitionRequest& request, const Environment& env) {
-  Store::WriteTransaction tx(store);
-  // Flow runs first, as find_run_kind() looks: one lookup (and one prepared statement fewer in
-  // a one-off process) for a flow run instead of two.
-  std::optional<Run> run = store.load_run(RunKind::kFlow, request.run_id);
-  if (!run) run = store.load_run(RunKind::kTask, request.run_id);
+namespace {
+
+TransitionResult set_state_once(Database& db, const TransitionRequest& request,
+                                const Environment& env) {
+  WriteTransaction tx(db);
+  std::optional<Run> run = db.runs().find_run(request.run_id, RowLock::kForUpdate);
   if (!run) throw Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
   const bool deferred = request.proposal.details.deferred.value_or(false);
   const Policy policy = choose_policy(run->kind, request.policy_ref, request.force, deferred);
 
-  TransitionResult result = apply_transition(store, *run, policy, request, env);
+  TransitionResult result = apply_transition(db, *run, policy, request, env);
   if (request.dry_run) {
     tx.rollback();
   } else if (result.error) {
     // Prefect re-raises and the request's transaction is rolled back; the attempt is still logged.
     tx.rollback();
-    Store::WriteTransaction log_tx(store);
-    store.insert_log(failed_transition_log_entry(result, env, request.force));
+    WriteTransaction log_tx(db);
+    db.runs().insert_log(failed_transition_log_entry(result, env, request.force));
     log_tx.commit();
   } else {
     tx.commit();
   }
   return result;
+}
+
+}  // namespace
+
+TransitionResult set_state(Database& db, const TransitionRequest& request, const Environment& env) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return set_state_once(db, request, env);
+    } catch (const Error& e) {
+      if (e.reason() != ErrorReason::kRetryable || attempt >= kTransitionAttempts) throw;
+    }
+  }
 }
 
 }  // namespace runctl

@@ -10,7 +10,7 @@
 #include "engine/state.hpp"
 #include "policy/policy.hpp"
 #include "service/store_services.hpp"
-#include "store/store.hpp"
+#include "store/database.hpp"
 
 namespace runctl {
 
@@ -71,17 +71,22 @@ class PreparedPolicy {
   mutable std::array<std::optional<CompiledChain>, kTypes * kTypes> compiled_;
 };
 
-// Runs one transition in its own BEGIN IMMEDIATE transaction. On a hook error everything is
-// rolled back and only the orchestration_log row is written; with dry_run nothing is written.
-// Throws Error for bad input (unknown run: kNotFound; bad policy: kBadPolicy) with nothing written.
-TransitionResult set_state(Store& store, const TransitionRequest& request, const Environment& env);
+// Runs one transition in its own write transaction, the run locked for update. On a hook error
+// everything is rolled back and only the orchestration_log row is written; with dry_run nothing
+// is written. A lost race (ErrorReason::kRetryable) runs the whole transition again, a bounded
+// number of times. Throws Error for bad input (unknown run: kNotFound; bad policy: kBadPolicy)
+// with nothing written.
+TransitionResult set_state(Database& db, const TransitionRequest& request, const Environment& env);
 
-// The same, inside a transaction the caller holds, on a run already loaded: the caller commits
-// or rolls back. Writes the run and the log row unless the chain raised.
-TransitionResult apply_transition(Store& store, Run& run, const Policy& policy,
+// The same, inside a transaction the caller holds, on a run already loaded (and locked): the
+// caller commits or rolls back. Writes the run and the log row unless the chain raised.
+TransitionResult apply_transition(Database& db, Run& run, const Policy& policy,
                                   const TransitionRequest& request, const Environment& env);
-TransitionResult apply_transition(Store& store, Run& run, const PreparedPolicy& policy,
+TransitionResult apply_transition(Database& db, Run& run, const PreparedPolicy& policy,
                                   const TransitionRequest& request, const Environment& env);
+
+// How many times a transition that lost a race (deadlock, serialization failure) is run again.
+inline constexpr int kTransitionAttempts = 5;
 
 // The orchestration_log row of a transition whose chain raised, written after the rollback: the
 // attempt is logged, pointing at no state.

@@ -1,4 +1,4 @@
-#include "store/concurrency_store.hpp"
+#include "store/sqlite/sqlite_concurrency.hpp"
 
 #include <sqlite3.h>
 
@@ -10,7 +10,7 @@
 #include <set>
 #include <string_view>
 
-#include "store/sqlite_support.hpp"
+#include "store/sqlite/sqlite_support.hpp"
 #include "util/error.hpp"
 
 namespace runctl {
@@ -185,7 +185,7 @@ std::vector<std::string> unique_in_order(const std::vector<std::string>& ids) {
 
 }  // namespace
 
-struct ConcurrencyStore::Statements {
+struct SqliteConcurrency::Statements {
   Slot v1_upsert, v1_by_tag, v1_for_tags, v1_list, v1_set_slots, v1_delete;
   Slot v2_insert, v2_update, v2_by_id, v2_by_name, v2_by_names, v2_list, v2_delete;
   Slot flow_insert, flow_by_name, flow_by_id;
@@ -195,20 +195,23 @@ struct ConcurrencyStore::Statements {
   Slot events_all, events_for_resource;
 };
 
-ConcurrencyStore::ConcurrencyStore(Store& store)
-    : store_(store),
-      stmts_(
-          &store.extension_statements<Statements>([] { return std::make_shared<Statements>(); })) {}
+SqliteConcurrency::SqliteConcurrency(SQLite::Database& db, const std::string& path,
+                                     int schema_version)
+    : db_(db),
+      path_(path),
+      has_tables_(schema_version >= 3),
+      has_log_events_(schema_version >= 4),
+      stmts_(std::make_unique<Statements>()) {}
 
-ConcurrencyStore::~ConcurrencyStore() = default;
+SqliteConcurrency::~SqliteConcurrency() = default;
 
 // ---------------------------------------------------------------------------------------------
 // V1.
 
-V1Limit ConcurrencyStore::upsert_v1_limit(const std::string& new_id, const std::string& tag,
+V1Limit SqliteConcurrency::upsert_v1_limit(const std::string& new_id, const std::string& tag,
                                           std::int64_t limit, Timestamp now) {
-  guarded(store_.path(), [&] {
-    Use s(store_.db(), stmts_->v1_upsert,
+  guarded(path_, [&] {
+    Use s(db_, stmts_->v1_upsert,
           "INSERT INTO concurrency_limit (id, created, updated, tag, concurrency_limit, "
           "active_slots) VALUES (?1, ?2, ?2, ?3, ?4, '[]') ON CONFLICT (tag) DO UPDATE SET "
           "concurrency_limit = excluded.concurrency_limit, updated = excluded.updated");
@@ -221,48 +224,51 @@ V1Limit ConcurrencyStore::upsert_v1_limit(const std::string& new_id, const std::
   return *v1_limit_by_tag(tag);
 }
 
-std::optional<V1Limit> ConcurrencyStore::v1_limit_by_tag(const std::string& tag) {
-  return guarded(store_.path(), [&]() -> std::optional<V1Limit> {
+std::optional<V1Limit> SqliteConcurrency::v1_limit_by_tag(const std::string& tag) {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&]() -> std::optional<V1Limit> {
     static const std::string sql =
         std::string("SELECT ") + kV1Columns + " FROM concurrency_limit WHERE tag = ?1";
-    Use s(store_.db(), stmts_->v1_by_tag, sql.c_str());
+    Use s(db_, stmts_->v1_by_tag, sql.c_str());
     s->bind(1, tag);
     if (!s->executeStep()) return std::nullopt;
-    return read_v1(*s, store_.path());
+    return read_v1(*s, path_);
   });
 }
 
-std::vector<V1Limit> ConcurrencyStore::v1_limits_for_tags(const std::vector<std::string>& tags) {
+std::vector<V1Limit> SqliteConcurrency::v1_limits_for_tags(const std::vector<std::string>& tags) {
+  if (!has_tables_) return {};  // an older read-only file
   if (tags.empty()) return {};
-  return guarded(store_.path(), [&] {
+  return guarded(path_, [&] {
     static const std::string sql = std::string("SELECT ") + kV1Columns +
                                    " FROM concurrency_limit WHERE tag IN (SELECT value FROM "
                                    "json_each(?1)) ORDER BY tag";
-    Use s(store_.db(), stmts_->v1_for_tags, sql.c_str());
+    Use s(db_, stmts_->v1_for_tags, sql.c_str());
     s->bind(1, json_list(tags));
     std::vector<V1Limit> out;
-    while (s->executeStep()) out.push_back(read_v1(*s, store_.path()));
+    while (s->executeStep()) out.push_back(read_v1(*s, path_));
     return out;
   });
 }
 
-std::vector<V1Limit> ConcurrencyStore::list_v1_limits() {
-  return guarded(store_.path(), [&] {
+std::vector<V1Limit> SqliteConcurrency::list_v1_limits() {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&] {
     static const std::string sql =
         std::string("SELECT ") + kV1Columns + " FROM concurrency_limit ORDER BY tag";
-    Use s(store_.db(), stmts_->v1_list, sql.c_str());
+    Use s(db_, stmts_->v1_list, sql.c_str());
     std::vector<V1Limit> out;
-    while (s->executeStep()) out.push_back(read_v1(*s, store_.path()));
+    while (s->executeStep()) out.push_back(read_v1(*s, path_));
     return out;
   });
 }
 
-bool ConcurrencyStore::set_v1_active_slots(const std::string& tag,
+bool SqliteConcurrency::set_v1_active_slots(const std::string& tag,
                                            const std::vector<std::string>& slots, Timestamp now) {
   // A set: stored sorted so the same holders always give the same row.
   const std::set<std::string> unique(slots.begin(), slots.end());
-  return guarded(store_.path(), [&] {
-    Use s(store_.db(), stmts_->v1_set_slots,
+  return guarded(path_, [&] {
+    Use s(db_, stmts_->v1_set_slots,
           "UPDATE concurrency_limit SET active_slots = ?2, updated = ?3 WHERE tag = ?1");
     s->bind(1, tag);
     s->bind(2, to_text(Json(std::vector<std::string>(unique.begin(), unique.end()))));
@@ -271,9 +277,9 @@ bool ConcurrencyStore::set_v1_active_slots(const std::string& tag,
   });
 }
 
-bool ConcurrencyStore::delete_v1_limit(const std::string& tag) {
-  return guarded(store_.path(), [&] {
-    Use s(store_.db(), stmts_->v1_delete, "DELETE FROM concurrency_limit WHERE tag = ?1");
+bool SqliteConcurrency::delete_v1_limit(const std::string& tag) {
+  return guarded(path_, [&] {
+    Use s(db_, stmts_->v1_delete, "DELETE FROM concurrency_limit WHERE tag = ?1");
     s->bind(1, tag);
     return s->exec() > 0;
   });
@@ -296,22 +302,22 @@ bool is_unique_violation(const SQLite::Exception& e) {
 
 }  // namespace
 
-void ConcurrencyStore::insert_v2_limit(const V2Limit& limit) {
+void SqliteConcurrency::insert_v2_limit(const V2Limit& limit) {
   try {
     static const std::string sql = std::string("INSERT INTO concurrency_limit_v2 (") + kV2Columns +
                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-    Use s(store_.db(), stmts_->v2_insert, sql.c_str());
+    Use s(db_, stmts_->v2_insert, sql.c_str());
     bind_v2(*s, limit);
     s->exec();
   } catch (const SQLite::Exception& e) {
     if (is_unique_violation(e)) name_taken(limit.name);
-    throw_sqlite_error(e, store_.path());
+    throw_sqlite_error(e, path_);
   }
 }
 
-bool ConcurrencyStore::update_v2_limit(const V2Limit& limit) {
+bool SqliteConcurrency::update_v2_limit(const V2Limit& limit) {
   try {
-    Use s(store_.db(), stmts_->v2_update,
+    Use s(db_, stmts_->v2_update,
           "UPDATE concurrency_limit_v2 SET created = ?2, updated = ?3, name = ?4, \"limit\" = ?5, "
           "active = ?6, active_slots = ?7, denied_slots = ?8, slot_decay_per_second = ?9, "
           "avg_slot_occupancy_seconds = ?10 WHERE id = ?1");
@@ -319,66 +325,70 @@ bool ConcurrencyStore::update_v2_limit(const V2Limit& limit) {
     return s->exec() > 0;
   } catch (const SQLite::Exception& e) {
     if (is_unique_violation(e)) name_taken(limit.name);
-    throw_sqlite_error(e, store_.path());
+    throw_sqlite_error(e, path_);
   }
 }
 
-std::optional<V2Limit> ConcurrencyStore::v2_limit_by_id(const std::string& id) {
-  return guarded(store_.path(), [&]() -> std::optional<V2Limit> {
+std::optional<V2Limit> SqliteConcurrency::v2_limit_by_id(const std::string& id) {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&]() -> std::optional<V2Limit> {
     static const std::string sql =
         std::string("SELECT ") + kV2Columns + " FROM concurrency_limit_v2 WHERE id = ?1";
-    Use s(store_.db(), stmts_->v2_by_id, sql.c_str());
+    Use s(db_, stmts_->v2_by_id, sql.c_str());
     s->bind(1, id);
     if (!s->executeStep()) return std::nullopt;
-    return read_v2(*s, store_.path());
+    return read_v2(*s, path_);
   });
 }
 
-std::optional<V2Limit> ConcurrencyStore::v2_limit_by_name(const std::string& name) {
-  return guarded(store_.path(), [&]() -> std::optional<V2Limit> {
+std::optional<V2Limit> SqliteConcurrency::v2_limit_by_name(const std::string& name) {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&]() -> std::optional<V2Limit> {
     static const std::string sql =
         std::string("SELECT ") + kV2Columns + " FROM concurrency_limit_v2 WHERE name = ?1";
-    Use s(store_.db(), stmts_->v2_by_name, sql.c_str());
+    Use s(db_, stmts_->v2_by_name, sql.c_str());
     s->bind(1, name);
     if (!s->executeStep()) return std::nullopt;
-    return read_v2(*s, store_.path());
+    return read_v2(*s, path_);
   });
 }
 
-std::vector<V2Limit> ConcurrencyStore::v2_limits_by_names(const std::vector<std::string>& names) {
+std::vector<V2Limit> SqliteConcurrency::v2_limits_by_names(const std::vector<std::string>& names) {
+  if (!has_tables_) return {};  // an older read-only file
   if (names.empty()) return {};
-  return guarded(store_.path(), [&] {
+  return guarded(path_, [&] {
     static const std::string sql = std::string("SELECT ") + kV2Columns +
                                    " FROM concurrency_limit_v2 WHERE name IN (SELECT value FROM "
                                    "json_each(?1)) ORDER BY name";
-    Use s(store_.db(), stmts_->v2_by_names, sql.c_str());
+    Use s(db_, stmts_->v2_by_names, sql.c_str());
     s->bind(1, json_list(names));
     std::vector<V2Limit> out;
-    while (s->executeStep()) out.push_back(read_v2(*s, store_.path()));
+    while (s->executeStep()) out.push_back(read_v2(*s, path_));
     return out;
   });
 }
 
-std::vector<V2Limit> ConcurrencyStore::list_v2_limits() {
-  return guarded(store_.path(), [&] {
+std::vector<V2Limit> SqliteConcurrency::list_v2_limits() {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&] {
     static const std::string sql =
         std::string("SELECT ") + kV2Columns + " FROM concurrency_limit_v2 ORDER BY name";
-    Use s(store_.db(), stmts_->v2_list, sql.c_str());
+    Use s(db_, stmts_->v2_list, sql.c_str());
     std::vector<V2Limit> out;
-    while (s->executeStep()) out.push_back(read_v2(*s, store_.path()));
+    while (s->executeStep()) out.push_back(read_v2(*s, path_));
     return out;
   });
 }
 
-bool ConcurrencyStore::delete_v2_limit(const std::string& id) {
-  return guarded(store_.path(), [&] {
-    Use s(store_.db(), stmts_->v2_delete, "DELETE FROM concurrency_limit_v2 WHERE id = ?1");
+bool SqliteConcurrency::delete_v2_limit(const std::string& id) {
+  return guarded(path_, [&] {
+    Use s(db_, stmts_->v2_delete, "DELETE FROM concurrency_limit_v2 WHERE id = ?1");
     s->bind(1, id);
     return s->exec() > 0;
   });
 }
 
-bool ConcurrencyStore::increment(const std::vector<std::string>& ids, std::int64_t slots,
+bool SqliteConcurrency::increment(const std::vector<std::string>& ids, std::int64_t slots,
                                  Timestamp now) {
   // Checked in full before anything is written: Prefect's single UPDATE may change some rows and
   // report failure, but every caller then rolls back, so all-or-nothing is what it observes.
@@ -390,7 +400,7 @@ bool ConcurrencyStore::increment(const std::vector<std::string>& ids, std::int64
   }
   if (rows.size() != ids.size()) return false;
   // A savepoint keeps it all or nothing even if a row refuses the write (a trigger, say).
-  guarded(store_.path(), [&] { store_.db().exec("SAVEPOINT runctl_increment"); });
+  guarded(path_, [&] { db_.exec("SAVEPOINT runctl_increment"); });
   bool all = true;
   try {
     for (V2Limit& l : rows) {
@@ -405,21 +415,21 @@ bool ConcurrencyStore::increment(const std::vector<std::string>& ids, std::int64
     }
   } catch (...) {
     try {
-      store_.db().exec("ROLLBACK TO runctl_increment");
-      store_.db().exec("RELEASE runctl_increment");
+      db_.exec("ROLLBACK TO runctl_increment");
+      db_.exec("RELEASE runctl_increment");
     } catch (const SQLite::Exception&) {
       // The original error is the one worth reporting.
     }
     throw;
   }
-  guarded(store_.path(), [&] {
-    if (!all) store_.db().exec("ROLLBACK TO runctl_increment");
-    store_.db().exec("RELEASE runctl_increment");
+  guarded(path_, [&] {
+    if (!all) db_.exec("ROLLBACK TO runctl_increment");
+    db_.exec("RELEASE runctl_increment");
   });
   return all;
 }
 
-bool ConcurrencyStore::decrement(const std::vector<std::string>& ids, std::int64_t slots,
+bool SqliteConcurrency::decrement(const std::vector<std::string>& ids, std::int64_t slots,
                                  Timestamp now, std::optional<double> occupancy_seconds) {
   std::size_t matched = 0;  // rows really updated, as Prefect's rowcount
   for (const auto& id : unique_in_order(ids)) {
@@ -446,11 +456,11 @@ bool ConcurrencyStore::decrement(const std::vector<std::string>& ids, std::int64
 // ---------------------------------------------------------------------------------------------
 // Flows and deployments.
 
-FlowInfo ConcurrencyStore::ensure_flow(const std::string& new_id, const std::string& name,
+FlowInfo SqliteConcurrency::ensure_flow(const std::string& new_id, const std::string& name,
                                        Timestamp now) {
-  return guarded(store_.path(), [&] {
+  return guarded(path_, [&] {
     {
-      Use s(store_.db(), stmts_->flow_insert,
+      Use s(db_, stmts_->flow_insert,
             "INSERT INTO flow (id, created, name, tags) VALUES (?1, ?2, ?3, '[]') "
             "ON CONFLICT (name) DO NOTHING");
       s->bind(1, new_id);
@@ -458,27 +468,28 @@ FlowInfo ConcurrencyStore::ensure_flow(const std::string& new_id, const std::str
       s->bind(3, name);
       s->exec();
     }
-    Use s(store_.db(), stmts_->flow_by_name, "SELECT id, name, tags FROM flow WHERE name = ?1");
+    Use s(db_, stmts_->flow_by_name, "SELECT id, name, tags FROM flow WHERE name = ?1");
     s->bind(1, name);
     s->executeStep();
-    RowReader r(*s, store_.path(), "flow", name);
+    RowReader r(*s, path_, "flow", name);
     return FlowInfo{r.text(0), r.text(1), r.strings(2)};
   });
 }
 
-std::optional<FlowInfo> ConcurrencyStore::read_flow(const std::string& id) {
-  return guarded(store_.path(), [&]() -> std::optional<FlowInfo> {
-    Use s(store_.db(), stmts_->flow_by_id, "SELECT id, name, tags FROM flow WHERE id = ?1");
+std::optional<FlowInfo> SqliteConcurrency::read_flow(const std::string& id) {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&]() -> std::optional<FlowInfo> {
+    Use s(db_, stmts_->flow_by_id, "SELECT id, name, tags FROM flow WHERE id = ?1");
     s->bind(1, id);
     if (!s->executeStep()) return std::nullopt;
-    RowReader r(*s, store_.path(), "flow", id);
+    RowReader r(*s, path_, "flow", id);
     return FlowInfo{r.text(0), r.text(1), r.strings(2)};
   });
 }
 
-void ConcurrencyStore::insert_deployment(const Deployment& d) {
+void SqliteConcurrency::insert_deployment(const Deployment& d) {
   try {
-    Use s(store_.db(), stmts_->deployment_insert,
+    Use s(db_, stmts_->deployment_insert,
           "INSERT INTO deployment (id, created, updated, name, flow_id, tags, "
           "concurrency_limit_id, concurrency_options) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7)");
     s->bind(1, d.id);
@@ -499,28 +510,30 @@ void ConcurrencyStore::insert_deployment(const Deployment& d) {
                   "the flow already has a deployment named \"" + d.name + "\"");
     if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY)
       throw Error(ErrorKind::kBadData, "a deployment with id " + d.id + " already exists");
-    throw_sqlite_error(e, store_.path());
+    throw_sqlite_error(e, path_);
   }
 }
 
-std::optional<Deployment> ConcurrencyStore::read_deployment(const std::string& id) {
-  return guarded(store_.path(), [&]() -> std::optional<Deployment> {
+std::optional<Deployment> SqliteConcurrency::read_deployment(const std::string& id) {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&]() -> std::optional<Deployment> {
     static const std::string sql =
         std::string("SELECT ") + kDeploymentColumns + " FROM deployment WHERE id = ?1";
-    Use s(store_.db(), stmts_->deployment_by_id, sql.c_str());
+    Use s(db_, stmts_->deployment_by_id, sql.c_str());
     s->bind(1, id);
     if (!s->executeStep()) return std::nullopt;
-    return read_deployment_row(*s, store_.path());
+    return read_deployment_row(*s, path_);
   });
 }
 
-std::vector<Deployment> ConcurrencyStore::list_deployments() {
-  return guarded(store_.path(), [&] {
+std::vector<Deployment> SqliteConcurrency::list_deployments() {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&] {
     static const std::string sql =
         std::string("SELECT ") + kDeploymentColumns + " FROM deployment ORDER BY created, id";
-    Use s(store_.db(), stmts_->deployment_list, sql.c_str());
+    Use s(db_, stmts_->deployment_list, sql.c_str());
     std::vector<Deployment> out;
-    while (s->executeStep()) out.push_back(read_deployment_row(*s, store_.path()));
+    while (s->executeStep()) out.push_back(read_deployment_row(*s, path_));
     return out;
   });
 }
@@ -528,10 +541,10 @@ std::vector<Deployment> ConcurrencyStore::list_deployments() {
 // ---------------------------------------------------------------------------------------------
 // Leases.
 
-void ConcurrencyStore::insert_lease(const Lease& lease) {
-  guarded(store_.path(), [&] {
+void SqliteConcurrency::insert_lease(const Lease& lease) {
+  guarded(path_, [&] {
     {
-      Use s(store_.db(), stmts_->lease_insert,
+      Use s(db_, stmts_->lease_insert,
             "INSERT INTO concurrency_lease (id, created_at, expiration, slots, holder_type, "
             "holder_id, origin_run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
       s->bind(1, lease.id);
@@ -545,7 +558,7 @@ void ConcurrencyStore::insert_lease(const Lease& lease) {
     }
     int position = 0;
     for (const auto& limit_id : lease.resource_ids) {
-      Use s(store_.db(), stmts_->lease_resource_insert,
+      Use s(db_, stmts_->lease_resource_insert,
             "INSERT INTO concurrency_lease_resource (lease_id, position, limit_id) "
             "VALUES (?1, ?2, ?3)");
       s->bind(1, lease.id);
@@ -556,20 +569,21 @@ void ConcurrencyStore::insert_lease(const Lease& lease) {
   });
 }
 
-std::optional<Lease> ConcurrencyStore::read_lease(const std::string& id) {
-  return guarded(store_.path(), [&]() -> std::optional<Lease> {
+std::optional<Lease> SqliteConcurrency::read_lease(const std::string& id) {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&]() -> std::optional<Lease> {
     static const std::string sql =
         std::string("SELECT ") + kLeaseColumns + " FROM concurrency_lease AS l WHERE l.id = ?1";
-    Use s(store_.db(), stmts_->lease_by_id, sql.c_str());
+    Use s(db_, stmts_->lease_by_id, sql.c_str());
     s->bind(1, id);
     if (!s->executeStep()) return std::nullopt;
-    return read_lease_row(*s, store_.path());
+    return read_lease_row(*s, path_);
   });
 }
 
-bool ConcurrencyStore::set_lease_expiration(const std::string& id, Timestamp expiration) {
-  return guarded(store_.path(), [&] {
-    Use s(store_.db(), stmts_->lease_set_expiration,
+bool SqliteConcurrency::set_lease_expiration(const std::string& id, Timestamp expiration) {
+  return guarded(path_, [&] {
+    Use s(db_, stmts_->lease_set_expiration,
           "UPDATE concurrency_lease SET expiration = ?2 WHERE id = ?1");
     s->bind(1, id);
     s->bind(2, format_timestamp(expiration));
@@ -577,42 +591,45 @@ bool ConcurrencyStore::set_lease_expiration(const std::string& id, Timestamp exp
   });
 }
 
-bool ConcurrencyStore::delete_lease(const std::string& id) {
-  return guarded(store_.path(), [&] {
-    Use s(store_.db(), stmts_->lease_delete, "DELETE FROM concurrency_lease WHERE id = ?1");
+bool SqliteConcurrency::delete_lease(const std::string& id) {
+  return guarded(path_, [&] {
+    Use s(db_, stmts_->lease_delete, "DELETE FROM concurrency_lease WHERE id = ?1");
     s->bind(1, id);
     return s->exec() > 0;
   });
 }
 
-std::vector<Lease> ConcurrencyStore::leases_for_limit(const std::string& limit_id) {
-  return guarded(store_.path(), [&] {
+std::vector<Lease> SqliteConcurrency::leases_for_limit(const std::string& limit_id) {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&] {
     static const std::string sql =
         std::string("SELECT ") + kLeaseColumns +
         " FROM concurrency_lease AS l WHERE l.id IN (SELECT lease_id FROM "
         "concurrency_lease_resource WHERE limit_id = ?1) ORDER BY l.created_at, l.id";
-    Use s(store_.db(), stmts_->leases_for_limit, sql.c_str());
+    Use s(db_, stmts_->leases_for_limit, sql.c_str());
     s->bind(1, limit_id);
     std::vector<Lease> out;
-    while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+    while (s->executeStep()) out.push_back(read_lease_row(*s, path_));
     return out;
   });
 }
 
-std::vector<Lease> ConcurrencyStore::list_leases() {
-  return guarded(store_.path(), [&] {
+std::vector<Lease> SqliteConcurrency::list_leases() {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&] {
     static const std::string sql = std::string("SELECT ") + kLeaseColumns +
                                    " FROM concurrency_lease AS l ORDER BY l.expiration, l.id";
-    Use s(store_.db(), stmts_->lease_list, sql.c_str());
+    Use s(db_, stmts_->lease_list, sql.c_str());
     std::vector<Lease> out;
-    while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+    while (s->executeStep()) out.push_back(read_lease_row(*s, path_));
     return out;
   });
 }
 
-std::vector<Lease> ConcurrencyStore::expired_leases(Timestamp now,
+std::vector<Lease> SqliteConcurrency::expired_leases(Timestamp now,
                                                     const std::vector<std::string>* limit_ids) {
-  return guarded(store_.path(), [&] {
+  if (!has_tables_) return {};  // an older read-only file
+  return guarded(path_, [&] {
     std::vector<Lease> out;
     if (limit_ids) {
       static const std::string sql =
@@ -620,29 +637,31 @@ std::vector<Lease> ConcurrencyStore::expired_leases(Timestamp now,
           " FROM concurrency_lease AS l WHERE l.expiration < ?1 AND l.id IN (SELECT lease_id "
           "FROM concurrency_lease_resource WHERE limit_id IN (SELECT value FROM json_each(?2))) "
           "ORDER BY l.expiration, l.id";
-      Use s(store_.db(), stmts_->leases_expired_for_limits, sql.c_str());
+      Use s(db_, stmts_->leases_expired_for_limits, sql.c_str());
       s->bind(1, format_timestamp(now));
       s->bind(2, json_list(*limit_ids));
-      while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+      while (s->executeStep()) out.push_back(read_lease_row(*s, path_));
     } else {
       static const std::string sql = std::string("SELECT ") + kLeaseColumns +
                                      " FROM concurrency_lease AS l WHERE l.expiration < ?1 "
                                      "ORDER BY l.expiration, l.id";
-      Use s(store_.db(), stmts_->leases_expired, sql.c_str());
+      Use s(db_, stmts_->leases_expired, sql.c_str());
       s->bind(1, format_timestamp(now));
-      while (s->executeStep()) out.push_back(read_lease_row(*s, store_.path()));
+      while (s->executeStep()) out.push_back(read_lease_row(*s, path_));
     }
     return out;
   });
 }
 
-std::vector<Lease> ConcurrencyStore::reap_expired_leases(
+std::vector<Lease> SqliteConcurrency::reap_expired_leases(
     Timestamp now, const std::vector<std::string>* limit_ids) {
-  std::vector<Lease> reaped = expired_leases(now, limit_ids);
-  for (const Lease& lease : reaped) {
+  std::vector<Lease> reaped;
+  for (Lease& lease : expired_leases(now, limit_ids)) {
+    // Only the delete that removed the lease frees its slots (the repository's contract).
+    if (!delete_lease(lease.id)) continue;
     const double occupancy = static_cast<double>(now - lease.created_at) / kMicrosPerSecond;
     decrement(lease.resource_ids, lease.slots, now, occupancy);
-    delete_lease(lease.id);
+    reaped.push_back(std::move(lease));
   }
   return reaped;
 }
@@ -650,10 +669,11 @@ std::vector<Lease> ConcurrencyStore::reap_expired_leases(
 // ---------------------------------------------------------------------------------------------
 // Events.
 
-std::vector<Event> ConcurrencyStore::list_events(const std::optional<std::string>& resource_id,
+std::vector<Event> SqliteConcurrency::list_events(const std::optional<std::string>& resource_id,
                                                  std::int64_t after_seq,
                                                  std::optional<std::int64_t> max_count) {
-  return guarded(store_.path(), [&] {
+  if (!has_log_events_) return {};  // an older read-only file keeps them elsewhere
+  return guarded(path_, [&] {
     std::vector<Event> out;
     const std::int64_t limit = max_count.value_or(-1);  // SQLite: a negative LIMIT is no limit
     if (resource_id) {
@@ -663,19 +683,19 @@ std::vector<Event> ConcurrencyStore::list_events(const std::optional<std::string
       static const std::string sql = std::string("SELECT ") + kEventColumns +
                                      " FROM orchestration_log WHERE run_id = ?1 AND id > ?2 AND "
                                      "event IS NOT NULL ORDER BY id LIMIT ?3";
-      Use s(store_.db(), stmts_->events_for_resource, sql.c_str());
+      Use s(db_, stmts_->events_for_resource, sql.c_str());
       s.text(1, run_id);
       s->bind(2, static_cast<std::int64_t>(after_seq));
       s->bind(3, static_cast<std::int64_t>(limit));
-      while (s->executeStep()) out.push_back(read_event_row(*s, store_.path()));
+      while (s->executeStep()) out.push_back(read_event_row(*s, path_));
     } else {
       static const std::string sql = std::string("SELECT ") + kEventColumns +
                                      " FROM orchestration_log WHERE id > ?1 AND event IS NOT NULL "
                                      "ORDER BY id LIMIT ?2";
-      Use s(store_.db(), stmts_->events_all, sql.c_str());
+      Use s(db_, stmts_->events_all, sql.c_str());
       s->bind(1, static_cast<std::int64_t>(after_seq));
       s->bind(2, static_cast<std::int64_t>(limit));
-      while (s->executeStep()) out.push_back(read_event_row(*s, store_.path()));
+      while (s->executeStep()) out.push_back(read_event_row(*s, path_));
     }
     return out;
   });

@@ -1,4 +1,4 @@
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_runs.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -19,7 +19,7 @@
 #include "engine/state_json.hpp"
 #include "engine/state_text.hpp"
 #include "store/migrations.hpp"
-#include "store/sqlite_support.hpp"
+#include "store/sqlite/sqlite_support.hpp"
 #include "util/error.hpp"
 #include "util/uuid.hpp"
 
@@ -372,11 +372,9 @@ bool is_state_timestamp_conflict(const SQLite::Exception& e) {
 
 // ---------------------------------------------------------------------------------------------
 
-struct Store::Statements {
+struct SqliteRuns::Statements {
   PolicyMemo policy_memo;
   SignatureMemo rule_signatures, finalization_signatures;
-  Slot begin, commit, rollback;
-  Slot savepoint, release, rollback_to;
   Slot find_run[2], load_run[2], insert_run[2], update_run[2], count_runs[2];
   Slot insert_state[2], load_state[2], load_current_state[2], load_history[2];
   Slot insert_artifact, delete_artifact;
@@ -386,227 +384,19 @@ struct Store::Statements {
   RandomUuidGenerator uuids;
 };
 
-int Store::latest_schema_version() {
-  const auto& all = migrations();
-  return all.empty() ? 0 : all.back().version;
-}
+SqliteRuns::SqliteRuns(SQLite::Database& db, const std::string& path)
+    : db_(db), path_(path), stmts_(std::make_unique<Statements>()) {}
 
-Store::Store(const StoreOptions& options, OpenMode mode)
-    : path_(options.path), stmts_(std::make_unique<Statements>()) {
-  check_path(mode);
-  guarded(path_, [&] {
-    // One Store is used from one thread, so SQLite's per-connection mutex is pure overhead.
-    int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX;
-    if (mode == OpenMode::kCreate) flags |= SQLite::OPEN_CREATE;
-    db_ = std::make_unique<SQLite::Database>(path_, flags, options.busy_timeout_ms);
-    // Checked before any pragma: a foreign file must be left exactly as it was.
-    const int version = check_is_runctl_database(mode);
-    configure_connection(options.busy_timeout_ms);
-    if (mode == OpenMode::kCreate && version < latest_schema_version()) migrate();
-  });
-}
-
-Store::~Store() {
-  // A bulk run leaves up to kBulkWalPages in the WAL; the next one-off command would read them
-  // all to rebuild its WAL index. Fold them back now, once, while it is cheap to.
-  if (bulk_writes_ && db_) checkpoint_wal(SQLITE_CHECKPOINT_TRUNCATE);
-}
-
-void Store::check_path(OpenMode mode) const {
-  std::error_code ec;
-  const fs::file_status status = fs::status(path_, ec);
-  if (fs::is_directory(status))
-    throw Error(ErrorKind::kIo, "cannot open database " + path_ + ": is a directory");
-  if (fs::exists(status)) return;
-  if (mode == OpenMode::kRead) throw Error(ErrorKind::kNotFound, "database not found: " + path_);
-  const std::string dir = parent_dir(path_);
-  if (!fs::is_directory(dir, ec))
-    throw Error(ErrorKind::kNotFound, "directory does not exist: " + dir);
-}
-
-int Store::check_is_runctl_database(OpenMode mode) {
-  // One statement, so the version and the tables come from the same snapshot even while another
-  // process is migrating the file.
-  SQLite::Statement probe(*db_,
-                          "SELECT user_version, (SELECT count(*) FROM sqlite_master), "
-                          "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
-                          "'flow_run') FROM pragma_user_version");
-  probe.executeStep();
-  const int version = probe.getColumn(0).getInt();
-  const bool has_schema = probe.getColumn(1).getInt() > 0;
-  const bool has_run_table = probe.getColumn(2).getInt() > 0;
-
-  const int latest = latest_schema_version();
-  if (version > latest)
-    throw Error(ErrorKind::kBadData, path_ + " has schema version " + std::to_string(version) +
-                                         ", newer than this runctl supports (" +
-                                         std::to_string(latest) + "); upgrade runctl");
-  const std::string not_ours = path_ + " is not a runctl database";
-  if (version == 0) {
-    // runctl sets user_version in the transaction that creates its tables, so version 0 means a
-    // fresh file (migrated in kCreate) or someone else's database.
-    if (mode == OpenMode::kRead)
-      throw Error(ErrorKind::kBadData,
-                  has_schema ? not_ours : not_ours + " (it is empty; `runctl init` creates one)");
-    if (has_schema)
-      throw Error(ErrorKind::kBadData, not_ours + " (it has tables but no runctl schema version)");
-    return version;
-  }
-  // Other programs use user_version too; a runctl database always has the run table.
-  if (!has_run_table)
-    throw Error(ErrorKind::kBadData, not_ours + " (schema version " + std::to_string(version) +
-                                         " but no flow_run table)");
-  return version;
-}
-
-void Store::configure_connection(int busy_timeout_ms) {
-  // Turning a fresh file to WAL takes an exclusive lock, and when two processes race for it
-  // SQLite answers BUSY at once instead of calling the busy handler (deadlock avoidance), so the
-  // wait happens here. On a file already in WAL mode the pragma takes no lock.
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
-  for (;;) {
-    try {
-      db_->exec("PRAGMA journal_mode=WAL");
-      break;
-    } catch (const SQLite::Exception& e) {
-      // A read-only file stays in its journal mode; reading it still works.
-      if ((e.getErrorCode() & 0xff) == SQLITE_READONLY) break;
-      if (!is_busy(e) || std::chrono::steady_clock::now() >= deadline) throw;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  db_->exec("PRAGMA synchronous=NORMAL");
-  db_->exec("PRAGMA foreign_keys=ON");
-
-  // WAL upkeep sized for one command per process. By default the last connection to close
-  // checkpoints the WAL and deletes it, and the next commit re-creates it: four fsyncs (WAL
-  // header, directory, WAL, database) in every command, several times what the transition costs.
-  // Instead the WAL stays when a command ends, and a commit that leaves it at kOneOffWalPages or
-  // more folds it back and truncates it (TRUNCATE, not PASSIVE: the next process rebuilds its WAL
-  // index by reading every valid frame, and a PASSIVE checkpoint leaves them all valid). So most
-  // commands sync nothing, one in a few pays the checkpoint, and the WAL a process reads on open
-  // stays small. Durability is what synchronous=NORMAL promises either way: a commit survives a
-  // crash of the process; one not yet checkpointed may be lost with the machine's power.
-  busy_timeout_ms_ = busy_timeout_ms;
-  wal_checkpoint_pages_ = kOneOffWalPages;
-  sqlite3_db_config(db_->getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  sqlite3_wal_hook(db_->getHandle(), &Store::on_wal_commit, this);
-}
-
-int Store::on_wal_commit(void* store, sqlite3*, const char*, int pages) {
-  Store& self = *static_cast<Store*>(store);
-  if (pages >= self.wal_checkpoint_pages_)
-    self.checkpoint_wal(self.bulk_writes_ ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_TRUNCATE);
-  return SQLITE_OK;  // the commit itself succeeded, whatever the checkpoint did
-}
-
-void Store::checkpoint_wal(int mode) noexcept {
-  // Never wait for another process here: a busy checkpoint just leaves the WAL for a later one.
-  sqlite3* handle = db_->getHandle();
-  sqlite3_busy_timeout(handle, 0);
-  sqlite3_wal_checkpoint_v2(handle, nullptr, mode, nullptr, nullptr);
-  sqlite3_busy_timeout(handle, busy_timeout_ms_);
-}
-
-void Store::prepare_for_bulk_writes(int writes_per_commit) {
-  bulk_writes_ = true;
-  wal_checkpoint_pages_ = kBulkWalPages;
-  // SQLite's default 2 MB page cache holds about 500 pages: on a large database a group of
-  // transitions on random keys (UUIDs) misses it, and each page is a pread. A group that shares a
-  // commit keeps up to kBulkCacheKiB of pages instead. With one commit per transition the default
-  // stays: SQLite ends every write transaction by sweeping the page cache's whole hash table
-  // (pcache1TruncateUnsafe), which with 64 MB of cache cost more than the reads it saved.
-  if (writes_per_commit > 1)
-    guarded(path_, [&] { db_->exec("PRAGMA cache_size = -" + std::to_string(kBulkCacheKiB)); });
-}
-
-void Store::migrate() {
-  WriteTransaction tx(*this);
-  // Re-read under the write lock: a concurrent runctl may have migrated meanwhile.
-  const int current = check_is_runctl_database(OpenMode::kCreate);
-  for (const Migration& m : migrations()) {
-    if (m.version <= current) continue;
-    db_->exec(m.sql);
-    // PRAGMA takes no bound parameters; the version is a compiled-in integer.
-    db_->exec("PRAGMA user_version = " + std::to_string(m.version));
-  }
-  tx.commit();
-}
-
-int Store::schema_version() const {
-  return guarded(path_, [&] { return db_->execAndGet("PRAGMA user_version").getInt(); });
-}
-
-// ---------------------------------------------------------------------------------------------
-
-Store::WriteTransaction::WriteTransaction(Store& store) : store_(store) {
-  guarded(store_.path_, [&] { Use(*store_.db_, store_.stmts_->begin, "BEGIN IMMEDIATE")->exec(); });
-}
-
-Store::WriteTransaction::~WriteTransaction() {
-  if (!open_) return;
-  try {
-    rollback();
-  } catch (...) {
-    // A destructor must not throw; SQLite rolls back on close anyway.
-  }
-}
-
-void Store::WriteTransaction::commit() {
-  guarded(store_.path_, [&] { Use(*store_.db_, store_.stmts_->commit, "COMMIT")->exec(); });
-  open_ = false;
-}
-
-void Store::WriteTransaction::rollback() {
-  open_ = false;
-  // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) already rolled the transaction back.
-  if (sqlite3_get_autocommit(store_.db_->getHandle())) return;
-  guarded(store_.path_, [&] { Use(*store_.db_, store_.stmts_->rollback, "ROLLBACK")->exec(); });
-}
-
-bool Store::in_transaction() const {
-  return !sqlite3_get_autocommit(db_->getHandle());
-}
-
-Store::Savepoint::Savepoint(Store& store) : store_(store) {
-  guarded(store_.path_, [&] {
-    Use(*store_.db_, store_.stmts_->savepoint, "SAVEPOINT runctl_transition")->exec();
-  });
-}
-
-Store::Savepoint::~Savepoint() {
-  if (!open_) return;
-  try {
-    rollback();
-  } catch (...) {
-    // A destructor must not throw; the enclosing transaction's rollback undoes it anyway.
-  }
-}
-
-void Store::Savepoint::release() {
-  guarded(store_.path_,
-          [&] { Use(*store_.db_, store_.stmts_->release, "RELEASE runctl_transition")->exec(); });
-  open_ = false;
-}
-
-void Store::Savepoint::rollback() {
-  open_ = false;
-  if (!store_.in_transaction()) return;  // SQLite already rolled the whole transaction back
-  guarded(store_.path_, [&] {
-    Use(*store_.db_, store_.stmts_->rollback_to, "ROLLBACK TO runctl_transition")->exec();
-    Use(*store_.db_, store_.stmts_->release, "RELEASE runctl_transition")->exec();
-  });
-}
+SqliteRuns::~SqliteRuns() = default;
 
 // ---------------------------------------------------------------------------------------------
 // Runs.
 
-std::optional<RunKind> Store::find_run_kind(const std::string& run_id) {
+std::optional<RunKind> SqliteRuns::find_run_kind(const std::string& run_id) {
   return guarded(path_, [&]() -> std::optional<RunKind> {
     for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
       const int k = index_of(kind);
-      Use s(*db_, stmts_->find_run[k],
+      Use s(db_, stmts_->find_run[k],
             [&] { return std::string("SELECT 1 FROM ") + kNames[k].run_table + " WHERE id = ?1"; });
       s.text(1, run_id);
       if (s->executeStep()) return kind;
@@ -615,26 +405,27 @@ std::optional<RunKind> Store::find_run_kind(const std::string& run_id) {
   });
 }
 
-std::optional<Run> Store::load_run(RunKind kind, const std::string& run_id) {
+std::optional<Run> SqliteRuns::load_run(RunKind kind, const std::string& run_id, RowLock) {
+  // No row lock to take: the write transaction's BEGIN IMMEDIATE holds the whole file.
   return guarded(path_, [&]() -> std::optional<Run> {
-    Use s(*db_, stmts_->load_run[index_of(kind)], [&] { return select_run_sql(kind); });
+    Use s(db_, stmts_->load_run[index_of(kind)], [&] { return select_run_sql(kind); });
     s.text(1, run_id);
     if (!s->executeStep()) return std::nullopt;
     return read_run(*s, kind, path_, stmts_->policy_memo);
   });
 }
 
-void Store::insert_run(const Run& run) {
+void SqliteRuns::insert_run(const Run& run) {
   guarded(path_, [&] {
-    Use s(*db_, stmts_->insert_run[index_of(run.kind)], [&] { return insert_run_sql(run.kind); });
+    Use s(db_, stmts_->insert_run[index_of(run.kind)], [&] { return insert_run_sql(run.kind); });
     bind_run(s, run, run.created, stmts_->policy_memo);
     s->exec();
   });
 }
 
-void Store::update_run(const Run& run) {
+void SqliteRuns::update_run(const Run& run) {
   guarded(path_, [&] {
-    Use s(*db_, stmts_->update_run[index_of(run.kind)], [&] { return update_run_sql(run.kind); });
+    Use s(db_, stmts_->update_run[index_of(run.kind)], [&] { return update_run_sql(run.kind); });
     // `updated` follows the run's own clock (its latest state time), not the wall clock, so
     // runs driven by an injected clock stay reproducible.
     bind_run(s, run, run.state_timestamp.value_or(run.created), stmts_->policy_memo);
@@ -644,10 +435,10 @@ void Store::update_run(const Run& run) {
   });
 }
 
-std::int64_t Store::count_runs(RunKind kind) {
+std::int64_t SqliteRuns::count_runs(RunKind kind) {
   return guarded(path_, [&] {
     const int k = index_of(kind);
-    Use s(*db_, stmts_->count_runs[k],
+    Use s(db_, stmts_->count_runs[k],
           [&] { return std::string("SELECT count(*) FROM ") + kNames[k].run_table; });
     s->executeStep();
     return s->getColumn(0).getInt64();
@@ -657,7 +448,7 @@ std::int64_t Store::count_runs(RunKind kind) {
 // ---------------------------------------------------------------------------------------------
 // States.
 
-void Store::write_state(const Run& run, State& state) {
+void SqliteRuns::write_state(const Run& run, State& state) {
   const int k = index_of(run.kind);
   // A timestamp that would not read back (a rule's +1 µs past 9999-12-31T23:59:59.999999)
   // fails the transition here instead of leaving a run that can no longer be loaded.
@@ -670,7 +461,7 @@ void Store::write_state(const Run& run, State& state) {
     if (state.data && !state.data->is_null() && !is_unpersisted(*state.data)) {
       const ArtifactFields fields = take_artifact_fields(*state.data);
       artifact_id = stmts_->uuids.next();
-      Use a(*db_, stmts_->insert_artifact, kInsertArtifactSql);
+      Use a(db_, stmts_->insert_artifact, kInsertArtifactSql);
       a.text(1, *artifact_id);
       a.time(2, state.timestamp);
       a.opt_text(3, fields.key);
@@ -686,7 +477,7 @@ void Store::write_state(const Run& run, State& state) {
       }
       a->exec();
     }
-    Use s(*db_, stmts_->insert_state[k], [&] { return insert_state_sql(run.kind); });
+    Use s(db_, stmts_->insert_state[k], [&] { return insert_state_sql(run.kind); });
     s.text(1, state.id);
     s.time(2, state.timestamp);
     s.text(3, run.id);
@@ -703,7 +494,7 @@ void Store::write_state(const Run& run, State& state) {
     // caller may still commit (the engine turns this error into ABORT), so drop it here.
     if (artifact_id) {
       try {
-        Use d(*db_, stmts_->delete_artifact, kDeleteArtifactSql);
+        Use d(db_, stmts_->delete_artifact, kDeleteArtifactSql);
         d.text(1, *artifact_id);
         d->exec();
       } catch (const SQLite::Exception&) {
@@ -711,14 +502,15 @@ void Store::write_state(const Run& run, State& state) {
       }
     }
     if (is_state_timestamp_conflict(e))
-      throw Error(ErrorKind::kBadData, "run " + run.id + " already has a state at " +
-                                           format_timestamp(state.timestamp) +
-                                           "; a run's state timestamps must be unique");
+      throw Error(ErrorKind::kBadData,
+                  "run " + run.id + " already has a state at " +
+                      format_timestamp(state.timestamp) + "; a run's state timestamps must be unique",
+                  ErrorReason::kStateTimestampTaken);
     throw_sqlite_error(e, path_);
   }
 }
 
-StatePtr Store::read_state_row(SQLite::Statement& row) {
+StatePtr SqliteRuns::read_state_row(SQLite::Statement& row) {
   auto state = std::make_shared<State>();
   state->id = row.getColumn(0).getString();
   RowReader r(row, path_, "state", state->id);
@@ -742,7 +534,7 @@ StatePtr Store::read_state_row(SQLite::Statement& row) {
   return state;
 }
 
-StatePtr Store::load_current_state(const Run& run) {
+StatePtr SqliteRuns::load_current_state(const Run& run) {
   if (!run.state_id) return nullptr;
   return guarded(path_, [&]() -> StatePtr {
     const int k = index_of(run.kind);
@@ -750,14 +542,14 @@ StatePtr Store::load_current_state(const Run& run) {
     // so the transition reads one page where a look-up by id reads two more. A run whose state
     // columns disagree with its state row (edited by hand) is still found by id.
     if (run.state_timestamp) {
-      Use s(*db_, stmts_->load_current_state[k],
+      Use s(db_, stmts_->load_current_state[k],
             [&] { return select_state_sql(run.kind, StateLookup::kCurrent); });
       s.text(1, run.id);
       s.time(2, *run.state_timestamp);
       s.text(3, *run.state_id);
       if (s->executeStep()) return read_state_row(*s);
     }
-    Use s(*db_, stmts_->load_state[k],
+    Use s(db_, stmts_->load_state[k],
           [&] { return select_state_sql(run.kind, StateLookup::kById); });
     s.text(1, *run.state_id);
     if (!s->executeStep()) return nullptr;
@@ -765,9 +557,9 @@ StatePtr Store::load_current_state(const Run& run) {
   });
 }
 
-std::vector<StatePtr> Store::load_history(const Run& run) {
+std::vector<StatePtr> SqliteRuns::load_history(const Run& run) {
   return guarded(path_, [&] {
-    Use s(*db_, stmts_->load_history[index_of(run.kind)],
+    Use s(db_, stmts_->load_history[index_of(run.kind)],
           [&] { return select_state_sql(run.kind, StateLookup::kHistory); });
     s.text(1, run.id);
     std::vector<StatePtr> out;
@@ -779,9 +571,9 @@ std::vector<StatePtr> Store::load_history(const Run& run) {
 // ---------------------------------------------------------------------------------------------
 // Orchestration log.
 
-std::int64_t Store::insert_log(const LogEntry& entry) {
+std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {
   return guarded(path_, [&] {
-    Use s(*db_, stmts_->insert_log, [] {
+    Use s(db_, stmts_->insert_log, [] {
       return std::string("INSERT INTO orchestration_log (") + kLogColumns +
              ", event, event_occurred, event_resource, event_related, event_payload, "
              "event_follows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
@@ -816,13 +608,13 @@ std::int64_t Store::insert_log(const LogEntry& entry) {
       s.opt_text(20, e->follows);
     }
     s->exec();
-    return db_->getLastInsertRowid();
+    return db_.getLastInsertRowid();
   });
 }
 
-std::vector<LogEntry> Store::load_log(const std::string& run_id) {
+std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id) {
   return guarded(path_, [&] {
-    Use s(*db_, stmts_->load_log, [] {
+    Use s(db_, stmts_->load_log, [] {
       return std::string("SELECT id, ") + kLogColumns +
              " FROM orchestration_log WHERE run_id = ?1 ORDER BY id";
     });
@@ -858,11 +650,11 @@ std::vector<LogEntry> Store::load_log(const std::string& run_id) {
 // ---------------------------------------------------------------------------------------------
 // Task-run state cache, G1's timestamp check, legacy retries, background task queue (schema 002).
 
-StatePtr Store::find_cached_state(const std::string& key, Timestamp now) {
+StatePtr SqliteRuns::find_cached_state(const std::string& key, Timestamp now) {
   return guarded(path_, [&]() -> StatePtr {
     // Only the newest live entry counts: if its state row is gone there is no hit, and older
     // entries are not consulted (spec §5.19), hence LIMIT 1 before the join.
-    Use s(*db_, stmts_->find_cached_state,
+    Use s(db_, stmts_->find_cached_state,
           "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, "
           "a.data FROM (SELECT task_run_state_id FROM task_run_state_cache WHERE cache_key = ?1 "
           "AND (cache_expiration IS NULL OR cache_expiration > ?2) ORDER BY created DESC "
@@ -875,11 +667,11 @@ StatePtr Store::find_cached_state(const std::string& key, Timestamp now) {
   });
 }
 
-void Store::insert_cache_entry(const std::string& id, const std::string& key,
+void SqliteRuns::insert_cache_entry(const std::string& id, const std::string& key,
                                std::optional<Timestamp> expiration,
                                const std::string& task_run_state_id, Timestamp now) {
   guarded(path_, [&] {
-    Use s(*db_, stmts_->insert_cache_entry,
+    Use s(db_, stmts_->insert_cache_entry,
           "INSERT INTO task_run_state_cache (id, created, cache_key, cache_expiration, "
           "task_run_state_id) VALUES (?1, ?2, ?3, ?4, ?5)");
     s->bind(1, id);
@@ -891,9 +683,9 @@ void Store::insert_cache_entry(const std::string& id, const std::string& key,
   });
 }
 
-bool Store::flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) {
+bool SqliteRuns::flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) {
   return guarded(path_, [&] {
-    Use s(*db_, stmts_->state_timestamp_taken,
+    Use s(db_, stmts_->state_timestamp_taken,
           "SELECT 1 FROM flow_run_state WHERE flow_run_id = ?1 AND timestamp = ?2");
     s->bind(1, flow_run_id);
     s->bind(2, format_timestamp(t));
@@ -901,10 +693,10 @@ bool Store::flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp
   });
 }
 
-std::vector<std::string> Store::failed_task_runs(const std::string& flow_run_id) {
+std::vector<std::string> SqliteRuns::failed_task_runs(const std::string& flow_run_id) {
   return guarded(path_, [&] {
     // Ordered by id, which the (flow_run_id, state_type) index yields without sorting.
-    Use s(*db_, stmts_->failed_task_runs,
+    Use s(db_, stmts_->failed_task_runs,
           "SELECT id FROM task_run WHERE flow_run_id = ?1 AND state_type = ?2 ORDER BY id");
     s->bind(1, flow_run_id);
     s->bind(2, std::string(type_name(StateType::kFailed)));
@@ -914,10 +706,10 @@ std::vector<std::string> Store::failed_task_runs(const std::string& flow_run_id)
   });
 }
 
-void Store::enqueue_task_run(const std::string& id, const Run& task_run, const std::string& queue,
+void SqliteRuns::enqueue_task_run(const std::string& id, const Run& task_run, const std::string& queue,
                              Timestamp now) {
   guarded(path_, [&] {
-    Use s(*db_, stmts_->enqueue_task_run,
+    Use s(db_, stmts_->enqueue_task_run,
           "INSERT INTO task_queue (id, task_key, queue, task_run_id, enqueued_at) "
           "VALUES (?1, ?2, ?3, ?4, ?5)");
     s->bind(1, id);
@@ -929,9 +721,9 @@ void Store::enqueue_task_run(const std::string& id, const Run& task_run, const s
   });
 }
 
-std::vector<Store::QueuedTask> Store::list_task_queue(const std::optional<std::string>& task_key) {
+std::vector<QueuedTask> SqliteRuns::list_task_queue(const std::optional<std::string>& task_key) {
   return guarded(path_, [&] {
-    Use s(*db_, task_key ? stmts_->list_task_queue_for_key : stmts_->list_task_queue, [&] {
+    Use s(db_, task_key ? stmts_->list_task_queue_for_key : stmts_->list_task_queue, [&] {
       return std::string("SELECT id, task_key, queue, task_run_id, enqueued_at FROM task_queue") +
              (task_key ? " WHERE task_key = ?1" : "") + " ORDER BY seq";
     });

@@ -1,4 +1,4 @@
-#include "store/sqlite_support.hpp"
+#include "store/sqlite/sqlite_support.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>

@@ -1,0 +1,71 @@
+// ConcurrencyRepository over a SQLite connection: limits, flows, deployments, leases (schema 003)
+// and the events kept in log rows (schema 004). It never opens a transaction: callers hold one
+// (a transition's BEGIN IMMEDIATE, or a command's own), and BEGIN IMMEDIATE makes every
+// read-compute-write here atomic. A read-only file of an older schema has none of these rows:
+// reads then find nothing.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "store/repositories.hpp"
+#include "store/sqlite/sqlite_support.hpp"
+
+namespace runctl {
+
+class SqliteConcurrency final : public ConcurrencyRepository {
+ public:
+  SqliteConcurrency(SQLite::Database& db, const std::string& path, int schema_version);
+  ~SqliteConcurrency() override;
+
+  V1Limit upsert_v1_limit(const std::string& new_id, const std::string& tag, std::int64_t limit,
+                          Timestamp now) override;
+  std::optional<V1Limit> v1_limit_by_tag(const std::string& tag) override;
+  std::vector<V1Limit> v1_limits_for_tags(const std::vector<std::string>& tags) override;
+  std::vector<V1Limit> list_v1_limits() override;
+  bool set_v1_active_slots(const std::string& tag, const std::vector<std::string>& slots,
+                           Timestamp now) override;
+  bool delete_v1_limit(const std::string& tag) override;
+
+  void insert_v2_limit(const V2Limit& limit) override;
+  bool update_v2_limit(const V2Limit& limit) override;
+  std::optional<V2Limit> v2_limit_by_id(const std::string& id) override;
+  std::optional<V2Limit> v2_limit_by_name(const std::string& name) override;
+  std::vector<V2Limit> v2_limits_by_names(const std::vector<std::string>& names) override;
+  std::vector<V2Limit> list_v2_limits() override;
+  bool delete_v2_limit(const std::string& id) override;
+  bool increment(const std::vector<std::string>& ids, std::int64_t slots, Timestamp now) override;
+  bool decrement(const std::vector<std::string>& ids, std::int64_t slots, Timestamp now,
+                 std::optional<double> occupancy_seconds = std::nullopt) override;
+
+  FlowInfo ensure_flow(const std::string& new_id, const std::string& name, Timestamp now) override;
+  std::optional<FlowInfo> read_flow(const std::string& id) override;
+  void insert_deployment(const Deployment& deployment) override;
+  std::optional<Deployment> read_deployment(const std::string& id) override;
+  std::vector<Deployment> list_deployments() override;
+
+  void insert_lease(const Lease& lease) override;
+  std::optional<Lease> read_lease(const std::string& id) override;
+  bool set_lease_expiration(const std::string& id, Timestamp expiration) override;
+  bool delete_lease(const std::string& id) override;
+  std::vector<Lease> leases_for_limit(const std::string& limit_id) override;
+  std::vector<Lease> list_leases() override;
+  std::vector<Lease> expired_leases(Timestamp now,
+                                    const std::vector<std::string>* limit_ids = nullptr) override;
+  std::vector<Lease> reap_expired_leases(
+      Timestamp now, const std::vector<std::string>* limit_ids = nullptr) override;
+
+  std::vector<Event> list_events(const std::optional<std::string>& resource_id,
+                                 std::int64_t after_seq = 0,
+                                 std::optional<std::int64_t> max_count = std::nullopt) override;
+
+ private:
+  struct Statements;  // sqlite_concurrency.cpp
+
+  SQLite::Database& db_;
+  const std::string& path_;
+  bool has_tables_;        // schema 003 and later
+  bool has_log_events_;    // schema 004 and later
+  std::unique_ptr<Statements> stmts_;
+};
+
+}  // namespace runctl
