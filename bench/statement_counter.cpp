@@ -13,18 +13,23 @@
 // trigger sub-programs, which SQLite reports to the same hook as "-- TRIGGER name" lines.
 //
 // Hooking it (the lead's part; bench/CMakeLists.txt already compiles this file into runctl_lib and
-// defines RUNCTL_BENCH for it in the bench build only): one call right after the connection opens,
-// e.g. at the top of the SQLite store's configure_connection():
+// defines RUNCTL_BENCH=1 for runctl_lib and what links it, in the bench build only): one call
+// right after the connection opens, before its first statement, so the schema probe and the
+// pragmas are counted too. In lib/store/sqlite/sqlite_database.cpp, at namespace scope (global,
+// not in `runctl`):
 //
 //   #ifdef RUNCTL_BENCH
 //   void runctl_bench_count_statements(sqlite3* db);  // bench/statement_counter.cpp
 //   #endif
-//   ...
+//
+// and in SqliteDatabase::SqliteDatabase, between open_connection(mode, options) and
+// check_is_runctl_database(mode):
+//
 //   #ifdef RUNCTL_BENCH
-//     runctl_bench_count_statements(db_->getHandle());
+//       runctl_bench_count_statements(db_->getHandle());
 //   #endif
 //
-// The declaration goes at namespace scope (global namespace: the function is not in `runctl`).
+// Any other place that opens a sqlite3 connection gets the same one-line call.
 #include <sqlite3.h>
 
 #include <algorithm>

@@ -492,7 +492,7 @@ printf "%-${w}s %12s\n" "   --commit-every 1000" "$stmts_batch"
 printf "%-${w}s %12s\n" "   a set-state process, in all" "$stmts_setstate"
 if [ -n "$pg_uri" ]; then
   echo
-  echo "7. PostgreSQL (BENCH_PG)"
+  echo "7. PostgreSQL (BENCH_PG; $pg_runs runs for runctl, as many in the floor's tables)"
   case $pg_runctl in unavailable) echo "   runctl PG: unavailable" ;; failed) echo "   runctl PG: failed" ;; esac
   case $pg_floor in unbuilt) echo "   libpq floor: not built" ;; failed) echo "   libpq floor: failed" ;; esac
   printf "%-${w}s %12s\n" "   libpq floor, one commit each, /s" "$(fmt "$pg_floor_rate")"
@@ -507,7 +507,8 @@ printf 'set-state median, %s runs / %s runs: %s\n' "$(fmt "$last")" "$(fmt "$fir
   "$(ratio "${setstate_ms[$last]}" "${setstate_ms[$first]}")"
 echo "transitions per measurement: apply $apply_n, --commit-every 1000 $batch_n (at most 2 per run);"
 echo "medians of $reps repetitions; set-state: $setstate_runs processes after 3 warm-ups."
-echo "C floor: bench/floor_sqlite.c, its own tables of the same size (time: transitions only);"
+echo "C floor: bench/floor_sqlite.c on tables of its own, as many runs (timed: the transitions and"
+echo "their final checkpoint, as apply's time includes its own);"
 echo "statements: RUNCTL_COUNT_STATEMENTS (bench/statement_counter.cpp), n/a when not counted."
 
 # The issue's targets: at the sizes they name (n/a when that size was not measured), else

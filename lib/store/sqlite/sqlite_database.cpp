@@ -16,6 +16,10 @@
 #include "store/sqlite/sqlite_runs.hpp"
 #include "util/error.hpp"
 
+#ifdef RUNCTL_BENCH
+void runctl_bench_count_statements(sqlite3* db);  // bench/statement_counter.cpp
+#endif
+
 namespace runctl {
 namespace {
 
@@ -116,6 +120,9 @@ SqliteDatabase::SqliteDatabase(const std::string& path, OpenMode mode,
     mode = OpenMode::kRead;
   guarded(path_, [&] {
     open_connection(mode, options);
+#ifdef RUNCTL_BENCH
+    runctl_bench_count_statements(db_->getHandle());  // make bench: statements per transition
+#endif
     // Checked before any pragma: a foreign file must be left exactly as it was.
     version_ = check_is_runctl_database(mode);
     configure_connection(options.busy_timeout_ms);
