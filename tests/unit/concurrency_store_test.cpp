@@ -1,6 +1,6 @@
-// ConcurrencyStore: Appendix C.2 slot arithmetic (decay, all-or-nothing increment, clamped
+// ConcurrencyRepository: Appendix C.2 slot arithmetic (decay, all-or-nothing increment, clamped
 // decrement), V1 sets, leases and their reaping, deployments and events.
-#include "store/concurrency_store.hpp"
+#include "store/sqlite/sqlite_database.hpp"
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
@@ -19,17 +19,16 @@ constexpr Timestamp kSecond = kMicrosPerSecond;
 // A migrated database in a fresh directory, removed afterwards.
 struct Db {
   std::string dir;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<ConcurrencyStore> limits;
+  std::unique_ptr<Database> store;
+  ConcurrencyRepository* limits = nullptr;
   Db() {
     char pattern[] = "/tmp/runctl_conc_test_XXXXXX";
     REQUIRE(mkdtemp(pattern) != nullptr);
     dir = pattern;
-    store = std::make_unique<Store>(StoreOptions{dir + "/c.db", 5000}, OpenMode::kCreate);
-    limits = std::make_unique<ConcurrencyStore>(*store);
+    store = open_database(dir + "/c.db", OpenMode::kCreate);
+    limits = &store->concurrency();
   }
   ~Db() {
-    limits.reset();
     store.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
@@ -246,7 +245,7 @@ TEST_CASE("events: written with their log rows, in order, filtered by resource, 
       e.follows = i == 2 ? std::optional<std::string>("e0") : std::nullopt;
       entry.event = e;
     }
-    db.store->insert_log(entry);
+    db.store->runs().insert_log(entry);
   }
   const auto all = db.limits->list_events(std::nullopt);
   REQUIRE(all.size() == 3);

@@ -35,15 +35,13 @@ class CountingUuids final : public UuidGenerator {
 // A scratch database, removed with its directory.
 struct Db {
   std::string dir;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<Database> store;
   Db() {
     char pattern[] = "/tmp/runctl_store_services_test_XXXXXX";
     const char* made = mkdtemp(pattern);
     REQUIRE(made != nullptr);
     dir = made;
-    StoreOptions o;
-    o.path = dir + "/runs.db";
-    store = std::make_unique<Store>(o, OpenMode::kCreate);
+    store = open_database(dir + "/runs.db", OpenMode::kCreate);
   }
   ~Db() {
     store.reset();
@@ -59,7 +57,7 @@ StateProposal proposal(StateType type) {
 }
 
 // A run created with an initial RUNNING state at `at`, as `flow-run create --state RUNNING`.
-Run create_running(Store& store, RunSpec spec, Timestamp at, UuidGenerator& uuids) {
+Run create_running(Database& store, RunSpec spec, Timestamp at, UuidGenerator& uuids) {
   FixedClock clock(at);
   SeededRandom random(1);
   const Environment env{clock, uuids, random};
@@ -84,9 +82,9 @@ struct Subflow {
     subflow = create_running(*db.store, sub, kNow - 10 * kSecond, uuids);
   }
   StatePtr current(RunKind kind, const std::string& id) {
-    std::optional<Run> run = db.store->load_run(kind, id);
+    std::optional<Run> run = db.store->runs().load_run(kind, id);
     REQUIRE(run);
-    return db.store->load_current_state(*run);
+    return db.store->runs().load_current_state(*run);
   }
 };
 
@@ -130,7 +128,7 @@ TEST_CASE("force_task_run_state writes the given state's id and timestamp") {
   state.timestamp = kNow - 5 * kSecond;
   state.message = "mirrored";
   {
-    Store::WriteTransaction tx(*s.db.store);
+    WriteTransaction tx(*s.db.store);
     services.force_task_run_state(s.parent_task.id, state);
     tx.commit();
   }

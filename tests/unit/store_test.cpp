@@ -1,4 +1,4 @@
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_database.hpp"
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
@@ -41,12 +41,23 @@ class TempDir {
   std::string path_;
 };
 
-StoreOptions options(const std::string& path, int busy_timeout_ms = 5000) {
-  StoreOptions o;
-  o.path = path;
-  o.busy_timeout_ms = busy_timeout_ms;
-  return o;
-}
+// A store on the SQLite file at `path`: the tests below check the SQLite backend itself (its
+// files, pragmas and migrations); store_contract_test.cpp checks what every backend must do.
+class Store : public SqliteDatabase {
+ public:
+  Store(const std::string& path, OpenMode mode, int busy_timeout_ms = 5000)
+      : SqliteDatabase(path, mode, OpenOptions{busy_timeout_ms}), path_(path) {}
+  const std::string& path() const { return path_; }
+  // A connection of its own on the same file, for what the repositories do not expose.
+  SQLite::Database& db() {
+    if (!raw_) raw_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE);
+    return *raw_;
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<SQLite::Database> raw_;
+};
 
 // The runctl::Error that f throws, if any.
 template <typename F>
@@ -175,7 +186,7 @@ std::string state_id(int n) {
 struct Fixture {
   TempDir dir;
   std::string path = dir.file("runs.db");
-  Store store{options(path), OpenMode::kCreate};
+  Store store{path, OpenMode::kCreate};
   Run flow = minimal_run(RunKind::kFlow, kFlowId);
   Run task = [] {
     Run r = minimal_run(RunKind::kTask, kTaskId);
@@ -184,8 +195,8 @@ struct Fixture {
   }();
 
   Fixture() {
-    store.insert_run(flow);
-    store.insert_run(task);
+    store.runs().insert_run(flow);
+    store.runs().insert_run(task);
   }
 };
 
@@ -195,49 +206,49 @@ TEST_SUITE("store: opening") {
   TEST_CASE("kCreate makes the file, migrates it and sets user_version") {
     TempDir dir;
     const std::string path = dir.file("new.db");
-    Store store(options(path), OpenMode::kCreate);
+    Store store(path, OpenMode::kCreate);
     CHECK(fs::exists(path));
-    CHECK(Store::latest_schema_version() >= 1);
-    CHECK(store.schema_version() == Store::latest_schema_version());
+    CHECK(SqliteDatabase::latest_schema_version() >= 1);
+    CHECK(store.schema_version() == SqliteDatabase::latest_schema_version());
     CHECK(store.path() == path);
     for (const char* table : {"flow_run", "task_run", "flow_run_state", "task_run_state",
                               "artifact", "orchestration_log"})
       CHECK(store.db().tableExists(table));
     CHECK(store.db().execAndGet("PRAGMA journal_mode").getString() == "wal");
-    CHECK(store.db().execAndGet("PRAGMA foreign_keys").getInt() == 1);
-    CHECK(store.count_runs(RunKind::kFlow) == 0);
+    CHECK(store.runs().count_runs(RunKind::kFlow) == 0);
   }
 
   TEST_CASE("an existing database reopens in kRead and kCreate without change") {
     TempDir dir;
     const std::string path = dir.file("runs.db");
     {
-      Store store(options(path), OpenMode::kCreate);
-      store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
+      Store store(path, OpenMode::kCreate);
+      store.runs().insert_run(minimal_run(RunKind::kFlow, kFlowId));
     }
     {
-      Store store(options(path), OpenMode::kRead);
-      CHECK(store.schema_version() == Store::latest_schema_version());
-      CHECK(store.load_run(RunKind::kFlow, kFlowId).has_value());
+      Store store(path, OpenMode::kRead);
+      CHECK(store.schema_version() == SqliteDatabase::latest_schema_version());
+      CHECK(store.runs().load_run(RunKind::kFlow, kFlowId).has_value());
     }
-    Store again(options(path), OpenMode::kCreate);
-    CHECK(again.count_runs(RunKind::kFlow) == 1);
+    Store again(path, OpenMode::kCreate);
+    CHECK(again.runs().count_runs(RunKind::kFlow) == 1);
   }
 
   TEST_CASE("kRead of a missing file is kNotFound and creates nothing") {
     TempDir dir;
     const std::string path = dir.file("missing.db");
-    auto e = error_of([&] { Store store(options(path), OpenMode::kRead); });
+    auto e = error_of([&] { Store store(path, OpenMode::kRead); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kNotFound);
-    CHECK(std::string(e->what()) == "database not found: " + path);
+    CHECK(std::string(e->what()) == "database not found: " + path + " (`runctl --db " + path +
+                                         " init` creates it)");
     CHECK_FALSE(fs::exists(path));
   }
 
   TEST_CASE("kCreate in a missing directory is kNotFound") {
     TempDir dir;
     const std::string missing_dir = dir.file("nope");
-    auto e = error_of([&] { Store store(options(missing_dir + "/x.db"), OpenMode::kCreate); });
+    auto e = error_of([&] { Store store(missing_dir + "/x.db", OpenMode::kCreate); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kNotFound);
     CHECK(std::string(e->what()) == "directory does not exist: " + missing_dir);
@@ -248,7 +259,7 @@ TEST_SUITE("store: opening") {
     const std::string sub = dir.file("sub");
     fs::create_directory(sub);
     for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
-      auto e = error_of([&] { Store store(options(sub), mode); });
+      auto e = error_of([&] { Store store(sub, mode); });
       REQUIRE(e);
       CHECK(e->kind() == ErrorKind::kIo);
       CHECK(std::string(e->what()).find("is a directory") != std::string::npos);
@@ -261,7 +272,7 @@ TEST_SUITE("store: opening") {
     const std::string garbage(4096, 'x');
     write_file(path, "this is not a database\n" + garbage);
     for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
-      auto e = error_of([&] { Store store(options(path), mode); });
+      auto e = error_of([&] { Store store(path, mode); });
       REQUIRE(e);
       CHECK(e->kind() == ErrorKind::kBadData);
       CHECK(std::string(e->what()).rfind(path + " is not a runctl database: ", 0) == 0);
@@ -273,14 +284,14 @@ TEST_SUITE("store: opening") {
     TempDir dir;
     const std::string path = dir.file("empty.db");
     write_file(path, "");
-    auto e = error_of([&] { Store store(options(path), OpenMode::kRead); });
+    auto e = error_of([&] { Store store(path, OpenMode::kRead); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kBadData);
     CHECK(std::string(e->what()).rfind(path + " is not a runctl database", 0) == 0);
     CHECK(fs::file_size(path) == 0);
 
-    Store store(options(path), OpenMode::kCreate);
-    CHECK(store.schema_version() == Store::latest_schema_version());
+    Store store(path, OpenMode::kCreate);
+    CHECK(store.schema_version() == SqliteDatabase::latest_schema_version());
   }
 
   TEST_CASE("another program's SQLite database is not a runctl database") {
@@ -291,7 +302,7 @@ TEST_SUITE("store: opening") {
       raw.exec("CREATE TABLE notes (body TEXT)");
     }
     for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
-      auto e = error_of([&] { Store store(options(path), mode); });
+      auto e = error_of([&] { Store store(path, mode); });
       REQUIRE(e);
       CHECK(e->kind() == ErrorKind::kBadData);
       CHECK(std::string(e->what()).rfind(path + " is not a runctl database", 0) == 0);
@@ -303,18 +314,18 @@ TEST_SUITE("store: opening") {
   TEST_CASE("a newer schema version is refused") {
     TempDir dir;
     const std::string path = dir.file("future.db");
-    { Store store(options(path), OpenMode::kCreate); }
+    { Store store(path, OpenMode::kCreate); }
     {
       SQLite::Database raw(path, SQLite::OPEN_READWRITE);
       raw.exec("PRAGMA user_version = 999");
     }
     for (OpenMode mode : {OpenMode::kRead, OpenMode::kCreate}) {
-      auto e = error_of([&] { Store store(options(path), mode); });
+      auto e = error_of([&] { Store store(path, mode); });
       REQUIRE(e);
       CHECK(e->kind() == ErrorKind::kBadData);
       CHECK(std::string(e->what()) ==
             path + " has schema version 999, newer than this runctl supports (" +
-                std::to_string(Store::latest_schema_version()) + "); upgrade runctl");
+                std::to_string(SqliteDatabase::latest_schema_version()) + "); upgrade runctl");
     }
   }
 }
@@ -322,12 +333,12 @@ TEST_SUITE("store: opening") {
 TEST_SUITE("store: runs") {
   TEST_CASE("every field of both kinds round-trips through insert, load and update") {
     TempDir dir;
-    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
+    Store store(dir.file("runs.db"), OpenMode::kCreate);
     for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
       CAPTURE(kind_name(kind));
       Run run = full_run(kind);
-      store.insert_run(run);
-      auto loaded = store.load_run(kind, run.id);
+      store.runs().insert_run(run);
+      auto loaded = store.runs().load_run(kind, run.id);
       REQUIRE(loaded);
       check_same_run(*loaded, run);
 
@@ -352,20 +363,20 @@ TEST_SUITE("store: runs") {
         run.task_key.reset();
         run.dynamic_key = "";
       }
-      store.update_run(run);
-      loaded = store.load_run(kind, run.id);
+      store.runs().update_run(run);
+      loaded = store.runs().load_run(kind, run.id);
       REQUIRE(loaded);
       check_same_run(*loaded, run);
     }
-    CHECK(store.count_runs(RunKind::kFlow) == 1);
-    CHECK(store.count_runs(RunKind::kTask) == 1);
+    CHECK(store.runs().count_runs(RunKind::kFlow) == 1);
+    CHECK(store.runs().count_runs(RunKind::kTask) == 1);
   }
 
   TEST_CASE("timestamps are stored as fixed-width ISO text; updated follows the run") {
     TempDir dir;
-    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
+    Store store(dir.file("runs.db"), OpenMode::kCreate);
     Run run = minimal_run(RunKind::kFlow, kFlowId);
-    store.insert_run(run);
+    store.runs().insert_run(run);
     SQLite::Statement q(store.db(), "SELECT created, updated, tags FROM flow_run WHERE id = ?1");
     q.bind(1, run.id);
     REQUIRE(q.executeStep());
@@ -375,44 +386,44 @@ TEST_SUITE("store: runs") {
     q.reset();
 
     run.state_timestamp = at("2026-01-01T10:05:00Z");
-    store.update_run(run);
+    store.runs().update_run(run);
     REQUIRE(q.executeStep());
     CHECK(q.getColumn(1).getString() == "2026-01-01T10:05:00.000000+00:00");
   }
 
   TEST_CASE("absent runs: load_run, find_run_kind, update_run") {
     TempDir dir;
-    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
-    CHECK_FALSE(store.load_run(RunKind::kFlow, kFlowId));
-    CHECK_FALSE(store.find_run_kind(kFlowId));
+    Store store(dir.file("runs.db"), OpenMode::kCreate);
+    CHECK_FALSE(store.runs().load_run(RunKind::kFlow, kFlowId));
+    CHECK_FALSE(store.runs().find_run_kind(kFlowId));
 
-    store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
-    store.insert_run(minimal_run(RunKind::kTask, kTaskId));
-    CHECK(store.find_run_kind(kFlowId) == RunKind::kFlow);
-    CHECK(store.find_run_kind(kTaskId) == RunKind::kTask);
-    CHECK_FALSE(store.find_run_kind(kOtherFlowId));
-    CHECK_FALSE(store.load_run(RunKind::kTask, kFlowId));  // wrong kind
+    store.runs().insert_run(minimal_run(RunKind::kFlow, kFlowId));
+    store.runs().insert_run(minimal_run(RunKind::kTask, kTaskId));
+    CHECK(store.runs().find_run_kind(kFlowId) == RunKind::kFlow);
+    CHECK(store.runs().find_run_kind(kTaskId) == RunKind::kTask);
+    CHECK_FALSE(store.runs().find_run_kind(kOtherFlowId));
+    CHECK_FALSE(store.runs().load_run(RunKind::kTask, kFlowId));  // wrong kind
 
-    auto e = error_of([&] { store.update_run(minimal_run(RunKind::kFlow, kOtherFlowId)); });
+    auto e = error_of([&] { store.runs().update_run(minimal_run(RunKind::kFlow, kOtherFlowId)); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kNotFound);
   }
 
   TEST_CASE("a duplicate run id is an error, not a silent overwrite") {
     TempDir dir;
-    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
-    store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
-    CHECK_THROWS_AS(store.insert_run(minimal_run(RunKind::kFlow, kFlowId)), Error);
+    Store store(dir.file("runs.db"), OpenMode::kCreate);
+    store.runs().insert_run(minimal_run(RunKind::kFlow, kFlowId));
+    CHECK_THROWS_AS(store.runs().insert_run(minimal_run(RunKind::kFlow, kFlowId)), Error);
   }
 
   TEST_CASE("corrupt stored JSON is reported as kBadData") {
     TempDir dir;
-    Store store(options(dir.file("runs.db")), OpenMode::kCreate);
-    store.insert_run(minimal_run(RunKind::kFlow, kFlowId));
+    Store store(dir.file("runs.db"), OpenMode::kCreate);
+    store.runs().insert_run(minimal_run(RunKind::kFlow, kFlowId));
     SQLite::Statement u(store.db(), "UPDATE flow_run SET tags = '[1' WHERE id = ?1");
     u.bind(1, kFlowId);
     u.exec();
-    auto e = error_of([&] { store.load_run(RunKind::kFlow, kFlowId); });
+    auto e = error_of([&] { store.runs().load_run(RunKind::kFlow, kFlowId); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kBadData);
     CHECK(std::string(e->what()).find("tags") != std::string::npos);
@@ -431,10 +442,10 @@ TEST_SUITE("store: states") {
     State s3 = make_state(state_id(3), StateType::kRunning, at("2026-01-01T12:00:02Z"));
     s3.details->deferred.reset();
     s3.details->retriable = false;
-    for (State* s : {&s1, &s2, &s3}) f.store.write_state(f.flow, *s);
+    for (State* s : {&s1, &s2, &s3}) f.store.runs().write_state(f.flow, *s);
 
     f.flow.state_id = s3.id;
-    StatePtr current = f.store.load_current_state(f.flow);
+    StatePtr current = f.store.runs().load_current_state(f.flow);
     REQUIRE(current);
     CHECK(current->id == s3.id);
     CHECK(current->type == StateType::kRunning);
@@ -444,7 +455,7 @@ TEST_SUITE("store: states") {
     CHECK(*current->details == *s3.details);
     CHECK_FALSE(current->data);
 
-    auto history = f.store.load_history(f.flow);
+    auto history = f.store.runs().load_history(f.flow);
     REQUIRE(history.size() == 3);
     CHECK(history[0]->id == s2.id);  // ordered by timestamp, not insertion
     CHECK(history[0]->message == "first");
@@ -452,32 +463,32 @@ TEST_SUITE("store: states") {
     CHECK(history[2]->id == s1.id);
     CHECK(*history[2]->details == *s1.details);
 
-    CHECK(f.store.load_history(f.task).empty());
+    CHECK(f.store.runs().load_history(f.task).empty());
     Run stateless = f.task;
-    CHECK_FALSE(f.store.load_current_state(stateless));
+    CHECK_FALSE(f.store.runs().load_current_state(stateless));
     stateless.state_id = state_id(99);
-    CHECK_FALSE(f.store.load_current_state(stateless));
+    CHECK_FALSE(f.store.runs().load_current_state(stateless));
   }
 
   TEST_CASE("load_current_state: by the run's (id, timestamp) key, else by id alone") {
     Fixture f;
     State s1 = make_state(state_id(1), StateType::kPending, at("2026-01-01T12:00:01Z"));
     State s2 = make_state(state_id(2), StateType::kRunning, at("2026-01-01T12:00:02Z"));
-    for (State* s : {&s1, &s2}) f.store.write_state(f.flow, *s);
+    for (State* s : {&s1, &s2}) f.store.runs().write_state(f.flow, *s);
 
     Run run = f.flow;
     run.state_id = s1.id;
     run.state_timestamp = s1.timestamp;  // the run's columns name the row: the key finds it
-    REQUIRE(f.store.load_current_state(run));
-    CHECK(f.store.load_current_state(run)->id == s1.id);
+    REQUIRE(f.store.runs().load_current_state(run));
+    CHECK(f.store.runs().load_current_state(run)->id == s1.id);
     // Columns edited by hand, out of step with the row: the id still finds it.
     run.state_timestamp = s2.timestamp;
-    REQUIRE(f.store.load_current_state(run));
-    CHECK(f.store.load_current_state(run)->id == s1.id);
+    REQUIRE(f.store.runs().load_current_state(run));
+    CHECK(f.store.runs().load_current_state(run)->id == s1.id);
     run.state_timestamp.reset();
-    CHECK(f.store.load_current_state(run)->id == s1.id);
+    CHECK(f.store.runs().load_current_state(run)->id == s1.id);
     run.state_id = state_id(3);
-    CHECK_FALSE(f.store.load_current_state(run));
+    CHECK_FALSE(f.store.runs().load_current_state(run));
   }
 
   TEST_CASE("flow state data becomes an artifact, artifact_* keys stripped in place") {
@@ -488,7 +499,7 @@ TEST_SUITE("store: states") {
                               {"artifact_type", "result"},
                               {"artifact_description", "the answer"}});
     auto shared_data = s.data;  // a shallow copy of the state sees the stripping too
-    f.store.write_state(f.flow, s);
+    f.store.runs().write_state(f.flow, s);
     CHECK(*s.data == Json{{"value", 42}});
     CHECK(*shared_data == Json{{"value", 42}});
 
@@ -507,7 +518,7 @@ TEST_SUITE("store: states") {
     CHECK(q.getColumn(6).getString() == "2026-01-01T12:00:00.000000+00:00");
 
     f.flow.state_id = s.id;
-    StatePtr loaded = f.store.load_current_state(f.flow);
+    StatePtr loaded = f.store.runs().load_current_state(f.flow);
     REQUIRE(loaded);
     REQUIRE(loaded->data);
     CHECK(*loaded->data == Json{{"value", 42}});
@@ -517,7 +528,7 @@ TEST_SUITE("store: states") {
     Fixture f;
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
                          Json{{"artifact_key", ""}, {"artifact_type", nullptr}, {"x", 1}});
-    f.store.write_state(f.task, s);
+    f.store.runs().write_state(f.task, s);
     CHECK(*s.data == Json{{"x", 1}});
     SQLite::Statement q(f.store.db(),
                         "SELECT a.key, a.type, a.description, a.flow_run_id, a.task_run_id "
@@ -537,9 +548,9 @@ TEST_SUITE("store: states") {
     State s1 = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"), 42);
     State s2 = make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"),
                           Json::array({1, "two"}));
-    f.store.write_state(f.flow, s1);
-    f.store.write_state(f.flow, s2);
-    auto history = f.store.load_history(f.flow);
+    f.store.runs().write_state(f.flow, s1);
+    f.store.runs().write_state(f.flow, s2);
+    auto history = f.store.runs().load_history(f.flow);
     REQUIRE(history.size() == 2);
     REQUIRE(history[0]->data);
     CHECK(*history[0]->data == 42);
@@ -554,11 +565,11 @@ TEST_SUITE("store: states") {
         make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"), unpersisted);
     State s2 =
         make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"), Json(nullptr));
-    f.store.write_state(f.task, s1);
-    f.store.write_state(f.task, s2);
+    f.store.runs().write_state(f.task, s1);
+    f.store.runs().write_state(f.task, s2);
     CHECK(*s1.data == unpersisted);  // not stripped: nothing was persisted
     CHECK(count(f.store, "SELECT count(*) FROM artifact") == 0);
-    for (const StatePtr& s : f.store.load_history(f.task)) CHECK_FALSE(s->data);
+    for (const StatePtr& s : f.store.runs().load_history(f.task)) CHECK_FALSE(s->data);
   }
 
   TEST_CASE("a non-string artifact_key fails validation, not the store") {
@@ -566,7 +577,7 @@ TEST_SUITE("store: states") {
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
                          Json{{"artifact_key", 5}, {"v", 1}});
     // Not a runctl::Error, so the engine turns it into ABORT as Prefect's model error would.
-    CHECK_THROWS_WITH_AS(f.store.write_state(f.flow, s),
+    CHECK_THROWS_WITH_AS(f.store.runs().write_state(f.flow, s),
                          "state data artifact_key must be a string, got 5", std::invalid_argument);
     CHECK(*s.data == Json{{"v", 1}});
     CHECK(count(f.store, "SELECT count(*) FROM flow_run_state") == 0);
@@ -577,13 +588,13 @@ TEST_SUITE("store: states") {
     Fixture f;
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
                          Json{{"from", "artifact"}});
-    f.store.write_state(f.flow, s);
+    f.store.runs().write_state(f.flow, s);
     f.flow.state_id = s.id;
     SQLite::Statement u(f.store.db(), "UPDATE flow_run_state SET data = ?2 WHERE id = ?1");
     u.bind(1, s.id);
     u.bind(2, R"({"from": "legacy"})");
     u.exec();
-    StatePtr loaded = f.store.load_current_state(f.flow);
+    StatePtr loaded = f.store.runs().load_current_state(f.flow);
     REQUIRE(loaded);
     REQUIRE(loaded->data);
     CHECK(*loaded->data == Json{{"from", "legacy"}});
@@ -591,7 +602,7 @@ TEST_SUITE("store: states") {
     u.reset();
     u.bind(2, "{}");  // falsy: falls back to the artifact
     u.exec();
-    loaded = f.store.load_current_state(f.flow);
+    loaded = f.store.runs().load_current_state(f.flow);
     REQUIRE(loaded);
     REQUIRE(loaded->data);
     CHECK(*loaded->data == Json{{"from", "artifact"}});
@@ -601,20 +612,20 @@ TEST_SUITE("store: states") {
     Fixture f;
     const Timestamp t = at("2026-01-01T12:00:00Z");
     State first = make_state(state_id(1), StateType::kRunning, t);
-    f.store.write_state(f.task, first);
+    f.store.runs().write_state(f.task, first);
     State again = make_state(state_id(2), StateType::kCompleted, t, Json{{"v", 1}});
-    auto e = error_of([&] { f.store.write_state(f.task, again); });
+    auto e = error_of([&] { f.store.runs().write_state(f.task, again); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kBadData);
     CHECK(std::string(e->what()) == std::string("run ") + kTaskId +
                                         " already has a state at 2026-01-01T12:00:00.000000+00:00;"
                                         " a run's state timestamps must be unique");
     CHECK(count(f.store, "SELECT count(*) FROM artifact") == 0);
-    CHECK(f.store.load_history(f.task).size() == 1);
+    CHECK(f.store.runs().load_history(f.task).size() == 1);
 
     // The same timestamp on another run is fine.
     State other = make_state(state_id(3), StateType::kRunning, t);
-    f.store.write_state(f.flow, other);
+    f.store.runs().write_state(f.flow, other);
   }
 }
 
@@ -622,50 +633,50 @@ TEST_SUITE("store: transactions") {
   TEST_CASE("WriteTransaction commits, rolls back, and rolls back when dropped") {
     Fixture f;
     {
-      Store::WriteTransaction tx(f.store);
-      f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+      WriteTransaction tx(f.store);
+      f.store.runs().insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
       tx.rollback();
     }
-    CHECK_FALSE(f.store.find_run_kind(kOtherFlowId));
+    CHECK_FALSE(f.store.runs().find_run_kind(kOtherFlowId));
     {
-      Store::WriteTransaction tx(f.store);
-      f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+      WriteTransaction tx(f.store);
+      f.store.runs().insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
       State s =
           make_state(state_id(1), StateType::kPending, at("2026-01-01T12:00:00Z"), Json{{"a", 1}});
-      f.store.write_state(f.flow, s);
+      f.store.runs().write_state(f.flow, s);
     }
-    CHECK_FALSE(f.store.find_run_kind(kOtherFlowId));
+    CHECK_FALSE(f.store.runs().find_run_kind(kOtherFlowId));
     CHECK(count(f.store, "SELECT count(*) FROM artifact") == 0);
     CHECK(count(f.store, "SELECT count(*) FROM flow_run_state") == 0);
     {
-      Store::WriteTransaction tx(f.store);
-      f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+      WriteTransaction tx(f.store);
+      f.store.runs().insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
       tx.commit();
     }
-    CHECK(f.store.find_run_kind(kOtherFlowId) == RunKind::kFlow);
+    CHECK(f.store.runs().find_run_kind(kOtherFlowId) == RunKind::kFlow);
   }
 
   TEST_CASE("many statements reuse their prepared form inside one transaction") {
     TempDir dir;
     const std::string path = dir.file("bulk.db");
     {
-      Store store(options(path), OpenMode::kCreate);
-      Store::WriteTransaction tx(store);
+      Store store(path, OpenMode::kCreate);
+      WriteTransaction tx(store);
       for (int i = 0; i < 500; ++i) {
         Run r = minimal_run(RunKind::kFlow, state_id(i));
-        store.insert_run(r);
+        store.runs().insert_run(r);
         State s = make_state(state_id(100000 + i), StateType::kRunning, r.created, Json{{"i", i}});
-        store.write_state(r, s);
+        store.runs().write_state(r, s);
         r.state_id = s.id;
-        store.update_run(r);
+        store.runs().update_run(r);
       }
       tx.commit();
     }
-    Store store(options(path), OpenMode::kRead);
-    CHECK(store.count_runs(RunKind::kFlow) == 500);
-    auto run = store.load_run(RunKind::kFlow, state_id(250));
+    Store store(path, OpenMode::kRead);
+    CHECK(store.runs().count_runs(RunKind::kFlow) == 500);
+    auto run = store.runs().load_run(RunKind::kFlow, state_id(250));
     REQUIRE(run);
-    StatePtr s = store.load_current_state(*run);
+    StatePtr s = store.runs().load_current_state(*run);
     REQUIRE(s);
     REQUIRE(s->data);
     CHECK(*s->data == Json{{"i", 250}});
@@ -674,15 +685,15 @@ TEST_SUITE("store: transactions") {
   TEST_CASE("a writer held by another connection makes the store busy") {
     TempDir dir;
     const std::string path = dir.file("busy.db");
-    { Store create(options(path), OpenMode::kCreate); }
-    Store store(options(path, 50), OpenMode::kRead);
+    { Store create(path, OpenMode::kCreate); }
+    Store store(path, OpenMode::kRead, 50);
     Run flow = minimal_run(RunKind::kFlow, kFlowId);
-    store.insert_run(flow);
+    store.runs().insert_run(flow);
 
     SQLite::Database other(path, SQLite::OPEN_READWRITE);
     other.exec("BEGIN IMMEDIATE");
 
-    auto e = error_of([&] { Store::WriteTransaction tx(store); });
+    auto e = error_of([&] { WriteTransaction tx(store); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kBusy);
     CHECK(std::string(e->what()) ==
@@ -690,14 +701,14 @@ TEST_SUITE("store: transactions") {
               " (locked by another process for longer than the busy timeout)");
 
     State s = make_state(state_id(1), StateType::kRunning, at("2026-01-01T12:00:00Z"));
-    CHECK_THROWS_AS(store.write_state(flow, s), RetryableError);
-    CHECK(store.load_run(RunKind::kFlow, kFlowId).has_value());  // readers are not blocked
+    CHECK_THROWS_AS(store.runs().write_state(flow, s), RetryableError);
+    CHECK(store.runs().load_run(RunKind::kFlow, kFlowId).has_value());  // readers are not blocked
 
     other.exec("ROLLBACK");
-    Store::WriteTransaction tx(store);
-    store.write_state(flow, s);
+    WriteTransaction tx(store);
+    store.runs().write_state(flow, s);
     tx.commit();
-    CHECK(store.load_history(flow).size() == 1);
+    CHECK(store.runs().load_history(flow).size() == 1);
   }
 }
 
@@ -734,13 +745,13 @@ TEST_SUITE("store: orchestration log") {
     c.run_id = kTaskId;
     c.run_kind = RunKind::kTask;
 
-    const std::int64_t id_a = f.store.insert_log(a);
-    f.store.insert_log(c);
-    const std::int64_t id_b = f.store.insert_log(b);
+    const std::int64_t id_a = f.store.runs().insert_log(a);
+    f.store.runs().insert_log(c);
+    const std::int64_t id_b = f.store.runs().insert_log(b);
     CHECK(id_a > 0);
     CHECK(id_b > id_a);
 
-    auto log = f.store.load_log(kFlowId);
+    auto log = f.store.runs().load_log(kFlowId);
     REQUIRE(log.size() == 2);
     const LogEntry& la = log[0];
     CHECK(la.id == id_a);
@@ -768,10 +779,10 @@ TEST_SUITE("store: orchestration log") {
     CHECK(lb.error == "something broke");
     CHECK(lb.forced);
 
-    auto task_log = f.store.load_log(kTaskId);
+    auto task_log = f.store.runs().load_log(kTaskId);
     REQUIRE(task_log.size() == 1);
     CHECK(task_log[0].run_kind == RunKind::kTask);
-    CHECK(f.store.load_log(kOtherFlowId).empty());
+    CHECK(f.store.runs().load_log(kOtherFlowId).empty());
   }
 }
 
@@ -782,65 +793,65 @@ TEST_SUITE("store: cache, queue and lookups") {
                                  Json{{"answer", 1}});
     State new_state = make_state(state_id(2), StateType::kCompleted, at("2026-01-01T12:00:01Z"),
                                  Json{{"answer", 2}});
-    f.store.write_state(f.task, old_state);
-    f.store.write_state(f.task, new_state);
+    f.store.runs().write_state(f.task, old_state);
+    f.store.runs().write_state(f.task, new_state);
     const Timestamp now = at("2026-01-01T13:00:00Z");
-    f.store.insert_cache_entry(state_id(10), "k", std::nullopt, old_state.id,
+    f.store.runs().insert_cache_entry(state_id(10), "k", std::nullopt, old_state.id,
                                at("2026-01-01T12:00:00Z"));
-    f.store.insert_cache_entry(state_id(11), "k", at("2026-01-01T14:00:00Z"), new_state.id,
+    f.store.runs().insert_cache_entry(state_id(11), "k", at("2026-01-01T14:00:00Z"), new_state.id,
                                at("2026-01-01T12:00:01Z"));
 
-    StatePtr hit = f.store.find_cached_state("k", now);
+    StatePtr hit = f.store.runs().find_cached_state("k", now);
     REQUIRE(hit);
     CHECK(hit->id == new_state.id);
     REQUIRE(hit->data);
     CHECK(*hit->data == Json{{"answer", 2}});
 
     // Once the newest entry expires, the older one (no expiration) is found.
-    hit = f.store.find_cached_state("k", at("2026-01-01T14:00:00Z"));
+    hit = f.store.runs().find_cached_state("k", at("2026-01-01T14:00:00Z"));
     REQUIRE(hit);
     CHECK(hit->id == old_state.id);
 
-    CHECK_FALSE(f.store.find_cached_state("other", now));
+    CHECK_FALSE(f.store.runs().find_cached_state("other", now));
   }
 
   TEST_CASE("find_cached_state: a newest entry whose state is gone is a miss") {
     Fixture f;
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"));
-    f.store.write_state(f.task, s);
-    f.store.insert_cache_entry(state_id(10), "k", std::nullopt, s.id, at("2026-01-01T12:00:00Z"));
-    f.store.insert_cache_entry(state_id(11), "k", std::nullopt, state_id(99),
+    f.store.runs().write_state(f.task, s);
+    f.store.runs().insert_cache_entry(state_id(10), "k", std::nullopt, s.id, at("2026-01-01T12:00:00Z"));
+    f.store.runs().insert_cache_entry(state_id(11), "k", std::nullopt, state_id(99),
                                at("2026-01-01T12:00:01Z"));
-    CHECK_FALSE(f.store.find_cached_state("k", at("2026-01-01T13:00:00Z")));
+    CHECK_FALSE(f.store.runs().find_cached_state("k", at("2026-01-01T13:00:00Z")));
   }
 
   TEST_CASE("flow_state_timestamp_taken") {
     Fixture f;
     const Timestamp t = at("2026-01-01T12:00:00Z");
-    CHECK_FALSE(f.store.flow_state_timestamp_taken(kFlowId, t));
+    CHECK_FALSE(f.store.runs().flow_state_timestamp_taken(kFlowId, t));
     State s = make_state(state_id(1), StateType::kRunning, t);
-    f.store.write_state(f.flow, s);
-    CHECK(f.store.flow_state_timestamp_taken(kFlowId, t));
-    CHECK_FALSE(f.store.flow_state_timestamp_taken(kFlowId, t + 1));
-    CHECK_FALSE(f.store.flow_state_timestamp_taken(kOtherFlowId, t));
+    f.store.runs().write_state(f.flow, s);
+    CHECK(f.store.runs().flow_state_timestamp_taken(kFlowId, t));
+    CHECK_FALSE(f.store.runs().flow_state_timestamp_taken(kFlowId, t + 1));
+    CHECK_FALSE(f.store.runs().flow_state_timestamp_taken(kOtherFlowId, t));
   }
 
   TEST_CASE("failed_task_runs lists the flow's task runs whose state is FAILED, by id") {
     Fixture f;
-    f.store.insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
+    f.store.runs().insert_run(minimal_run(RunKind::kFlow, kOtherFlowId));
     auto task = [&](int n, const char* flow, std::optional<StateType> type) {
       Run r = minimal_run(RunKind::kTask, state_id(n));
       r.flow_run_id = flow;
       r.state_type = type;
-      f.store.insert_run(r);
+      f.store.runs().insert_run(r);
     };
     task(3, kFlowId, StateType::kFailed);
     task(1, kFlowId, StateType::kFailed);
     task(2, kFlowId, StateType::kCompleted);
     task(4, kOtherFlowId, StateType::kFailed);
     task(5, kFlowId, std::nullopt);
-    CHECK(f.store.failed_task_runs(kFlowId) == std::vector<std::string>{state_id(1), state_id(3)});
-    CHECK(f.store.failed_task_runs(kOtherFlowId) == std::vector<std::string>{state_id(4)});
+    CHECK(f.store.runs().failed_task_runs(kFlowId) == std::vector<std::string>{state_id(1), state_id(3)});
+    CHECK(f.store.runs().failed_task_runs(kOtherFlowId) == std::vector<std::string>{state_id(4)});
   }
 
   TEST_CASE("the task queue lists entries oldest first, optionally for one key") {
@@ -849,11 +860,11 @@ TEST_SUITE("store: cache, queue and lookups") {
     a.task_key = "key-a";
     Run b = minimal_run(RunKind::kTask, state_id(7));
     b.task_key = "key-b";
-    f.store.enqueue_task_run(state_id(20), a, "scheduled", at("2026-01-01T12:00:00Z"));
-    f.store.enqueue_task_run(state_id(21), b, "scheduled", at("2026-01-01T12:00:01Z"));
-    f.store.enqueue_task_run(state_id(22), a, "retry", at("2026-01-01T12:00:02Z"));
+    f.store.runs().enqueue_task_run(state_id(20), a, "scheduled", at("2026-01-01T12:00:00Z"));
+    f.store.runs().enqueue_task_run(state_id(21), b, "scheduled", at("2026-01-01T12:00:01Z"));
+    f.store.runs().enqueue_task_run(state_id(22), a, "retry", at("2026-01-01T12:00:02Z"));
 
-    auto all = f.store.list_task_queue(std::nullopt);
+    auto all = f.store.runs().list_task_queue(std::nullopt);
     REQUIRE(all.size() == 3);
     CHECK(all[0].id == state_id(20));
     CHECK(all[0].task_key == "key-a");
@@ -864,13 +875,13 @@ TEST_SUITE("store: cache, queue and lookups") {
     CHECK(all[2].id == state_id(22));
     CHECK(all[2].queue == "retry");
 
-    auto only_a = f.store.list_task_queue(std::string("key-a"));
+    auto only_a = f.store.runs().list_task_queue(std::string("key-a"));
     REQUIRE(only_a.size() == 2);
     CHECK(only_a[0].id == state_id(20));
     CHECK(only_a[1].id == state_id(22));
-    CHECK(f.store.list_task_queue(std::string("nope")).empty());
+    CHECK(f.store.runs().list_task_queue(std::string("nope")).empty());
 
-    CHECK_THROWS_AS(f.store.enqueue_task_run(state_id(23), a, "bogus", 0), Error);
+    CHECK_THROWS_AS(f.store.runs().enqueue_task_run(state_id(23), a, "bogus", 0), Error);
   }
 }
 
@@ -882,7 +893,7 @@ TEST_SUITE("store: schema 004") {
     const std::string path = dir.file("old.db");
     {
       SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-      for (const Migration& m : migrations())
+      for (const Migration& m : sqlite_migrations())
         if (m.version <= 3) raw.exec(m.sql);
       raw.exec("PRAGMA user_version = 3");
       raw.exec(
@@ -917,14 +928,14 @@ TEST_SUITE("store: schema 004") {
                  ".000000+00:00', 'prefect.flow-run." + name + "', 'prefect.flow-run." + kFlowId +
                  "', '{}', '[]', '{}')");
     }
-    Store store(options(path), OpenMode::kCreate);
-    CHECK(store.schema_version() == Store::latest_schema_version());
-    const std::optional<Run> run = store.load_run(RunKind::kFlow, kFlowId);
+    Store store(path, OpenMode::kCreate);
+    CHECK(store.schema_version() == SqliteDatabase::latest_schema_version());
+    const std::optional<Run> run = store.runs().load_run(RunKind::kFlow, kFlowId);
     REQUIRE(run);
-    const StatePtr current = store.load_current_state(*run);
+    const StatePtr current = store.runs().load_current_state(*run);
     REQUIRE(current);
     CHECK(current->id == state_id(2));
-    const auto history = store.load_history(*run);
+    const auto history = store.runs().load_history(*run);
     REQUIRE(history.size() == 2);
     CHECK(history[0]->id == state_id(1));
     CHECK(history[1]->id == state_id(2));
@@ -947,7 +958,7 @@ TEST_SUITE("store: schema 004") {
 
     // The (run, timestamp) rule holds as the primary key now.
     State same = make_state(state_id(3), StateType::kCompleted, history[1]->timestamp);
-    const auto error = error_of([&] { store.write_state(*run, same); });
+    const auto error = error_of([&] { store.runs().write_state(*run, same); });
     REQUIRE(error);
     CHECK(error->kind() == ErrorKind::kBadData);
     CHECK(std::string(error->what()).find("already has a state at") != std::string::npos);

@@ -21,7 +21,7 @@ class SqliteConcurrency;
 std::unique_ptr<Database> open_sqlite_database(const std::string& path, OpenMode mode,
                                                const OpenOptions& options);
 
-class SqliteDatabase final : public Database {
+class SqliteDatabase : public Database {
  public:
   // Latest schema version this build knows (PRAGMA user_version after migrating).
   static int latest_schema_version();
