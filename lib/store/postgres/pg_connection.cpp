@@ -9,10 +9,10 @@
 namespace runctl::pg {
 namespace {
 
-// libpq's reason without the "connection to server at ... failed: " it begins with, and
-// without the server's "FATAL:  ": the message names the server itself.
+// The first line of libpq's reason, without the "connection to server at ... failed: " it
+// begins with (the message names the server itself) and without the server's "FATAL:  ".
 std::string connect_reason(const std::string& libpq_message) {
-  std::string reason = first_line(libpq_message);
+  std::string reason = first_line(libpq_message.substr(0, libpq_message.find('\n')));
   if (reason.starts_with("connection to server ")) {
     const std::size_t failed = reason.find(" failed: ");
     if (failed != std::string::npos) reason.erase(0, failed + std::strlen(" failed: "));
@@ -57,6 +57,16 @@ Connection::Connection(const std::string& url, const std::string& name) : name_(
     throw Error(ErrorKind::kUnavailable,
                 "cannot connect to PostgreSQL at " + where + ": " + reason);
   }
+  PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
+}
+
+void Connection::on_notice(void* self, const PGresult* notice) {
+  // Only the server's last word before it closes the connection is worth keeping.
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (!severity || (std::string_view(severity) != "FATAL" && std::string_view(severity) != "PANIC"))
+    return;
+  const char* primary = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+  static_cast<Connection*>(self)->last_notice_ = first_line(primary ? primary : "");
 }
 
 Connection::~Connection() {
@@ -94,10 +104,7 @@ bool Connection::transaction_failed() const {
 }
 
 Result Connection::exec(const std::string& sql, const Params& params) {
-  if (!connected())
-    throw Error(ErrorKind::kUnavailable,
-                "lost the connection to PostgreSQL at " + server() + ": " +
-                    first_line(conn_ ? PQerrorMessage(conn_) : "not connected"));
+  if (!connected()) throw to_error(nullptr);
   if (const int i = params.nul_index(); i >= 0)
     throw Error(ErrorKind::kBadData,
                 "cannot store text with a NUL byte (\\u0000) in PostgreSQL (" + name_ + ")");
@@ -146,14 +153,18 @@ Error Connection::to_error(const PGresult* result) const {
   const char* state_field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* state = state_field ? state_field : "";
   const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  const std::string detail = first_line(
-      primary ? primary : (result ? PQresultErrorMessage(result) : PQerrorMessage(conn_)));
+  const std::string message =
+      primary ? primary : (result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+  const std::string detail = first_line(message.substr(0, message.find('\n')));
 
   // The server went away (shut down, crashed, the network): whatever was open is rolled back.
-  if (!connected() || starts_with(state, "08") || starts_with(state, "57P"))
+  // Its own last word (a FATAL notice: "terminating connection due to administrator command")
+  // says more than libpq's "server closed the connection unexpectedly".
+  if (!connected() || starts_with(state, "08") || starts_with(state, "57P")) {
+    const std::string why = !last_notice_.empty() && !connected() ? last_notice_ : detail;
     return Error(ErrorKind::kUnavailable, "lost the connection to PostgreSQL at " + server() +
-                                              ": " +
-                                              (detail.empty() ? "connection closed" : detail));
+                                              ": " + (why.empty() ? "connection closed" : why));
+  }
   const std::string_view s(state);
   if (s == "55P03" || s == "57014")  // lock_timeout; a statement_timeout the user set
     return Error(ErrorKind::kBusy, busy_message());

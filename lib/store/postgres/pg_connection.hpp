@@ -52,8 +52,13 @@ class Connection {
   [[noreturn]] void throw_error(const PGresult* result);
   Error to_error(const PGresult* result) const;
 
+  // libpq prints the server's notices (and a FATAL that arrives between statements) on stderr:
+  // runctl drops them, but keeps a FATAL to say why a lost connection was lost.
+  static void on_notice(void* self, const PGresult* notice);
+
   PGconn* conn_ = nullptr;
   std::string name_;
+  std::string last_notice_;
   // SQL text -> prepared statement name ("" once run but not prepared yet).
   std::unordered_map<std::string, std::string> prepared_;
   int prepared_count_ = 0;
