@@ -1,0 +1,507 @@
+#include "store/postgres/postgres_runs.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+#include "engine/state_json.hpp"
+#include "engine/state_text.hpp"
+#include "store/postgres/pg_artifacts.hpp"
+#include "util/error.hpp"
+
+namespace runctl::pg {
+namespace {
+
+int index_of(RunKind kind) {
+  return kind == RunKind::kFlow ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL text, built once. Only table and column names are spliced in; every value is a parameter.
+
+struct KindNames {
+  const char* run_table;
+  const char* state_table;
+  const char* state_run_column;
+};
+
+constexpr KindNames kNames[2] = {
+    {"flow_run", "flow_run_state", "flow_run_id"},
+    {"task_run", "task_run_state", "task_run_id"},
+};
+
+// Column order shared by bind_run and read_run: parameter $N is the Nth column, so one binder
+// serves INSERT (VALUES ($1, ...)) and UPDATE (SET col = $N ... WHERE id = $1).
+constexpr const char* kCommonColumns[] = {
+    "id",
+    "created",
+    "updated",
+    "name",
+    "state_id",
+    "state_type",
+    "state_name",
+    "state_timestamp",
+    "run_count",
+    "expected_start_time",
+    "next_scheduled_start_time",
+    "start_time",
+    "end_time",
+    "total_run_time_us",
+    "empirical_policy",
+    "tags",
+};
+constexpr const char* kFlowColumns[] = {"flow_id", "deployment_id", "parent_task_run_id",
+                                        "infrastructure_pid", "work_queue_id"};
+constexpr const char* kTaskColumns[] = {"flow_run_id", "flow_run_run_count", "task_key",
+                                        "dynamic_key"};
+
+std::vector<std::string> run_columns(RunKind kind) {
+  std::vector<std::string> cols(std::begin(kCommonColumns), std::end(kCommonColumns));
+  if (kind == RunKind::kFlow)
+    cols.insert(cols.end(), std::begin(kFlowColumns), std::end(kFlowColumns));
+  else
+    cols.insert(cols.end(), std::begin(kTaskColumns), std::end(kTaskColumns));
+  return cols;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+struct RunSql {
+  std::string exists, select, select_for_update, insert, update, count;
+  std::string insert_state, load_state, load_current_state, load_history;
+};
+
+RunSql make_run_sql(RunKind kind) {
+  const KindNames& n = kNames[index_of(kind)];
+  const auto cols = run_columns(kind);
+  RunSql sql;
+  sql.exists = std::string("SELECT 1 FROM ") + n.run_table + " WHERE id = $1";
+  sql.select = "SELECT " + join(cols, ", ") + " FROM " + n.run_table + " WHERE id = $1";
+  // The row stays locked until the transaction ends: no other transition of this run can
+  // interleave (store/database.hpp).
+  sql.select_for_update = sql.select + " FOR UPDATE";
+  std::vector<std::string> params, sets;
+  for (std::size_t i = 1; i <= cols.size(); ++i) params.push_back("$" + std::to_string(i));
+  for (std::size_t i = 1; i < cols.size(); ++i)
+    sets.push_back(cols[i] + " = $" + std::to_string(i + 1));
+  // A taken id inserts nothing rather than failing, so the transaction stays usable.
+  sql.insert = std::string("INSERT INTO ") + n.run_table + " (" + join(cols, ", ") + ") VALUES (" +
+               join(params, ", ") + ") ON CONFLICT (id) DO NOTHING";
+  sql.update = std::string("UPDATE ") + n.run_table + " SET " + join(sets, ", ") + " WHERE id = $1";
+  sql.count = std::string("SELECT count(*) FROM ") + n.run_table;
+
+  // A timestamp the run has a state at already inserts nothing (see write_state).
+  sql.insert_state = std::string("INSERT INTO ") + n.state_table + " (id, created, " +
+                     n.state_run_column +
+                     ", type, name, message, timestamp, state_details, result_artifact_id)"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (" +
+                     n.state_run_column + ", timestamp) DO NOTHING";
+  // The state columns read_state_row expects, joined to the state's artifact.
+  const std::string select_state =
+      std::string(
+          "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, "
+          "a.data FROM ") +
+      n.state_table + " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
+  sql.load_state = select_state + " WHERE s.id = $1";
+  sql.load_current_state =
+      select_state + " WHERE s." + n.state_run_column + " = $1 AND s.timestamp = $2 AND s.id = $3";
+  sql.load_history = select_state + " WHERE s." + n.state_run_column + " = $1 ORDER BY s.timestamp";
+  return sql;
+}
+
+const RunSql& run_sql(RunKind kind) {
+  static const RunSql sql[2] = {make_run_sql(RunKind::kFlow), make_run_sql(RunKind::kTask)};
+  return sql[index_of(kind)];
+}
+
+const std::string kInsertArtifactSql =
+    "INSERT INTO artifact (id, created, key, type, description, data, flow_run_id, task_run_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const std::string kDeleteArtifactSql = "DELETE FROM artifact WHERE id = $1";
+
+// ---------------------------------------------------------------------------------------------
+// Runs as rows.
+
+void bind_run(Params& p, const Run& run, Timestamp updated) {
+  p.text(run.id);
+  p.time(run.created);
+  p.time(updated);
+  p.text(run.name);
+  p.opt_text(run.state_id);
+  p.type(run.state_type);
+  p.opt_text(run.state_name);
+  p.opt_time(run.state_timestamp);
+  p.int64(run.run_count);
+  p.opt_time(run.expected_start_time);
+  p.opt_time(run.next_scheduled_start_time);
+  p.opt_time(run.start_time);
+  p.opt_time(run.end_time);
+  p.int64(run.total_run_time_us);
+  p.text(to_text(run.empirical_policy));
+  p.text(strings_text(run.tags));
+  if (run.kind == RunKind::kFlow) {
+    p.opt_text(run.flow_id);
+    p.opt_text(run.deployment_id);
+    p.opt_text(run.parent_task_run_id);
+    p.opt_text(run.infrastructure_pid);
+    p.opt_text(run.work_queue_id);
+  } else {
+    p.opt_text(run.flow_run_id);
+    p.int64(run.flow_run_run_count);
+    p.opt_text(run.task_key);
+    p.text(run.dynamic_key);
+  }
+}
+
+Run read_run(const Result& res, RunKind kind, const std::string& db) {
+  Run run;
+  run.kind = kind;
+  run.id = res.text(0, 0);
+  RowReader r(res, 0, db, kind == RunKind::kFlow ? "flow run" : "task run", run.id);
+  int i = 0;  // column 0, id, is read above
+  run.created = r.time(++i);
+  ++i;  // updated: bookkeeping only
+  run.name = r.text(++i);
+  run.state_id = r.opt_text(++i);
+  run.state_type = r.opt_type(++i);
+  run.state_name = r.opt_text(++i);
+  run.state_timestamp = r.opt_time(++i);
+  run.run_count = static_cast<int>(r.int64(++i));
+  run.expected_start_time = r.opt_time(++i);
+  run.next_scheduled_start_time = r.opt_time(++i);
+  run.start_time = r.opt_time(++i);
+  run.end_time = r.opt_time(++i);
+  run.total_run_time_us = r.int64(++i);
+  run.empirical_policy = r.json(++i);
+  run.tags = r.strings(++i);
+  if (kind == RunKind::kFlow) {
+    run.flow_id = r.opt_text(++i);
+    run.deployment_id = r.opt_text(++i);
+    run.parent_task_run_id = r.opt_text(++i);
+    run.infrastructure_pid = r.opt_text(++i);
+    run.work_queue_id = r.opt_text(++i);
+  } else {
+    run.flow_run_id = r.opt_text(++i);
+    run.flow_run_run_count = static_cast<int>(r.int64(++i));
+    run.task_key = r.opt_text(++i);
+    run.dynamic_key = r.text(++i);
+  }
+  return run;
+}
+
+}  // namespace
+
+PostgresRuns::PostgresRuns(Connection& conn) : conn_(conn) {}
+
+PostgresRuns::~PostgresRuns() = default;
+
+// ---------------------------------------------------------------------------------------------
+// Runs.
+
+std::optional<RunKind> PostgresRuns::find_run_kind(const std::string& run_id) {
+  for (RunKind kind : {RunKind::kFlow, RunKind::kTask})
+    if (!conn_.exec(run_sql(kind).exists, Params().text(run_id)).empty()) return kind;
+  return std::nullopt;
+}
+
+std::optional<Run> PostgresRuns::load_run(RunKind kind, const std::string& run_id, RowLock lock) {
+  const RunSql& sql = run_sql(kind);
+  const bool for_update = lock == RowLock::kForUpdate && conn_.in_transaction();
+  const Result r =
+      conn_.exec(for_update ? sql.select_for_update : sql.select, Params().text(run_id));
+  if (r.empty()) return std::nullopt;
+  return read_run(r, kind, conn_.name());
+}
+
+void PostgresRuns::insert_run(const Run& run) {
+  Params p;
+  bind_run(p, run, run.created);
+  if (conn_.exec(run_sql(run.kind).insert, p).affected() == 0)
+    throw Error(ErrorKind::kBadData, "a run with id " + run.id + " already exists");
+}
+
+void PostgresRuns::update_run(const Run& run) {
+  Params p;
+  // `updated` follows the run's own clock (its latest state time), as on SQLite.
+  bind_run(p, run, run.state_timestamp.value_or(run.created));
+  if (conn_.exec(run_sql(run.kind).update, p).affected() == 0)
+    throw Error(ErrorKind::kNotFound,
+                std::string(kind_name(run.kind)) + " run not found: " + run.id);
+}
+
+std::int64_t PostgresRuns::count_runs(RunKind kind) {
+  const Result r = conn_.exec(run_sql(kind).count);
+  return RowReader(r, 0, conn_.name(), "count", "").int64(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// States.
+
+void PostgresRuns::write_state(const Run& run, State& state) {
+  // A timestamp that would not read back fails the transition here (as on SQLite).
+  if (!parse_timestamp(format_timestamp(state.timestamp)))
+    throw Error(ErrorKind::kBadData, "run " + run.id + ": state timestamp " +
+                                         format_timestamp(state.timestamp) +
+                                         " is out of range (years 1 to 9999)");
+  std::optional<std::string> artifact_id;
+  if (state.data && !state.data->is_null() && !is_unpersisted(*state.data)) {
+    const ArtifactFields fields = take_artifact_fields(*state.data);
+    artifact_id = uuids_.next();
+    Params a;
+    a.text(*artifact_id).time(state.timestamp).opt_text(fields.key).opt_text(fields.type);
+    a.opt_text(fields.description).text(to_text(*state.data));
+    if (run.kind == RunKind::kFlow)
+      a.text(run.id).null();
+    else
+      a.opt_text(run.flow_run_id).text(run.id);
+    conn_.exec(kInsertArtifactSql, a);
+  }
+  Params s;
+  s.text(state.id).time(state.timestamp).text(run.id).type(state.type).text(state.name);
+  s.opt_text(state.message).time(state.timestamp);
+  s.text(state_details_text(state.details ? *state.details : StateDetails()));
+  s.opt_text(artifact_id);
+  if (conn_.exec(run_sql(run.kind).insert_state, s).affected() > 0) return;
+  // The run has a state at this timestamp. Nothing failed in the database, so the transaction
+  // goes on as on SQLite, where the caller may still commit: the artifact goes too.
+  if (artifact_id) conn_.exec(kDeleteArtifactSql, Params().text(*artifact_id));
+  throw Error(ErrorKind::kBadData,
+              "run " + run.id + " already has a state at " + format_timestamp(state.timestamp) +
+                  "; a run's state timestamps must be unique",
+              ErrorReason::kStateTimestampTaken);
+}
+
+StatePtr PostgresRuns::read_state_row(const Result& res, int row) {
+  auto state = std::make_shared<State>();
+  state->id = res.text(row, 0);
+  RowReader r(res, row, conn_.name(), "state", state->id);
+  const auto type = r.opt_type(1);
+  if (!type) r.bad(1, "missing state type");
+  state->type = *type;
+  state->name = r.text(2);
+  state->message = r.opt_text(3);
+  state->timestamp = r.time(4);
+  // What runctl wrote reads without a Json tree; anything else goes the general, checking way.
+  if (r.is_null(5) || !parse_canonical_state_details(r.view(5), *state->details)) {
+    const Json details = r.json(5);
+    if (!details.is_object()) r.bad(5, "expected a JSON object");
+    apply_state_details(details, *state->details, r.where() + " state_details");
+  }
+  // Prefect reads the legacy column first when it is truthy, else the result artifact.
+  Json data = r.json(6);
+  if (!truthy(data)) data = r.is_null(7) ? Json() : r.json(8);
+  if (!data.is_null()) state->data = std::make_shared<Json>(std::move(data));
+  return state;
+}
+
+StatePtr PostgresRuns::load_current_state(const Run& run) {
+  if (!run.state_id) return nullptr;
+  const RunSql& sql = run_sql(run.kind);
+  // By the primary key first; a run whose state columns disagree with its state row (edited by
+  // hand) is still found by id.
+  if (run.state_timestamp) {
+    const Result r =
+        conn_.exec(sql.load_current_state,
+                   Params().text(run.id).time(*run.state_timestamp).text(*run.state_id));
+    if (!r.empty()) return read_state_row(r, 0);
+  }
+  const Result r = conn_.exec(sql.load_state, Params().text(*run.state_id));
+  if (r.empty()) return nullptr;
+  return read_state_row(r, 0);
+}
+
+std::vector<StatePtr> PostgresRuns::load_history(const Run& run) {
+  const Result r = conn_.exec(run_sql(run.kind).load_history, Params().text(run.id));
+  std::vector<StatePtr> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_state_row(r, i));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration log.
+
+std::int64_t PostgresRuns::signature_id(const Signature& signature) {
+  std::vector<std::string> names(signature.begin(), signature.end());
+  std::string text = strings_text(names);
+  if (auto it = signature_ids_.find(text); it != signature_ids_.end()) return it->second.id;
+  // Another transaction inserting the same list makes this one wait for it to end, then find
+  // its row; the digest index keeps a list of long names within a btree entry's size.
+  Result r = conn_.exec(
+      "INSERT INTO signature (names) VALUES ($1) ON CONFLICT (md5(names)) DO NOTHING RETURNING id",
+      Params().text(text));
+  if (r.empty())
+    r = conn_.exec("SELECT id FROM signature WHERE md5(names) = md5($1) AND names = $1",
+                   Params().text(text));
+  if (r.empty())
+    throw Error(ErrorKind::kBadData,
+                conn_.name() + ": two signature lists share an md5 digest: " + text);
+  const std::int64_t id = RowReader(r, 0, conn_.name(), "signature", "").int64(0);
+  signature_ids_.emplace(std::move(text), SignatureId{id, false});
+  return id;
+}
+
+void PostgresRuns::transaction_ended(bool committed) {
+  for (auto it = signature_ids_.begin(); it != signature_ids_.end();) {
+    if (it->second.committed) {
+      ++it;
+    } else if (committed) {
+      it->second.committed = true;
+      ++it;
+    } else {
+      it = signature_ids_.erase(it);
+    }
+  }
+}
+
+std::int64_t PostgresRuns::insert_log(const LogEntry& entry) {
+  const std::int64_t rule_id = signature_id(entry.rule_signature);
+  const std::int64_t finalization_id = signature_id(entry.finalization_signature);
+  Params p;
+  p.text(entry.run_id).text(kind_name(entry.run_kind)).time(entry.at).type(entry.initial_type);
+  if (!entry.proposed_state_text.empty())
+    p.text(entry.proposed_state_text);
+  else if (entry.proposed_state.is_null())
+    p.null();
+  else
+    p.text(to_text(entry.proposed_state));
+  p.text(entry.status).text(to_text(entry.details)).opt_text(entry.validated_state_id);
+  p.int64(rule_id).int64(finalization_id).opt_text(entry.error).int64(entry.duration_us);
+  p.text(entry.policy).boolean(entry.forced);
+  if (const std::optional<Event>& e = entry.event) {
+    p.text(e->event).time(e->occurred).text(e->resource).text(e->related).text(e->payload);
+    p.opt_text(e->follows);
+  } else {
+    for (int i = 0; i < 6; ++i) p.null();
+  }
+  // runctl_next_log_id(): an id only once the transaction has its transaction id, which
+  // list_events relies on (postgres_events.cpp).
+  const Result r = conn_.exec(
+      "INSERT INTO orchestration_log (id, run_id, run_kind, at, initial_type, proposed_state, "
+      "status, details, validated_state_id, rule_signature_id, finalization_signature_id, error, "
+      "duration_us, policy, forced, event, event_occurred, event_resource, event_related, "
+      "event_payload, event_follows) VALUES (runctl_next_log_id(), $1, $2, $3, $4, $5, $6, $7, "
+      "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id",
+      p);
+  return RowReader(r, 0, conn_.name(), "orchestration_log", "").int64(0);
+}
+
+std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id) {
+  const Result r = conn_.exec(
+      "SELECT l.id, l.run_id, l.run_kind, l.at, l.initial_type, l.proposed_state, l.status, "
+      "l.details, l.validated_state_id, rs.names, fs.names, l.error, l.duration_us, l.policy, "
+      "l.forced FROM orchestration_log AS l "
+      "JOIN signature AS rs ON rs.id = l.rule_signature_id "
+      "JOIN signature AS fs ON fs.id = l.finalization_signature_id "
+      "WHERE l.run_id = $1 ORDER BY l.id",
+      Params().text(run_id));
+  std::vector<LogEntry> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    LogEntry e;
+    const std::string row = r.text(i, 0);
+    RowReader rr(r, i, conn_.name(), "orchestration_log row", row);
+    e.id = rr.int64(0);
+    e.run_id = rr.text(1);
+    const std::string kind = rr.text(2);
+    if (kind != "flow" && kind != "task") rr.bad(2, "invalid run kind '" + kind + "'");
+    e.run_kind = kind == "flow" ? RunKind::kFlow : RunKind::kTask;
+    e.at = rr.time(3);
+    e.initial_type = rr.opt_type(4);
+    e.proposed_state = rr.json(5);
+    e.status = rr.text(6);
+    e.details = rr.json(7);
+    e.validated_state_id = rr.opt_text(8);
+    e.rule_signature = Signature(rr.strings(9));
+    e.finalization_signature = Signature(rr.strings(10));
+    e.error = rr.opt_text(11);
+    e.duration_us = rr.int64(12);
+    e.policy = rr.text(13);
+    e.forced = rr.boolean(14);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task-run state cache, G1's timestamp check, legacy retries, background task queue.
+
+StatePtr PostgresRuns::find_cached_state(const std::string& key, Timestamp now) {
+  // Only the newest live entry counts (the later insert among equal `created`): if its state
+  // row is gone there is no hit, hence LIMIT 1 before the join.
+  const Result r = conn_.exec(
+      "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, "
+      "a.data FROM (SELECT task_run_state_id FROM task_run_state_cache WHERE cache_key = $1 "
+      "AND (cache_expiration IS NULL OR cache_expiration > $2) ORDER BY created DESC, seq DESC "
+      "LIMIT 1) AS c JOIN task_run_state AS s ON s.id = c.task_run_state_id "
+      "LEFT JOIN artifact AS a ON a.id = s.result_artifact_id",
+      Params().text(key).time(now));
+  if (r.empty()) return nullptr;
+  return read_state_row(r, 0);
+}
+
+void PostgresRuns::insert_cache_entry(const std::string& id, const std::string& key,
+                                      std::optional<Timestamp> expiration,
+                                      const std::string& task_run_state_id, Timestamp now) {
+  conn_.exec(
+      "INSERT INTO task_run_state_cache (id, created, cache_key, cache_expiration, "
+      "task_run_state_id) VALUES ($1, $2, $3, $4, $5)",
+      Params().text(id).time(now).text(key).opt_time(expiration).text(task_run_state_id));
+}
+
+bool PostgresRuns::flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) {
+  return !conn_
+              .exec("SELECT 1 FROM flow_run_state WHERE flow_run_id = $1 AND timestamp = $2",
+                    Params().text(flow_run_id).time(t))
+              .empty();
+}
+
+std::vector<std::string> PostgresRuns::failed_task_runs(const std::string& flow_run_id) {
+  const Result r =
+      conn_.exec("SELECT id FROM task_run WHERE flow_run_id = $1 AND state_type = $2 ORDER BY id",
+                 Params().text(flow_run_id).text(type_name(StateType::kFailed)));
+  std::vector<std::string> ids;
+  for (int i = 0; i < r.rows(); ++i) ids.push_back(r.text(i, 0));
+  return ids;
+}
+
+void PostgresRuns::enqueue_task_run(const std::string& id, const Run& task_run,
+                                    const std::string& queue, Timestamp now) {
+  conn_.exec(
+      "INSERT INTO task_queue (id, task_key, queue, task_run_id, enqueued_at) "
+      "VALUES ($1, $2, $3, $4, $5)",
+      Params()
+          .text(id)
+          .text(task_run.task_key.value_or(""))
+          .text(queue)
+          .text(task_run.id)
+          .time(now));
+}
+
+std::vector<QueuedTask> PostgresRuns::list_task_queue(const std::optional<std::string>& task_key) {
+  const Result r = task_key
+                       ? conn_.exec(
+                             "SELECT id, task_key, queue, task_run_id, enqueued_at FROM task_queue "
+                             "WHERE task_key = $1 ORDER BY seq",
+                             Params().text(*task_key))
+                       : conn_.exec(
+                             "SELECT id, task_key, queue, task_run_id, enqueued_at FROM task_queue "
+                             "ORDER BY seq");
+  std::vector<QueuedTask> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    QueuedTask q;
+    q.id = r.text(i, 0);
+    RowReader rr(r, i, conn_.name(), "task_queue entry", q.id);
+    q.task_key = rr.text(1);
+    q.queue = rr.text(2);
+    q.task_run_id = rr.text(3);
+    q.enqueued_at = rr.time(4);
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+}  // namespace runctl::pg

@@ -1,0 +1,58 @@
+// RunRepository over a PostgreSQL connection: runs, states, artifacts, the orchestration log
+// (signature lists interned in `signature`), the task-run state cache and the task queue.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "store/postgres/pg_connection.hpp"
+#include "store/repositories.hpp"
+#include "util/uuid.hpp"
+
+namespace runctl::pg {
+
+class PostgresRuns final : public RunRepository {
+ public:
+  explicit PostgresRuns(Connection& conn);
+  ~PostgresRuns() override;
+
+  std::optional<RunKind> find_run_kind(const std::string& run_id) override;
+  std::optional<Run> load_run(RunKind kind, const std::string& run_id,
+                              RowLock lock = RowLock::kNone) override;
+  StatePtr load_current_state(const Run& run) override;
+  std::vector<StatePtr> load_history(const Run& run) override;
+  void insert_run(const Run& run) override;
+  void update_run(const Run& run) override;
+  void write_state(const Run& run, State& state) override;
+  std::int64_t insert_log(const LogEntry& entry) override;
+  std::vector<LogEntry> load_log(const std::string& run_id) override;
+  std::int64_t count_runs(RunKind kind) override;
+  StatePtr find_cached_state(const std::string& key, Timestamp now) override;
+  void insert_cache_entry(const std::string& id, const std::string& key,
+                          std::optional<Timestamp> expiration, const std::string& task_run_state_id,
+                          Timestamp now) override;
+  bool flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) override;
+  std::vector<std::string> failed_task_runs(const std::string& flow_run_id) override;
+  void enqueue_task_run(const std::string& id, const Run& task_run, const std::string& queue,
+                        Timestamp now) override;
+  std::vector<QueuedTask> list_task_queue(const std::optional<std::string>& task_key) override;
+
+  // The transaction ended, or a savepoint was rolled back to: signature ids interned since the
+  // last commit are kept only if it committed (a rolled-back insert leaves no row to point at).
+  void transaction_ended(bool committed);
+
+ private:
+  StatePtr read_state_row(const Result& r, int row);
+  // The id of the signature row holding this list of names, inserting it if missing.
+  std::int64_t signature_id(const Signature& signature);
+
+  Connection& conn_;
+  struct SignatureId {
+    std::int64_t id;
+    bool committed;
+  };
+  std::map<std::string, SignatureId> signature_ids_;  // JSON text -> row id
+  RandomUuidGenerator uuids_;                         // result artifact ids
+};
+
+}  // namespace runctl::pg
