@@ -337,8 +337,8 @@ void add_apply_command(CLI::App& cli, App& app) {
                   "built-in policy name/alias or a policy file, for every line (default: each run "
                   "kind's core policy; \"force\": true lines use the minimal policy)");
   cmd->add_option("--commit-every", flags->commit_every,
-                  "transitions per commit; each keeps its own SAVEPOINT, so a failing one rolls "
-                  "back alone (default 1: one commit per transition)")
+                  "transitions per commit; a failing one still rolls back alone (default 1: one "
+                  "commit per transition)")
       ->check(CLI::Range(1, 1000000));
   cmd->add_flag("--json", flags->json, "print one JSON object per line (set-state --json's)");
 
@@ -406,7 +406,7 @@ void add_apply_command(CLI::App& cli, App& app) {
       } catch (const Error& e) {
         batch.reject(line, run_id, e);
       }
-      if (request) batch.apply(line, *request);
+      if (request) batch.apply(line, std::move(*request));
       report();
       progress.update(line, reader.consumed());
     }

@@ -60,52 +60,12 @@ void append_json(std::string& out, const Json& value) {
   out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-// Key order and spelling: state_details_to_json().
-void append_state_details_text(std::string& out, const StateDetails& d) {
-  out += "{\"flow_run_id\":";
-  append_null_or_string(out, d.flow_run_id);
-  out += ",\"task_run_id\":";
-  append_null_or_string(out, d.task_run_id);
-  out += ",\"child_flow_run_id\":";
-  append_null_or_string(out, d.child_flow_run_id);
-  out += ",\"scheduled_time\":";
-  append_null_or_time(out, d.scheduled_time);
-  out += ",\"cache_key\":";
-  append_null_or_string(out, d.cache_key);
-  out += ",\"cache_expiration\":";
-  append_null_or_time(out, d.cache_expiration);
-  out += ",\"deferred\":";
-  append_null_or_bool(out, d.deferred);
-  out += ",\"untrackable_result\":";
-  append_bool(out, d.untrackable_result);
-  out += ",\"pause_timeout\":";
-  append_null_or_time(out, d.pause_timeout);
-  out += ",\"pause_reschedule\":";
-  append_bool(out, d.pause_reschedule);
-  out += ",\"pause_key\":";
-  append_null_or_string(out, d.pause_key);
-  out += ",\"run_input_keyset\":";
-  if (d.run_input_keyset)
-    append_json(out, *d.run_input_keyset);
-  else
-    out += "null";
-  out += ",\"refresh_cache\":";
-  append_null_or_bool(out, d.refresh_cache);
-  out += ",\"retriable\":";
-  append_null_or_bool(out, d.retriable);
-  out += ",\"transition_id\":";
-  append_null_or_string(out, d.transition_id);
-  out += ",\"task_parameters_id\":";
-  append_null_or_string(out, d.task_parameters_id);
-  out += ",\"traceparent\":";
-  append_null_or_string(out, d.traceparent);
-  out += ",\"deployment_concurrency_lease_id\":";
-  append_null_or_string(out, d.deployment_concurrency_lease_id);
-  out.push_back('}');
-}
+namespace {
+
+void append_details(std::string& out, const StateDetails& d, bool skip_defaults);
 
 // Key order and spelling: state_to_json().
-void append_state_text(std::string& out, const State& s) {
+void append_state(std::string& out, const State& s, bool stored_details) {
   out += "{\"id\":";
   append_json_string(out, s.id);
   out += ",\"type\":\"";
@@ -117,13 +77,23 @@ void append_state_text(std::string& out, const State& s) {
   out += ",\"timestamp\":\"";
   append_timestamp(out, s.timestamp);
   out += "\",\"state_details\":";
-  append_state_details_text(out, *s.details);
+  append_details(out, *s.details, stored_details);
   out += ",\"data\":";
   if (s.data)
     append_json(out, *s.data);
   else
     out += "null";
   out.push_back('}');
+}
+
+}  // namespace
+
+void append_state_text(std::string& out, const State& s) {
+  append_state(out, s, false);
+}
+
+void append_stored_state_text(std::string& out, const State& s) {
+  append_state(out, s, true);
 }
 
 void append_state_text(std::string& out, const StatePtr& s) {
@@ -149,11 +119,11 @@ void append_response_details_text(std::string& out, const ResponseDetails& d) {
 
 namespace {
 
-// A cursor over canonical state_details text; every read fails (returns false) on anything
+// A cursor over stored state_details text; every read fails (returns false) on anything
 // unexpected, leaving the general parser to deal with it.
-class CanonicalReader {
+class StoredReader {
  public:
-  explicit CanonicalReader(std::string_view text) : t_(text) {}
+  explicit StoredReader(std::string_view text) : t_(text) {}
 
   bool literal(std::string_view s) {
     if (t_.substr(pos_, s.size()) != s) return false;
@@ -162,8 +132,20 @@ class CanonicalReader {
   }
   bool at_end() const { return pos_ == t_.size(); }
 
+  // A quoted key, as written: no escapes.
+  bool key(std::string_view& out) {
+    if (!literal("\"")) return false;
+    const std::size_t end = t_.find('"', pos_);
+    if (end == std::string_view::npos) return false;
+    out = t_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    return literal(":");
+  }
+
   // null, or a string of printable ASCII without quotes or backslashes (no escapes to decode).
-  bool plain_string(std::optional<std::string>& out, std::size_t max_bytes) {
+  bool plain_string(std::optional<std::string>& out) {
+    // Strings longer than this take the general path, which applies the real limits.
+    constexpr std::size_t kPlainMax = 1024;
     if (literal("null")) {
       out.reset();
       return true;
@@ -175,18 +157,18 @@ class CanonicalReader {
       if (u < 0x20 || u >= 0x7f || u == '\\') return false;
       ++pos_;
     }
-    if (pos_ == t_.size() || pos_ - start > max_bytes) return false;
+    if (pos_ == t_.size() || pos_ - start > kPlainMax) return false;
     out.emplace(t_.substr(start, pos_ - start));
     ++pos_;
     return true;
   }
   bool uuid(std::optional<std::string>& out) {
-    if (!plain_string(out, 36)) return false;
+    if (!plain_string(out)) return false;
     return !out || normalize_uuid(*out) == out;
   }
   bool time(std::optional<Timestamp>& out) {
     std::optional<std::string> text;
-    if (!plain_string(text, 64)) return false;
+    if (!plain_string(text)) return false;
     if (!text) {
       out.reset();
       return true;
@@ -206,40 +188,115 @@ class CanonicalReader {
     out = b;
     return true;
   }
+  // Only null: a keyset takes the general path.
+  bool null_keyset(std::optional<Json>& out) {
+    if (!literal("null")) return false;
+    out.reset();
+    return true;
+  }
 
  private:
   std::string_view t_;
   std::size_t pos_ = 0;
 };
 
+// One row per state_details key, in state_details_to_json()'s order: how the stored form writes
+// it, whether it holds the default (and so is left out), and how it is read back.
+const StateDetails kDefaultDetails{};
+
+struct DetailsKey {
+  std::string_view name;
+  bool (*is_default)(const StateDetails&);
+  void (*write)(std::string&, const StateDetails&);
+  bool (*read)(StoredReader&, StateDetails&);
+};
+
+#define RUNCTL_KEY(field, append, reader)                                         \
+  DetailsKey {                                                                    \
+#field, [](const StateDetails& d) { return d.field == kDefaultDetails.field; }, \
+        [](std::string& out, const StateDetails& d) { append(out, d.field); },     \
+        [](StoredReader& r, StateDetails& d) { return r.reader(d.field); } \
+  }
+
+void append_keyset(std::string& out, const std::optional<Json>& keyset) {
+  if (keyset)
+    append_json(out, *keyset);
+  else
+    out += "null";
+}
+
+const DetailsKey kDetailsKeys[] = {
+    RUNCTL_KEY(flow_run_id, append_null_or_string, uuid),
+    RUNCTL_KEY(task_run_id, append_null_or_string, uuid),
+    RUNCTL_KEY(child_flow_run_id, append_null_or_string, uuid),
+    RUNCTL_KEY(scheduled_time, append_null_or_time, time),
+    RUNCTL_KEY(cache_key, append_null_or_string, plain_string),
+    RUNCTL_KEY(cache_expiration, append_null_or_time, time),
+    RUNCTL_KEY(deferred, append_null_or_bool, optional_boolean),
+    RUNCTL_KEY(untrackable_result, append_bool, boolean),
+    RUNCTL_KEY(pause_timeout, append_null_or_time, time),
+    RUNCTL_KEY(pause_reschedule, append_bool, boolean),
+    RUNCTL_KEY(pause_key, append_null_or_string, plain_string),
+    RUNCTL_KEY(run_input_keyset, append_keyset, null_keyset),
+    RUNCTL_KEY(refresh_cache, append_null_or_bool, optional_boolean),
+    RUNCTL_KEY(retriable, append_null_or_bool, optional_boolean),
+    RUNCTL_KEY(transition_id, append_null_or_string, uuid),
+    RUNCTL_KEY(task_parameters_id, append_null_or_string, uuid),
+    RUNCTL_KEY(traceparent, append_null_or_string, plain_string),
+    RUNCTL_KEY(deployment_concurrency_lease_id, append_null_or_string, uuid),
+};
+
+#undef RUNCTL_KEY
+
+void append_details(std::string& out, const StateDetails& d, bool skip_defaults) {
+  out.push_back('{');
+  bool first = true;
+  for (const DetailsKey& k : kDetailsKeys) {
+    if (skip_defaults && k.is_default(d)) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('"');
+    out += k.name;
+    out += "\":";
+    k.write(out, d);
+  }
+  out.push_back('}');
+}
+
 }  // namespace
 
-bool parse_canonical_state_details(std::string_view text, StateDetails& details) {
-  // Strings longer than this take the general path, which applies the real limits.
-  constexpr std::size_t kPlainMax = 1024;
-  CanonicalReader r(text);
+void append_state_details_text(std::string& out, const StateDetails& d) {
+  append_details(out, d, false);
+}
+
+void append_stored_state_details_text(std::string& out, const StateDetails& d) {
+  append_details(out, d, true);
+}
+
+bool parse_stored_state_details(std::string_view text, StateDetails& details) {
+  StoredReader r(text);
   StateDetails d;
-  const bool ok = r.literal("{\"flow_run_id\":") && r.uuid(d.flow_run_id) &&
-                  r.literal(",\"task_run_id\":") && r.uuid(d.task_run_id) &&
-                  r.literal(",\"child_flow_run_id\":") && r.uuid(d.child_flow_run_id) &&
-                  r.literal(",\"scheduled_time\":") && r.time(d.scheduled_time) &&
-                  r.literal(",\"cache_key\":") && r.plain_string(d.cache_key, kPlainMax) &&
-                  r.literal(",\"cache_expiration\":") && r.time(d.cache_expiration) &&
-                  r.literal(",\"deferred\":") && r.optional_boolean(d.deferred) &&
-                  r.literal(",\"untrackable_result\":") && r.boolean(d.untrackable_result) &&
-                  r.literal(",\"pause_timeout\":") && r.time(d.pause_timeout) &&
-                  r.literal(",\"pause_reschedule\":") && r.boolean(d.pause_reschedule) &&
-                  r.literal(",\"pause_key\":") && r.plain_string(d.pause_key, kPlainMax) &&
-                  r.literal(",\"run_input_keyset\":null") && r.literal(",\"refresh_cache\":") &&
-                  r.optional_boolean(d.refresh_cache) && r.literal(",\"retriable\":") &&
-                  r.optional_boolean(d.retriable) && r.literal(",\"transition_id\":") &&
-                  r.uuid(d.transition_id) && r.literal(",\"task_parameters_id\":") &&
-                  r.uuid(d.task_parameters_id) && r.literal(",\"traceparent\":") &&
-                  r.plain_string(d.traceparent, kPlainMax) &&
-                  r.literal(",\"deployment_concurrency_lease_id\":") &&
-                  r.uuid(d.deployment_concurrency_lease_id) && r.literal("}") && r.at_end();
-  if (ok) details = std::move(d);
-  return ok;
+  if (!r.literal("{")) return false;
+  if (!r.literal("}")) {
+    std::size_t next = 0;  // keys come in table order, each at most once
+    do {
+      std::string_view name;
+      if (!r.key(name)) return false;
+      while (next < std::size(kDetailsKeys) && kDetailsKeys[next].name != name) ++next;
+      if (next == std::size(kDetailsKeys) || !kDetailsKeys[next].read(r, d)) return false;
+      ++next;
+    } while (r.literal(","));
+    if (!r.literal("}")) return false;
+  }
+  if (!r.at_end()) return false;
+  details = std::move(d);
+  return true;
+}
+
+std::string stored_state_details_text(const StateDetails& details) {
+  std::string out;
+  append_stored_state_details_text(out, details);
+  return out;
 }
 
 std::string state_details_text(const StateDetails& details) {

@@ -20,16 +20,23 @@ void append_json(std::string& out, const Json& value);
 void append_state_details_text(std::string& out, const StateDetails& details);
 void append_state_text(std::string& out, const State& state);
 void append_state_text(std::string& out, const StatePtr& state);  // "null" for no state
+// A state's text with its state_details in the stored form (below).
+void append_stored_state_text(std::string& out, const State& state);
 void append_response_details_text(std::string& out, const ResponseDetails& details);
 
 std::string state_details_text(const StateDetails& details);
 
-// Reads state_details text in exactly the form append_state_details_text writes (every key, in
-// order, no spaces) whose values are plainly valid: canonical lower-case UUIDs, printable-ASCII
-// strings, canonical timestamps, a null run_input_keyset. That is what runctl stores, and reading
-// it this way skips building a Json tree. Anything else returns false and leaves `details`
-// untouched: the caller then parses it the general way (apply_state_details), which also
-// reports what is wrong.
-bool parse_canonical_state_details(std::string_view text, StateDetails& details);
+// The form state rows store: only the keys that differ from a default StateDetails, in
+// state_details_to_json()'s order, so a typical state's details take tens of bytes, not hundreds.
+void append_stored_state_details_text(std::string& out, const StateDetails& details);
+std::string stored_state_details_text(const StateDetails& details);
+
+// Reads stored state_details text: any subset of the keys in state_details_to_json()'s order (so
+// the full form rows written before schema 5 hold too), no spaces, values plainly valid:
+// canonical lower-case UUIDs, printable-ASCII strings, canonical timestamps, a null
+// run_input_keyset. Absent keys take their defaults. That skips building a Json tree; anything
+// else returns false and leaves `details` untouched: the caller then parses it the general way
+// (apply_state_details), which also reports what is wrong.
+bool parse_stored_state_details(std::string_view text, StateDetails& details);
 
 }  // namespace runctl

@@ -6,7 +6,11 @@
 namespace runctl {
 
 TransitionBatch::TransitionBatch(Database& db, const Environment& env, BatchOptions options)
-    : db_(db), env_(env), commit_every_(options.commit_every < 1 ? 1 : options.commit_every) {
+    : db_(db),
+      commit_every_(options.commit_every < 1 ? 1 : options.commit_every),
+      random_(env.random),
+      uuids_(env.uuids),
+      group_env_{env.clock, uuids_, random_, env.settings} {
   if (options.policy_ref) given_ = resolve_policy(*options.policy_ref);
 }
 
@@ -46,56 +50,113 @@ const PreparedPolicy& TransitionBatch::policy_for(RunKind kind, bool force, bool
 void TransitionBatch::begin_group() {
   group_.emplace(db_);
   group_size_ = 0;
+  replayed_ = false;
+  group_requests_.clear();
+  random_.log().clear();
+  uuids_.log().clear();
 }
 
-void TransitionBatch::apply(std::size_t line, const TransitionRequest& request) {
-  BatchOutcome outcome;
-  outcome.line = line;
-  outcome.run_id = request.run_id;
-  // Groups of one need no savepoint: the transaction itself is undone, as set-state does.
-  const bool savepoints = commit_every_ > 1;
+TransitionBatch::Ran TransitionBatch::run(const TransitionRequest& request, BatchOutcome& outcome) {
+  const bool alone = commit_every_ == 1;
+  const bool fast = !alone && !replayed_;
   try {
-    if (!group_) begin_group();
-    ++group_size_;
     std::optional<Database::Savepoint> savepoint;
-    if (savepoints) savepoint.emplace(db_);
-
+    if (!alone && replayed_) savepoint.emplace(db_);
     std::optional<Run> run = db_.runs().find_run(request.run_id, RowLock::kForUpdate);
-    if (!run) throw Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
+    if (!run) {
+      // Nothing of this transition was written: the group goes on as it is.
+      outcome.error = Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
+      return Ran::kDone;
+    }
     const bool deferred = request.proposal.details.deferred.value_or(false);
     const PreparedPolicy& policy = policy_for(run->kind, request.force, deferred);
-    TransitionResult result = apply_transition(db_, *run, policy, request, env_);
+    TransitionResult result = apply_transition(db_, *run, policy, request, group_env_);
 
     if (result.error) {
       // The chain raised: this transition is undone, and only its log row stays (set_state()).
-      if (savepoints) {
+      if (fast) return Ran::kReplay;
+      if (savepoint) {
         savepoint->rollback();
       } else {
         group_->rollback();
-        begin_group();
-        ++group_size_;
+        group_.emplace(db_);
       }
-      db_.runs().insert_log(failed_transition_log_entry(result, env_, request.force));
+      db_.runs().insert_log(failed_transition_log_entry(result, group_env_, request.force));
     } else if (savepoint) {
       savepoint->release();
     }
     outcome.result = std::move(result);
-    pending_.push_back({std::move(outcome), true});
+    return Ran::kDone;
   } catch (const std::exception& e) {
     // The savepoint (or, for groups of one, the transaction) was rolled back on the way out.
     const Error* error = dynamic_cast<const Error*>(&e);
     outcome.error =
         error ? *error : Error(ErrorKind::kIo, std::string("internal error: ") + e.what());
+    // Either the group was this transition alone, or the backend ended the whole transaction
+    // (full disk, I/O error): what the group held before is gone too.
+    if (alone || !db_.in_transaction()) return Ran::kGroupLost;
+    return fast ? Ran::kReplay : Ran::kDone;
+  }
+}
+
+void TransitionBatch::apply(std::size_t line, TransitionRequest request) {
+  BatchOutcome outcome;
+  outcome.line = line;
+  outcome.run_id = request.run_id;
+  try {
+    if (!group_) begin_group();
+  } catch (const Error& e) {
+    outcome.error = e;
     pending_.push_back({std::move(outcome), false});
-    if (group_ && (!savepoints || !db_.in_transaction())) {
-      // Either the group was this transition alone, or SQLite ended the whole transaction (full
-      // disk, I/O error): what the group held before is gone too.
-      const Error cause = *pending_.back().outcome.error;
-      fail_group(cause);
-      return;
+    return;
+  }
+  ++group_size_;
+  const TransitionRequest* kept = &request;
+  if (commit_every_ > 1 && !replayed_) {
+    group_requests_.push_back({pending_.size(), std::move(request)});
+    kept = &group_requests_.back().request;
+  }
+  const Ran ran = run(*kept, outcome);
+  const bool in_group = outcome.result.has_value();
+  pending_.push_back({std::move(outcome), in_group});
+  if (ran == Ran::kGroupLost) {
+    pending_.back().in_group = false;
+    fail_group(*pending_.back().outcome.error);
+    return;
+  }
+  if (ran == Ran::kReplay && !replay()) return;
+  if (group_ && group_size_ >= commit_every_) commit();
+}
+
+bool TransitionBatch::replay() {
+  // One transition of the group failed, and none had a savepoint: the group is undone and run
+  // again, now a savepoint each, so that the failing one rolls back alone. The sources are
+  // rewound, so every transition draws what it drew the first time.
+  try {
+    group_->rollback();
+    group_.emplace(db_);
+  } catch (const Error& e) {
+    fail_group(e);
+    return false;
+  }
+  replayed_ = true;
+  random_.log().rewind();
+  uuids_.log().rewind();
+  for (GroupRequest& g : group_requests_) {
+    Pending& p = pending_[g.pending_index];
+    BatchOutcome outcome;
+    outcome.line = p.outcome.line;
+    outcome.run_id = p.outcome.run_id;
+    const Ran ran = run(g.request, outcome);
+    p.outcome = std::move(outcome);
+    p.in_group = ran != Ran::kGroupLost && p.outcome.result.has_value();
+    if (ran == Ran::kGroupLost) {
+      fail_group(*p.outcome.error);
+      return false;
     }
   }
-  if (group_ && group_size_ >= commit_every_) commit();
+  group_requests_.clear();
+  return true;
 }
 
 void TransitionBatch::reject(std::size_t line, std::optional<std::string> run_id, Error error) {

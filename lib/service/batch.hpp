@@ -1,6 +1,7 @@
 // Many transitions over one store connection (`runctl apply`). Policies are resolved once and
 // their rule lists compiled once per (policy, intended transition); transitions are grouped N to
-// a commit, each inside its own SAVEPOINT so that a failing one rolls back alone.
+// a commit. A group runs without savepoints; when one of its transitions fails, the group is
+// rolled back and run again with a SAVEPOINT each, so that the failing one rolls back alone.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "service/replayable_draws.hpp"
 #include "service/transition.hpp"
 #include "util/error.hpp"
 
@@ -19,7 +21,8 @@ struct BatchOptions {
   // run kind's core policy.
   std::optional<std::string> policy_ref;
   // Transitions per commit. 1: each transition is its own BEGIN IMMEDIATE ... COMMIT, exactly as
-  // set-state runs it. N > 1: N transitions share a transaction, each in a SAVEPOINT.
+  // set-state runs it. N > 1: N transitions share a transaction, and a failing one still rolls
+  // back alone (its group is replayed with savepoints).
   int commit_every = 1;
 };
 
@@ -43,7 +46,7 @@ class TransitionBatch {
 
   // Runs one request in the open group (opening one if needed) and commits the group when it is
   // full. Never throws for the request's own failures: they become the line's outcome.
-  void apply(std::size_t line, const TransitionRequest& request);
+  void apply(std::size_t line, TransitionRequest request);
   // Records a line that never reached the database (malformed input), in submission order.
   void reject(std::size_t line, std::optional<std::string> run_id, Error error);
   // Commits the open group, if any. A failed commit turns the group's transitions into errors.
@@ -56,17 +59,31 @@ class TransitionBatch {
  private:
   enum Choice { kCore, kMinimal, kBackground, kGiven, kChoices };
   const PreparedPolicy& policy_for(RunKind kind, bool force, bool deferred);
+  // What running one request did: done (its outcome is set), or it failed in a group without
+  // savepoints (replay the group), or it took the whole transaction down with it.
+  enum class Ran { kDone, kReplay, kGroupLost };
+  Ran run(const TransitionRequest& request, BatchOutcome& outcome);
+  bool replay();  // false: the group was lost on the way
   void begin_group();
   void fail_group(const Error& cause);
 
   Database& db_;
-  const Environment& env_;
   int commit_every_;
+  ReplayableRandom random_;
+  ReplayableUuids uuids_;
+  Environment group_env_;        // env_ with the replayable sources
   std::optional<Policy> given_;  // the resolved --policy
   std::array<std::array<std::optional<PreparedPolicy>, kChoices>, 2> policies_;
 
   std::optional<WriteTransaction> group_;
   int group_size_ = 0;
+  bool replayed_ = false;  // the open group was replayed: its transitions run in savepoints
+  // The open group's requests while it runs without savepoints, with their outcome's index.
+  struct GroupRequest {
+    std::size_t pending_index;
+    TransitionRequest request;
+  };
+  std::vector<GroupRequest> group_requests_;
   // Outcomes of the open group and any rejected lines after them, in order; `in_group` marks the
   // ones a failed commit takes down.
   struct Pending {

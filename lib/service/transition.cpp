@@ -16,8 +16,7 @@ LogEntry log_entry_for(const TransitionResult& r, const Environment& env, bool f
   e.run_kind = r.run_kind;
   e.at = env.clock.now();
   if (r.initial_state) e.initial_type = r.initial_state->type;
-  e.proposed_state_text = r.proposed_state_text;
-  if (e.proposed_state_text.empty()) e.proposed_state = r.proposed_state;
+  e.proposed_state_text = r.logged_proposal_text;
   e.status = std::string(status_name(r.status));
   e.details = response_details_to_json(r.details);
   if (r.validated_state) e.validated_state_id = r.validated_state->id;
@@ -62,6 +61,7 @@ TransitionResult run_transition(Database& db, Run& run, const Policy& policy,
   result.initial_state =
       c.initial_state ? std::make_shared<State>(c.initial_state->deep_copy()) : nullptr;
   append_state_text(result.proposed_state_text, *c.proposed_state);
+  append_stored_state_text(result.logged_proposal_text, *c.proposed_state);
   if (request.proposed_state_json) result.proposed_state = state_to_json(*c.proposed_state);
 
   ChainOutcome outcome = prepared
@@ -115,8 +115,7 @@ const CompiledChain& PreparedPolicy::compiled(MaybeType from, MaybeType to) cons
 
 TransitionResult apply_transition(Database& db, Run& run, const Policy& policy,
                                   const TransitionRequest& request, const Environment& env) {
-  return run_transition(db, run, policy, transforms_for(policy, run.kind), nullptr, request,
-                        env);
+  return run_transition(db, run, policy, transforms_for(policy, run.kind), nullptr, request, env);
 }
 
 TransitionResult apply_transition(Database& db, Run& run, const PreparedPolicy& policy,

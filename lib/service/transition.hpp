@@ -38,8 +38,9 @@ struct TransitionResult {
   RunKind run_kind = RunKind::kFlow;
   std::string policy;
   StatePtr initial_state;
-  Json proposed_state;              // the proposal as received (before any rule touched it)
-  std::string proposed_state_text;  // the same as compact JSON text, always filled
+  Json proposed_state;               // the proposal as received (before any rule touched it)
+  std::string proposed_state_text;   // the same as compact JSON text, always filled
+  std::string logged_proposal_text;  // the same as the log stores it (store/log_codec.hpp)
   StatePtr validated_state;
   Status status = Status::kAccept;
   ResponseDetails details;

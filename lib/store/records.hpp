@@ -21,8 +21,8 @@ struct LogEntry {
   Timestamp at = 0;
   std::optional<StateType> initial_type;
   Json proposed_state;  // the proposal as given (state JSON), or null
-  // When not empty, the proposal as compact JSON text, written instead of proposed_state: the
-  // transition already has it, and dumping the Json again would cost as much as the insert.
+  // When not empty, the proposal as stored_proposal_text (store/log_codec.hpp) wrote it, written
+  // instead of proposed_state: dumping the Json would cost as much as the insert.
   std::string proposed_state_text;
   std::string status;  // ACCEPT | REJECT | WAIT | ABORT
   Json details;        // {"type", "reason", "delay_seconds"}

@@ -65,7 +65,7 @@ TEST_CASE("state text: the same bytes as state_to_json().dump()") {
   CHECK(out == "null");
 }
 
-TEST_CASE("state text: canonical details read back as apply_state_details reads them") {
+TEST_CASE("state text: stored details read back as apply_state_details reads them") {
   StateDetails d;
   d.flow_run_id = "e32ded1e-7dd8-4caf-809e-f3a3808905bf";
   d.task_run_id = "5516ca19-72ef-448e-bf30-bf7087809a0c";
@@ -76,16 +76,26 @@ TEST_CASE("state text: canonical details read back as apply_state_details reads 
   d.pause_reschedule = true;
   d.refresh_cache = false;
   d.traceparent = "00-abc-def-01";
+  // Both the stored form (defaults left out) and the full form rows held before schema 5.
   for (const StateDetails& details : {StateDetails(), d}) {
-    const std::string text = state_details_text(details);
-    StateDetails fast;
-    fast.pause_key = "stale";  // overwritten: every field is in the text
-    REQUIRE(parse_canonical_state_details(text, fast));
-    StateDetails slow;
-    apply_state_details(Json::parse(text), slow, "test");
-    CHECK(fast == slow);
-    CHECK(fast == details);
+    for (const std::string& text :
+         {stored_state_details_text(details), state_details_text(details)}) {
+      CAPTURE(text);
+      StateDetails fast;
+      fast.pause_key = "stale";  // overwritten: an absent key is its default
+      REQUIRE(parse_stored_state_details(text, fast));
+      StateDetails slow;
+      apply_state_details(Json::parse(text), slow, "test");
+      CHECK(fast == slow);
+      CHECK(fast == details);
+    }
   }
+  CHECK(stored_state_details_text(StateDetails()) == "{}");
+  CHECK(stored_state_details_text(d) ==
+        "{\"flow_run_id\":\"e32ded1e-7dd8-4caf-809e-f3a3808905bf\",\"task_run_id\":"
+        "\"5516ca19-72ef-448e-bf30-bf7087809a0c\",\"scheduled_time\":\"2026-01-01T12:00:00.123456+"
+        "00:00\",\"cache_key\":\"key with spaces\",\"deferred\":null,\"untrackable_result\":true,"
+        "\"pause_reschedule\":true,\"refresh_cache\":false,\"traceparent\":\"00-abc-def-01\"}");
   // Not what runctl writes, or not plainly valid: refused, and nothing is changed.
   const std::string canonical = state_details_text(d);
   auto replaced = [&](const std::string& from, const std::string& to) {
@@ -94,7 +104,10 @@ TEST_CASE("state text: canonical details read back as apply_state_details reads 
     return t;
   };
   for (const std::string& text :
-       {std::string("{}"), canonical + " ", replaced("key with spaces", "k\\u00e9y"),
+       {std::string("{"), std::string("{,}"), canonical + " ",
+        replaced("{\"flow_run_id\"", "{\"task_run_id\":null,\"flow_run_id\""),  // out of order
+        replaced("\"task_run_id\"", "\"task_run_ids\""),
+        replaced("\"cache_key\"", "\"cache_key\" "), replaced("key with spaces", "k\\u00e9y"),
         replaced("e32ded1e-7dd8-4caf-809e-f3a3808905bf", "E32DED1E-7DD8-4CAF-809E-F3A3808905BF"),
         replaced("e32ded1e-7dd8-4caf-809e-f3a3808905bf", "not-a-uuid"),
         replaced("2026-01-01T12:00:00.123456+00:00", "2026-01-01T12:00:00Z"),
@@ -103,7 +116,7 @@ TEST_CASE("state text: canonical details read back as apply_state_details reads 
     CAPTURE(text);
     StateDetails untouched;
     untouched.cache_key = "kept";
-    CHECK_FALSE(parse_canonical_state_details(text, untouched));
+    CHECK_FALSE(parse_stored_state_details(text, untouched));
     CHECK(untouched.cache_key == "kept");
   }
 }

@@ -5,6 +5,7 @@
 
 #include "engine/state_json.hpp"
 #include "engine/state_text.hpp"
+#include "store/log_codec.hpp"
 #include "store/postgres/pg_artifacts.hpp"
 #include "util/error.hpp"
 
@@ -262,7 +263,7 @@ void PostgresRuns::write_state(const Run& run, State& state) {
   Params s;
   s.text(state.id).time(state.timestamp).text(run.id).type(state.type).text(state.name);
   s.opt_text(state.message).time(state.timestamp);
-  s.text(state_details_text(state.details ? *state.details : StateDetails()));
+  s.text(stored_state_details_text(state.details ? *state.details : StateDetails()));
   s.opt_text(artifact_id);
   if (conn_.exec(run_sql(run.kind).insert_state, s).affected() > 0) return;
   // The run has a state at this timestamp. Nothing failed in the database, so the transaction
@@ -285,7 +286,7 @@ StatePtr PostgresRuns::read_state_row(const Result& res, int row) {
   state->message = r.opt_text(3);
   state->timestamp = r.time(4);
   // What runctl wrote reads without a Json tree; anything else goes the general, checking way.
-  if (r.is_null(5) || !parse_canonical_state_details(r.view(5), *state->details)) {
+  if (r.is_null(5) || !parse_stored_state_details(r.view(5), *state->details)) {
     const Json details = r.json(5);
     if (!details.is_object()) r.bad(5, "expected a JSON object");
     apply_state_details(details, *state->details, r.where() + " state_details");
@@ -368,7 +369,9 @@ std::int64_t PostgresRuns::insert_log(const LogEntry& entry) {
     p.null();
   else
     p.text(to_text(entry.proposed_state));
-  p.text(entry.status).text(to_text(entry.details)).opt_text(entry.validated_state_id);
+  p.text(entry.status)
+      .opt_text(stored_details_text(entry.details))
+      .opt_text(entry.validated_state_id);
   p.int64(rule_id).int64(finalization_id).opt_text(entry.error).int64(entry.duration_us);
   p.text(entry.policy).boolean(entry.forced);
   if (const std::optional<Event>& e = entry.event) {
@@ -411,9 +414,9 @@ std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id) {
     e.run_kind = kind == "flow" ? RunKind::kFlow : RunKind::kTask;
     e.at = rr.time(3);
     e.initial_type = rr.opt_type(4);
-    e.proposed_state = rr.json(5);
+    e.proposed_state = proposal_from_stored(rr.json(5), rr.where() + " proposed_state");
     e.status = rr.text(6);
-    e.details = rr.json(7);
+    e.details = details_from_stored(rr.json(7));
     e.validated_state_id = rr.opt_text(8);
     e.rule_signature = Signature(rr.strings(9));
     e.finalization_signature = Signature(rr.strings(10));

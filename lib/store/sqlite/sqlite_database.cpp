@@ -109,8 +109,7 @@ int SqliteDatabase::latest_schema_version() {
   return all.empty() ? 0 : all.back().version;
 }
 
-SqliteDatabase::SqliteDatabase(const std::string& path, OpenMode mode,
-                               const OpenOptions& options)
+SqliteDatabase::SqliteDatabase(const std::string& path, OpenMode mode, const OpenOptions& options)
     : path_(path), stmts_(std::make_unique<Statements>()) {
   check_path(mode);
   // An empty file is no database yet: only init and the create commands may turn it into one, so
@@ -204,8 +203,8 @@ void SqliteDatabase::configure_connection(int busy_timeout_ms) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  db_->exec("PRAGMA synchronous=NORMAL");
-  db_->exec("PRAGMA foreign_keys=ON");
+  // temp_store: a savepoint's spilled pages (a replayed `apply` group) stay in memory.
+  db_->exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY");
 
   // WAL upkeep sized for one command per process. By default the last connection to close
   // checkpoints the WAL and deletes it, and the next commit re-creates it: four fsyncs (WAL
@@ -267,7 +266,6 @@ int SqliteDatabase::schema_version() {
   return guarded(path_, [&] { return db_->execAndGet("PRAGMA user_version").getInt(); });
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Transactions.
 
@@ -285,9 +283,11 @@ void SqliteDatabase::begin_write() {
 
 void SqliteDatabase::commit() {
   guarded(path_, [&] { Use(*db_, stmts_->commit, "COMMIT")->exec(); });
+  if (runs_) runs_->on_commit();
 }
 
 void SqliteDatabase::rollback() {
+  if (runs_) runs_->on_rollback();
   // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) already rolled the transaction back.
   if (!in_transaction()) return;
   guarded(path_, [&] { Use(*db_, stmts_->rollback, "ROLLBACK")->exec(); });
@@ -306,6 +306,7 @@ void SqliteDatabase::release_savepoint() {
 }
 
 void SqliteDatabase::rollback_to_savepoint() {
+  if (runs_) runs_->on_rollback();
   guarded(path_, [&] {
     Use(*db_, stmts_->rollback_to, "ROLLBACK TO runctl_transition")->exec();
     Use(*db_, stmts_->release, "RELEASE runctl_transition")->exec();

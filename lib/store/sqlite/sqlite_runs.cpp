@@ -18,6 +18,7 @@
 #include "engine/services.hpp"  // RetryableError
 #include "engine/state_json.hpp"
 #include "engine/state_text.hpp"
+#include "store/log_codec.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite/sqlite_support.hpp"
 #include "util/error.hpp"
@@ -132,12 +133,17 @@ enum class StateLookup {
 };
 
 // The state columns read_state_row expects, joined to the state's artifact.
+// A flow run's current state also reads its latest state timestamp (column 9): a proposal
+// later than it is free, which spares EnsureFlowRunStateTimestampIsUnique its look-up.
 std::string select_state_sql(RunKind kind, StateLookup lookup) {
   const KindNames& n = kNames[index_of(kind)];
-  std::string sql = std::string(
-                        "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, "
-                        "s.data, a.id, a.data FROM ") +
-                    n.state_table + " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
+  std::string sql =
+      "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, a.data";
+  if (kind == RunKind::kFlow && lookup == StateLookup::kCurrent)
+    sql += std::string(", (SELECT max(m.timestamp) FROM ") + n.state_table + " AS m WHERE m." +
+           n.state_run_column + " = ?1)";
+  sql += std::string(" FROM ") + n.state_table +
+         " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
   switch (lookup) {
     case StateLookup::kById:
       return sql + " WHERE s.id = ?1";
@@ -156,7 +162,7 @@ constexpr const char* kDeleteArtifactSql = "DELETE FROM artifact WHERE id = ?1";
 
 constexpr const char* kLogColumns =
     "run_id, run_kind, at, initial_type, proposed_state, status, details, validated_state_id, "
-    "rule_signature, finalization_signature, error, duration_us, policy, forced";
+    "rule_signature_id, finalization_signature_id, error, duration_us, policy, forced";
 
 // ---------------------------------------------------------------------------------------------
 // Binding and reading values.
@@ -218,18 +224,35 @@ struct PolicyMemo {
   }
 };
 
-// A signature's JSON text: a policy's transitions sign with the same few lists of names.
-struct SignatureMemo {
-  Signature names;
-  std::string text;
-
-  const std::string& text_of(const Signature& signature) {
-    if (text.empty() || !(signature == names)) {
-      text = strings_text(signature);
-      names = signature;
-    }
-    return text;
+// The ids of the signature lists this connection has written or read (schema 5): a policy's
+// transitions sign with the same few lists, so the lookup is a short scan, newest hit first.
+// An id inserted by a transaction that then rolls back no longer exists: forget_uncommitted()
+// drops those.
+class SignatureIds {
+ public:
+  struct Entry {
+    Signature names;
+    std::int64_t id;
+    bool committed;
+  };
+  const Entry* find(const Signature& names) {
+    if (last_ < entries_.size() && entries_[last_].names == names) return &entries_[last_];
+    for (std::size_t i = 0; i < entries_.size(); ++i)
+      if (entries_[i].names == names) return &entries_[last_ = i];
+    return nullptr;
   }
+  void add(const Signature& names, std::int64_t id) { entries_.push_back({names, id, false}); }
+  void commit() {
+    for (Entry& e : entries_) e.committed = true;
+  }
+  void forget_uncommitted() {
+    std::erase_if(entries_, [](const Entry& e) { return !e.committed; });
+    last_ = 0;
+  }
+
+ private:
+  std::vector<Entry> entries_;
+  std::size_t last_ = 0;
 };
 
 void bind_run(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo) {
@@ -372,13 +395,20 @@ bool is_state_timestamp_conflict(const SQLite::Exception& e) {
 
 // ---------------------------------------------------------------------------------------------
 
+// The latest state timestamp of the flow run the open write transaction loaded last.
+struct LatestFlowState {
+  std::string run_id;
+  Timestamp timestamp;
+};
+
 struct SqliteRuns::Statements {
   PolicyMemo policy_memo;
-  SignatureMemo rule_signatures, finalization_signatures;
+  SignatureIds signatures;
+  std::optional<LatestFlowState> latest_flow_state;
   Slot find_run[2], load_run[2], insert_run[2], update_run[2], count_runs[2];
   Slot insert_state[2], load_state[2], load_current_state[2], load_history[2];
   Slot insert_artifact, delete_artifact;
-  Slot insert_log, load_log;
+  Slot insert_log, load_log, insert_signature, find_signature;
   Slot find_cached_state, insert_cache_entry, state_timestamp_taken, failed_task_runs;
   Slot enqueue_task_run, list_task_queue, list_task_queue_for_key;
   RandomUuidGenerator uuids;
@@ -485,9 +515,12 @@ void SqliteRuns::write_state(const Run& run, State& state) {
     s.text(5, state.name);
     s.opt_text(6, state.message);
     s.time(7, state.timestamp);
-    s.text(8, state_details_text(state.details ? *state.details : StateDetails()));
+    s.text(8, stored_state_details_text(state.details ? *state.details : StateDetails()));
     s.opt_text(9, artifact_id);
     s->exec();
+    std::optional<LatestFlowState>& latest = stmts_->latest_flow_state;
+    if (latest && latest->run_id == run.id && state.timestamp > latest->timestamp)
+      latest->timestamp = state.timestamp;
   } catch (const SQLite::Exception& e) {
     if (is_busy(e)) throw RetryableError(busy_message(path_));
     // A failed statement is undone by SQLite, but the artifact insert before it is not; the
@@ -503,8 +536,8 @@ void SqliteRuns::write_state(const Run& run, State& state) {
     }
     if (is_state_timestamp_conflict(e))
       throw Error(ErrorKind::kBadData,
-                  "run " + run.id + " already has a state at " +
-                      format_timestamp(state.timestamp) + "; a run's state timestamps must be unique",
+                  "run " + run.id + " already has a state at " + format_timestamp(state.timestamp) +
+                      "; a run's state timestamps must be unique",
                   ErrorReason::kStateTimestampTaken);
     throw_sqlite_error(e, path_);
   }
@@ -522,7 +555,7 @@ StatePtr SqliteRuns::read_state_row(SQLite::Statement& row) {
   state->timestamp = r.time(4);
   // What runctl wrote reads without a Json tree; anything else goes the general, checking way.
   const std::optional<std::string> details_text = r.opt_text(5);
-  if (!details_text || !parse_canonical_state_details(*details_text, *state->details)) {
+  if (!details_text || !parse_stored_state_details(*details_text, *state->details)) {
     const Json details = r.json(5);
     if (!details.is_object()) r.bad(5, "expected a JSON object");
     apply_state_details(details, *state->details, r.where() + " state_details");
@@ -547,7 +580,16 @@ StatePtr SqliteRuns::load_current_state(const Run& run) {
       s.text(1, run.id);
       s.time(2, *run.state_timestamp);
       s.text(3, *run.state_id);
-      if (s->executeStep()) return read_state_row(*s);
+      if (s->executeStep()) {
+        StatePtr state = read_state_row(*s);
+        // Only inside a write transaction, which holds the run: no one else adds a state to it
+        // before the transaction ends and forgets this (on_commit, on_rollback).
+        if (run.kind == RunKind::kFlow && sqlite3_get_autocommit(db_.getHandle()) == 0) {
+          RowReader r(*s, path_, "state", state->id);
+          if (auto latest = r.opt_time(9)) stmts_->latest_flow_state = {run.id, *latest};
+        }
+        return state;
+      }
     }
     Use s(db_, stmts_->load_state[k],
           [&] { return select_state_sql(run.kind, StateLookup::kById); });
@@ -571,8 +613,37 @@ std::vector<StatePtr> SqliteRuns::load_history(const Run& run) {
 // ---------------------------------------------------------------------------------------------
 // Orchestration log.
 
+std::int64_t SqliteRuns::signature_id(const Signature& names) {
+  if (const SignatureIds::Entry* e = stmts_->signatures.find(names)) return e->id;
+  const std::string text = strings_text(names);
+  {
+    Use s(db_, stmts_->insert_signature, "INSERT OR IGNORE INTO signature (names) VALUES (?1)");
+    s.text(1, text);
+    s->exec();
+  }
+  Use s(db_, stmts_->find_signature, "SELECT id FROM signature WHERE names = ?1");
+  s.text(1, text);
+  if (!s->executeStep())
+    throw Error(ErrorKind::kIo, path_ + ": signature row missing after insert");
+  const std::int64_t id = s->getColumn(0).getInt64();
+  stmts_->signatures.add(names, id);
+  return id;
+}
+
+void SqliteRuns::on_commit() {
+  stmts_->signatures.commit();
+  stmts_->latest_flow_state.reset();
+}
+
+void SqliteRuns::on_rollback() {
+  stmts_->signatures.forget_uncommitted();
+  stmts_->latest_flow_state.reset();
+}
+
 std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {
   return guarded(path_, [&] {
+    const std::int64_t rule_id = signature_id(entry.rule_signature);
+    const std::int64_t finalization_id = signature_id(entry.finalization_signature);
     Use s(db_, stmts_->insert_log, [] {
       return std::string("INSERT INTO orchestration_log (") + kLogColumns +
              ", event, event_occurred, event_resource, event_related, event_payload, "
@@ -591,10 +662,10 @@ std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {
       s.text(5, to_text(entry.proposed_state));
     }
     s.text(6, entry.status);
-    s.text(7, to_text(entry.details));
+    s.opt_text(7, stored_details_text(entry.details));
     s.opt_text(8, entry.validated_state_id);
-    s.text(9, stmts_->rule_signatures.text_of(entry.rule_signature));
-    s.text(10, stmts_->finalization_signatures.text_of(entry.finalization_signature));
+    s->bind(9, rule_id);
+    s->bind(10, finalization_id);
     s.opt_text(11, entry.error);
     s->bind(12, static_cast<std::int64_t>(entry.duration_us));
     s.text(13, entry.policy);
@@ -615,8 +686,12 @@ std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {
 std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id) {
   return guarded(path_, [&] {
     Use s(db_, stmts_->load_log, [] {
-      return std::string("SELECT id, ") + kLogColumns +
-             " FROM orchestration_log WHERE run_id = ?1 ORDER BY id";
+      return "SELECT l.id, l.run_id, l.run_kind, l.at, l.initial_type, l.proposed_state, "
+             "l.status, l.details, l.validated_state_id, rs.names, fs.names, l.error, "
+             "l.duration_us, l.policy, l.forced FROM orchestration_log AS l "
+             "JOIN signature AS rs ON rs.id = l.rule_signature_id "
+             "JOIN signature AS fs ON fs.id = l.finalization_signature_id "
+             "WHERE l.run_id = ?1 ORDER BY l.id";
     });
     s->bind(1, run_id);
     std::vector<LogEntry> out;
@@ -631,9 +706,9 @@ std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id) {
       e.run_kind = kind == "flow" ? RunKind::kFlow : RunKind::kTask;
       e.at = r.time(3);
       e.initial_type = r.opt_type(4);
-      e.proposed_state = r.json(5);
+      e.proposed_state = proposal_from_stored(r.json(5), r.where());
       e.status = r.text(6);
-      e.details = r.json(7);
+      e.details = details_from_stored(r.json(7));
       e.validated_state_id = r.opt_text(8);
       e.rule_signature = Signature(r.strings(9));
       e.finalization_signature = Signature(r.strings(10));
@@ -657,8 +732,8 @@ StatePtr SqliteRuns::find_cached_state(const std::string& key, Timestamp now) {
     Use s(db_, stmts_->find_cached_state,
           "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, "
           "a.data FROM (SELECT task_run_state_id FROM task_run_state_cache WHERE cache_key = ?1 "
-          "AND (cache_expiration IS NULL OR cache_expiration > ?2) ORDER BY created DESC "
-          "LIMIT 1) AS c JOIN task_run_state AS s ON s.id = c.task_run_state_id "
+          "AND (cache_expiration IS NULL OR cache_expiration > ?2) ORDER BY created DESC, "
+          "seq DESC LIMIT 1) AS c JOIN task_run_state AS s ON s.id = c.task_run_state_id "
           "LEFT JOIN artifact AS a ON a.id = s.result_artifact_id");
     s->bind(1, key);
     s->bind(2, format_timestamp(now));
@@ -668,8 +743,8 @@ StatePtr SqliteRuns::find_cached_state(const std::string& key, Timestamp now) {
 }
 
 void SqliteRuns::insert_cache_entry(const std::string& id, const std::string& key,
-                               std::optional<Timestamp> expiration,
-                               const std::string& task_run_state_id, Timestamp now) {
+                                    std::optional<Timestamp> expiration,
+                                    const std::string& task_run_state_id, Timestamp now) {
   guarded(path_, [&] {
     Use s(db_, stmts_->insert_cache_entry,
           "INSERT INTO task_run_state_cache (id, created, cache_key, cache_expiration, "
@@ -684,6 +759,8 @@ void SqliteRuns::insert_cache_entry(const std::string& id, const std::string& ke
 }
 
 bool SqliteRuns::flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) {
+  const std::optional<LatestFlowState>& latest = stmts_->latest_flow_state;
+  if (latest && latest->run_id == flow_run_id && t > latest->timestamp) return false;
   return guarded(path_, [&] {
     Use s(db_, stmts_->state_timestamp_taken,
           "SELECT 1 FROM flow_run_state WHERE flow_run_id = ?1 AND timestamp = ?2");
@@ -706,8 +783,8 @@ std::vector<std::string> SqliteRuns::failed_task_runs(const std::string& flow_ru
   });
 }
 
-void SqliteRuns::enqueue_task_run(const std::string& id, const Run& task_run, const std::string& queue,
-                             Timestamp now) {
+void SqliteRuns::enqueue_task_run(const std::string& id, const Run& task_run,
+                                  const std::string& queue, Timestamp now) {
   guarded(path_, [&] {
     Use s(db_, stmts_->enqueue_task_run,
           "INSERT INTO task_queue (id, task_key, queue, task_run_id, enqueued_at) "

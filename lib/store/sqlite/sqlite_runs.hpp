@@ -36,9 +36,14 @@ class SqliteRuns final : public RunRepository {
                         Timestamp now) override;
   std::vector<QueuedTask> list_task_queue(const std::optional<std::string>& task_key) override;
 
+  // Told by SqliteDatabase when a transaction (or a savepoint) ends, for the ids it caches.
+  void on_commit();
+  void on_rollback();
+
  private:
   struct Statements;  // sqlite_runs.cpp
   StatePtr read_state_row(SQLite::Statement& row);
+  std::int64_t signature_id(const Signature& names);
 
   SQLite::Database& db_;
   const std::string& path_;
