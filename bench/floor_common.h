@@ -117,15 +117,10 @@ static void floor_timestamp(char out[33]) {
   memcpy(p, "00:00", 6);
 }
 
-/* The state_details text runctl writes for a flow run's state (every key, in its order;
- * lib/engine/state_text.cpp), so state rows have the size runctl's have. */
+/* The state_details text runctl writes for a flow run's state (only the keys that differ from
+ * their defaults; lib/engine/state_text.cpp), so state rows have the size runctl's have. */
 #define FLOOR_DETAILS_HEAD "{\"flow_run_id\":\""
-#define FLOOR_DETAILS_TAIL                                                                     \
-  "\",\"task_run_id\":null,\"child_flow_run_id\":null,\"scheduled_time\":null,"                \
-  "\"cache_key\":null,\"cache_expiration\":null,\"deferred\":null,\"untrackable_result\":false," \
-  "\"pause_timeout\":null,\"pause_reschedule\":false,\"pause_key\":null,"                      \
-  "\"run_input_keyset\":null,\"refresh_cache\":null,\"retriable\":null,\"transition_id\":null,"  \
-  "\"task_parameters_id\":null,\"traceparent\":null,\"deployment_concurrency_lease_id\":null}"
+#define FLOOR_DETAILS_TAIL "\"}"
 #define FLOOR_DETAILS_MAX (sizeof FLOOR_DETAILS_HEAD + 36 + sizeof FLOOR_DETAILS_TAIL)
 
 static size_t floor_details(char out[FLOOR_DETAILS_MAX], const char* run_id) {

@@ -1,4 +1,4 @@
-// lib/service/store_services.cpp and lib/service/transition.cpp on a real database: the nested
+// lib/service/store_services.cpp, transition.cpp and batch.cpp on a real database: the nested
 // forced orchestration of a subflow's parent task run writes the very state the caller built
 // (Prefect's UpdateSubflowParentTask proposes its fresh copy of the subflow's state, and
 // validation keeps that copy's id and timestamp, spec §3.7, §5.G11).
@@ -6,9 +6,11 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "service/batch.hpp"
 #include "service/runs.hpp"
 #include "service/store_services.hpp"
 #include "service/transition.hpp"
@@ -155,6 +157,72 @@ TEST_CASE("a request without a state id or timestamp: the server mints both") {
   REQUIRE(s.uuids.minted.size() == before + 1);
   CHECK(result.validated_state->id == s.uuids.minted.back());
   CHECK(result.validated_state->timestamp == kNow);
+}
+
+// batch.cpp runs a group without savepoints; a failing transition rolls the group back and runs
+// it again with savepoints, the sources rewound. Line for line, and id for id, the outcome is
+// the one a commit per transition gives.
+TEST_CASE("a batch group replayed after a failure gives what one commit each gives") {
+  struct Seen {
+    std::vector<std::string> lines;
+    std::vector<std::string> minted;
+    std::vector<std::string> current;
+    bool operator==(const Seen&) const = default;
+  };
+  std::vector<Seen> seen;
+  for (const int every : {1, 10}) {
+    CAPTURE(every);
+    Db db;
+    const std::string policy = db.dir + "/boom.json";
+    std::ofstream(policy) << R"({"rules": [{"name": "Boom", "from": "*", "to": ["COMPLETED"],
+                                            "after": [{"fail": "boom"}]}]})";
+    CountingUuids uuids;
+    FixedClock created_at(kNow);
+    SeededRandom random(1);
+    std::vector<CreatedRun> made =
+        create_runs(*db.store, RunSpec(), 3, proposal(StateType::kPending),
+                    Environment{created_at, uuids, random});
+    REQUIRE(made.size() == 3);
+    FixedClock clock(kNow + 10 * kSecond);
+    const Environment env{clock, uuids, random};
+    Seen s;
+    {
+      TransitionBatch batch(*db.store, env, BatchOptions{policy, every});
+      const std::pair<std::size_t, StateType> lines[] = {{0, StateType::kRunning},
+                                                         {0, StateType::kCompleted},  // boom
+                                                         {1, StateType::kRunning},
+                                                         {2, StateType::kRunning}};
+      std::size_t line = 0;
+      for (const auto& [run, type] : lines) {
+        TransitionRequest request;
+        request.run_id = made[run].run.id;
+        request.proposal = proposal(type);
+        batch.apply(++line, std::move(request));
+      }
+      batch.commit();
+      for (const BatchOutcome& o : batch.take_settled()) {
+        REQUIRE(o.result);
+        s.lines.push_back(std::to_string(o.line) + " " +
+                          std::string(status_name(o.result->status)) + " " +
+                          (o.result->validated_state ? o.result->validated_state->id : "-") + " " +
+                          o.result->error.value_or("-"));
+      }
+    }
+    s.minted = uuids.minted;
+    for (const CreatedRun& c : made) {
+      const std::optional<Run> run = db.store->runs().load_run(RunKind::kFlow, c.run.id);
+      REQUIRE(run);
+      s.current.push_back(std::string(type_name(*run->state_type)) + " " + *run->state_id);
+    }
+    CHECK(s.lines.size() == 4);
+    CHECK(s.lines[1].find("boom") != std::string::npos);
+    CHECK(s.current[0].rfind("RUNNING ", 0) == 0);
+    seen.push_back(std::move(s));
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].lines == seen[1].lines);
+  CHECK(seen[0].minted == seen[1].minted);
+  CHECK(seen[0].current == seen[1].current);
 }
 
 }  // namespace

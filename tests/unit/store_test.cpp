@@ -11,6 +11,9 @@
 #include <tuple>
 
 #include "engine/services.hpp"  // RetryableError
+#include "engine/state_json.hpp"
+#include "engine/state_text.hpp"
+#include "store/log_codec.hpp"
 #include "store/migrations.hpp"
 #include "util/error.hpp"
 
@@ -240,8 +243,8 @@ TEST_SUITE("store: opening") {
     auto e = error_of([&] { Store store(path, OpenMode::kRead); });
     REQUIRE(e);
     CHECK(e->kind() == ErrorKind::kNotFound);
-    CHECK(std::string(e->what()) == "database not found: " + path + " (`runctl --db " + path +
-                                         " init` creates it)");
+    CHECK(std::string(e->what()) ==
+          "database not found: " + path + " (`runctl --db " + path + " init` creates it)");
     CHECK_FALSE(fs::exists(path));
   }
 
@@ -797,9 +800,9 @@ TEST_SUITE("store: cache, queue and lookups") {
     f.store.runs().write_state(f.task, new_state);
     const Timestamp now = at("2026-01-01T13:00:00Z");
     f.store.runs().insert_cache_entry(state_id(10), "k", std::nullopt, old_state.id,
-                               at("2026-01-01T12:00:00Z"));
+                                      at("2026-01-01T12:00:00Z"));
     f.store.runs().insert_cache_entry(state_id(11), "k", at("2026-01-01T14:00:00Z"), new_state.id,
-                               at("2026-01-01T12:00:01Z"));
+                                      at("2026-01-01T12:00:01Z"));
 
     StatePtr hit = f.store.runs().find_cached_state("k", now);
     REQUIRE(hit);
@@ -819,9 +822,10 @@ TEST_SUITE("store: cache, queue and lookups") {
     Fixture f;
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"));
     f.store.runs().write_state(f.task, s);
-    f.store.runs().insert_cache_entry(state_id(10), "k", std::nullopt, s.id, at("2026-01-01T12:00:00Z"));
+    f.store.runs().insert_cache_entry(state_id(10), "k", std::nullopt, s.id,
+                                      at("2026-01-01T12:00:00Z"));
     f.store.runs().insert_cache_entry(state_id(11), "k", std::nullopt, state_id(99),
-                               at("2026-01-01T12:00:01Z"));
+                                      at("2026-01-01T12:00:01Z"));
     CHECK_FALSE(f.store.runs().find_cached_state("k", at("2026-01-01T13:00:00Z")));
   }
 
@@ -850,7 +854,8 @@ TEST_SUITE("store: cache, queue and lookups") {
     task(2, kFlowId, StateType::kCompleted);
     task(4, kOtherFlowId, StateType::kFailed);
     task(5, kFlowId, std::nullopt);
-    CHECK(f.store.runs().failed_task_runs(kFlowId) == std::vector<std::string>{state_id(1), state_id(3)});
+    CHECK(f.store.runs().failed_task_runs(kFlowId) ==
+          std::vector<std::string>{state_id(1), state_id(3)});
     CHECK(f.store.runs().failed_task_runs(kOtherFlowId) == std::vector<std::string>{state_id(4)});
   }
 
@@ -962,6 +967,129 @@ TEST_SUITE("store: schema 004") {
     REQUIRE(error);
     CHECK(error->kind() == ErrorKind::kBadData);
     CHECK(std::string(error->what()).find("already has a state at") != std::string::npos);
+  }
+}
+
+TEST_SUITE("store: schema 005") {
+  // A database as schema 004 left it: full state_details texts in the state rows, both signature
+  // lists spelled out in every log row, a plain ACCEPT's details written out, and two cache
+  // entries under one key. Opening it migrates it: every row is kept, and the log reads back
+  // exactly as it was written.
+  TEST_CASE("migrating from 004 keeps every row, and the log reads as it was written") {
+    TempDir dir;
+    const std::string path = dir.file("old.db");
+    StateDetails cached;
+    cached.cache_key = "k";
+    cached.retriable = false;
+    State proposal = make_state(state_id(9), StateType::kRunning, at("2026-01-01T10:00:02Z"));
+    const std::string plain_accept =
+        R"({"type":"accept_details","reason":null,"delay_seconds":null})";
+    const std::string reject = R"({"type":"reject_details","reason":"no"})";
+    {
+      SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      for (const Migration& m : sqlite_migrations())
+        if (m.version <= 4) raw.exec(m.sql);
+      raw.exec("PRAGMA user_version = 4");
+      raw.exec(std::string("INSERT INTO flow_run (id, created, updated, name, state_id, "
+                           "state_type, state_name, state_timestamp) VALUES ('") +
+               kFlowId +
+               "', '2026-01-01T10:00:00.000000+00:00', "
+               "'2026-01-01T10:00:00.000000+00:00', 'old', '" +
+               state_id(2) + "', 'RUNNING', 'Running', '2026-01-01T10:00:02.000000+00:00')");
+      const std::pair<int, const StateDetails*> states[] = {{1, nullptr}, {2, &cached}};
+      for (const auto& [n, details] : states) {
+        SQLite::Statement st(raw,
+                             "INSERT INTO flow_run_state (id, created, flow_run_id, type, name, "
+                             "timestamp, state_details) VALUES (?1, ?2, ?3, ?4, ?5, ?2, ?6)");
+        st.bind(1, state_id(n));
+        st.bind(2, "2026-01-01T10:00:0" + std::to_string(n) + ".000000+00:00");
+        st.bind(3, kFlowId);
+        st.bind(4, n == 1 ? "PENDING" : "RUNNING");
+        st.bind(5, n == 1 ? "Pending" : "Running");
+        st.bind(6, state_details_text(details ? *details : StateDetails()));
+        st.exec();
+      }
+      std::string proposal_text;
+      append_state_text(proposal_text, proposal);
+      const std::pair<std::string, std::string> rows[] = {{"ACCEPT", plain_accept},
+                                                          {"REJECT", reject}};
+      for (const auto& [status, details] : rows) {
+        SQLite::Statement st(raw,
+                             "INSERT INTO orchestration_log (run_id, run_kind, at, "
+                             "proposed_state, status, details, validated_state_id, "
+                             "rule_signature, finalization_signature, duration_us, policy) "
+                             "VALUES (?1, 'flow', '2026-01-01T10:00:02.000000+00:00', ?2, ?3, ?4, "
+                             "?5, '[\"PreventPendingTransitions\",\"CopyScheduledTime\"]', "
+                             "'[\"SetStartTime\"]', 7, 'CoreFlowPolicy')");
+        st.bind(1, kFlowId);
+        st.bind(2, proposal_text);
+        st.bind(3, status);
+        st.bind(4, details);
+        st.bind(5, state_id(2));
+        st.exec();
+      }
+      for (const char* id : {"c1", "c2"})
+        raw.exec(std::string("INSERT INTO task_run_state_cache (id, created, cache_key, "
+                             "task_run_state_id) VALUES ('") +
+                 id + "', '2026-01-01T10:00:00.000000+00:00', 'key', '" + state_id(2) + "')");
+    }
+
+    Store store(path, OpenMode::kCreate);
+    CHECK(store.schema_version() == SqliteDatabase::latest_schema_version());
+    CHECK(store.db().execAndGet("PRAGMA integrity_check").getString() == "ok");
+    CHECK(count(store, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+    CHECK(count(store, "SELECT count(*) FROM flow_run_state") == 2);
+    CHECK(count(store, "SELECT count(*) FROM task_run_state_cache") == 2);
+    CHECK(count(store, "SELECT count(*) FROM signature") == 2);  // two distinct lists
+
+    const std::optional<Run> run = store.runs().load_run(RunKind::kFlow, kFlowId);
+    REQUIRE(run);
+    const auto history = store.runs().load_history(*run);
+    REQUIRE(history.size() == 2);
+    CHECK(state_details_to_json(*history[0]->details) == state_details_to_json(StateDetails()));
+    CHECK(state_details_to_json(*history[1]->details) == state_details_to_json(cached));
+
+    const Signature rules(
+        std::vector<std::string>{"PreventPendingTransitions", "CopyScheduledTime"});
+    const Signature finalization(std::vector<std::string>{"SetStartTime"});
+    const Json proposal_json = state_to_json(proposal);
+    std::vector<LogEntry> log = store.runs().load_log(kFlowId);
+    REQUIRE(log.size() == 2);
+    for (const LogEntry& e : log) {
+      CHECK(e.proposed_state == proposal_json);
+      CHECK(e.rule_signature == rules);
+      CHECK(e.finalization_signature == finalization);
+      CHECK(e.validated_state_id == state_id(2));
+      CHECK(e.duration_us == 7);
+    }
+    CHECK(log[0].details == Json::parse(plain_accept));
+    CHECK(log[1].details == Json::parse(reject));
+
+    // The same entries written now take the lean form and read back the same.
+    {
+      WriteTransaction tx(store);
+      for (LogEntry e : log) {
+        e.proposed_state_text = stored_proposal_text(proposal);
+        store.runs().insert_log(e);
+      }
+      tx.commit();
+    }
+    const std::vector<LogEntry> again = store.runs().load_log(kFlowId);
+    REQUIRE(again.size() == 4);
+    for (std::size_t i = 0; i < 2; ++i) {
+      CAPTURE(i);
+      CHECK(again[i + 2].proposed_state == log[i].proposed_state);
+      CHECK(again[i + 2].details == log[i].details);
+      CHECK(again[i + 2].rule_signature == log[i].rule_signature);
+      CHECK(again[i + 2].finalization_signature == log[i].finalization_signature);
+    }
+    CHECK(count(store, "SELECT count(*) FROM signature") == 2);  // the lists were reused
+    CHECK(count(store, "SELECT count(*) FROM orchestration_log WHERE id > 2 AND details IS NULL") ==
+          1);
+    CHECK(count(store,
+                "SELECT count(*) FROM orchestration_log WHERE id > 2 AND "
+                "length(proposed_state) < (SELECT length(proposed_state) FROM orchestration_log "
+                "WHERE id = 1) / 2") == 2);
   }
 }
 
