@@ -613,21 +613,39 @@ std::vector<StatePtr> SqliteRuns::load_history(const Run& run) {
 // ---------------------------------------------------------------------------------------------
 // Orchestration log.
 
-std::int64_t SqliteRuns::signature_id(const Signature& names) {
-  if (const SignatureIds::Entry* e = stmts_->signatures.find(names)) return e->id;
-  const std::string text = strings_text(names);
-  {
-    Use s(db_, stmts_->insert_signature, "INSERT OR IGNORE INTO signature (names) VALUES (?1)");
-    s.text(1, text);
-    s->exec();
+std::pair<std::int64_t, std::int64_t> SqliteRuns::signature_ids(const Signature& rules,
+                                                                const Signature& finalization) {
+  SignatureIds& known = stmts_->signatures;
+  const SignatureIds::Entry* r = known.find(rules);
+  const SignatureIds::Entry* f = known.find(finalization);
+  if (r && f) return {r->id, f->id};
+  // A process's first transition: both lists are looked up in one statement, and only a list
+  // never seen before is inserted (a new policy, or a new path through one).
+  const std::string texts[2] = {strings_text(rules), strings_text(finalization)};
+  const Signature* names[2] = {&rules, &finalization};
+  std::optional<std::int64_t> ids[2];
+  for (int attempt = 0; attempt < 2 && !(ids[0] && ids[1]); ++attempt) {
+    if (attempt == 1) {
+      Use s(db_, stmts_->insert_signature,
+            "INSERT OR IGNORE INTO signature (names) VALUES (?1), (?2)");
+      s.text(1, texts[0]);
+      s.text(2, texts[1]);
+      s->exec();
+    }
+    Use s(db_, stmts_->find_signature, "SELECT id, names FROM signature WHERE names IN (?1, ?2)");
+    s.text(1, texts[0]);
+    s.text(2, texts[1]);
+    while (s->executeStep()) {
+      const std::string found = s->getColumn(1).getString();
+      for (int i = 0; i < 2; ++i)
+        if (found == texts[i]) ids[i] = s->getColumn(0).getInt64();
+    }
   }
-  Use s(db_, stmts_->find_signature, "SELECT id FROM signature WHERE names = ?1");
-  s.text(1, text);
-  if (!s->executeStep())
+  if (!ids[0] || !ids[1])
     throw Error(ErrorKind::kIo, path_ + ": signature row missing after insert");
-  const std::int64_t id = s->getColumn(0).getInt64();
-  stmts_->signatures.add(names, id);
-  return id;
+  for (int i = 0; i < 2; ++i)
+    if (!known.find(*names[i])) known.add(*names[i], *ids[i]);
+  return {*ids[0], *ids[1]};
 }
 
 void SqliteRuns::on_commit() {
@@ -642,8 +660,8 @@ void SqliteRuns::on_rollback() {
 
 std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {
   return guarded(path_, [&] {
-    const std::int64_t rule_id = signature_id(entry.rule_signature);
-    const std::int64_t finalization_id = signature_id(entry.finalization_signature);
+    const auto [rule_id, finalization_id] =
+        signature_ids(entry.rule_signature, entry.finalization_signature);
     Use s(db_, stmts_->insert_log, [] {
       return std::string("INSERT INTO orchestration_log (") + kLogColumns +
              ", event, event_occurred, event_resource, event_related, event_payload, "

@@ -43,7 +43,9 @@ class SqliteRuns final : public RunRepository {
  private:
   struct Statements;  // sqlite_runs.cpp
   StatePtr read_state_row(SQLite::Statement& row);
-  std::int64_t signature_id(const Signature& names);
+  // The ids of a log row's two signature lists, inserted when new.
+  std::pair<std::int64_t, std::int64_t> signature_ids(const Signature& rules,
+                                                      const Signature& finalization);
 
   SQLite::Database& db_;
   const std::string& path_;
