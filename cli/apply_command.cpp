@@ -209,10 +209,41 @@ void append_strings(std::string& out, const Strings& items) {
   out.push_back(']');
 }
 
+// The JSON text of each signature apply prints. A policy's transitions sign with a few lists, so
+// each list is escaped once, not on every line. Names are interned (engine/signature.hpp):
+// two lists are the same when they point at the same names.
+class SignatureTexts {
+ public:
+  const std::string& text(const Signature& names) {
+    for (const Entry& e : entries_)
+      if (same_names(e.names, names)) return e.text;
+    if (entries_.size() == kMaxEntries) entries_.erase(entries_.begin());
+    std::string text;
+    append_strings(text, names);
+    entries_.push_back({names, std::move(text)});
+    return entries_.back().text;
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 64;
+  struct Entry {
+    Signature names;
+    std::string text;
+  };
+  static bool same_names(const Signature& a, const Signature& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (&a[i] != &b[i]) return false;
+    return true;
+  }
+  std::vector<Entry> entries_;
+};
+
 // transition_to_json(r, false) as compact text, written directly: building that Json tree and
 // dumping it was most of apply's time. Same keys, same order, same bytes; the apply tests
 // compare every line with set-state --json's.
-void append_transition_text(std::string& out, const TransitionResult& r) {
+void append_transition_text(std::string& out, const TransitionResult& r,
+                            SignatureTexts& signatures) {
   out += "\"run_id\":";
   append_json_string(out, r.run_id);
   out += ",\"run_kind\":\"";
@@ -230,9 +261,9 @@ void append_transition_text(std::string& out, const TransitionResult& r) {
   out += "\",\"details\":";
   append_response_details_text(out, r.details);
   out += ",\"rule_signature\":";
-  append_strings(out, r.rule_signature);
+  out += signatures.text(r.rule_signature);
   out += ",\"finalization_signature\":";
-  append_strings(out, r.finalization_signature);
+  out += signatures.text(r.finalization_signature);
   out += ",\"parameters\":";
   append_json(out, r.parameters);
   out += ",\"side_effects\":";
@@ -247,12 +278,12 @@ void append_transition_text(std::string& out, const TransitionResult& r) {
 }
 
 // The set-state --json object with "line" in front; an error: line, run_id, error, exit_code.
-void write_json(std::string& out, const BatchOutcome& o) {
+void write_json(std::string& out, const BatchOutcome& o, SignatureTexts& signatures) {
   out += "{\"line\":";
   out += std::to_string(o.line);
   if (o.result) {
     out.push_back(',');
-    append_transition_text(out, *o.result);
+    append_transition_text(out, *o.result, signatures);
     out.push_back('}');
   } else {
     out += ",\"run_id\":";
@@ -367,6 +398,7 @@ void add_apply_command(CLI::App& cli, App& app) {
     TransitionBatch batch(*db, env, BatchOptions{flags->policy, flags->commit_every});
     LineReader reader(fd);
     Output output;
+    SignatureTexts signatures;
     Progress progress(!from_stdin && ::isatty(STDERR_FILENO), total_bytes);
     int worst = exit_code::kAccept;
 
@@ -374,7 +406,7 @@ void add_apply_command(CLI::App& cli, App& app) {
       for (const BatchOutcome& o : batch.take_settled()) {
         worst = std::max(worst, outcome_exit_code(o));
         if (flags->json)
-          write_json(output.buffer(), o);
+          write_json(output.buffer(), o, signatures);
         else
           write_text(output.buffer(), o);
       }
