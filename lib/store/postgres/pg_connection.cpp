@@ -31,24 +31,24 @@ bool starts_with(const char* sqlstate, std::string_view prefix) {
 Connection::Connection(const std::string& url, const std::string& name) : name_(name) {
   // A URI that libpq cannot read is the user's mistake, reported before any connection.
   char* parse_error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
+  PQconninfoOption* parsed = libpq().PQconninfoParse(url.c_str(), &parse_error);
   if (!parsed) {
     const std::string why = parse_error ? first_line(parse_error) : "out of memory";
-    PQfreemem(parse_error);
+    libpq().PQfreemem(parse_error);
     throw Error(ErrorKind::kUsage,
                 "--db: not a valid PostgreSQL connection URI: " + name_ + ": " + scrub(why, url));
   }
-  PQconninfoFree(parsed);
+  libpq().PQconninfoFree(parsed);
 
   // The URI's settings, then runctl's: text is UTF-8 on the wire whatever the locale.
   const char* keys[] = {"dbname", "fallback_application_name", "client_encoding", nullptr};
   const char* values[] = {url.c_str(), "runctl", "UTF8", nullptr};
-  conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  conn_ = libpq().PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn_) throw Error(ErrorKind::kUnavailable, "cannot connect to PostgreSQL: out of memory");
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    const std::string reason = scrub(connect_reason(PQerrorMessage(conn_)), url);
+  if (libpq().PQstatus(conn_) != CONNECTION_OK) {
+    const std::string reason = scrub(connect_reason(libpq().PQerrorMessage(conn_)), url);
     const std::string where = server();
-    PQfinish(conn_);
+    libpq().PQfinish(conn_);
     conn_ = nullptr;
     // The server answered, but has no such database: as a missing SQLite file.
     if (reason.starts_with("database \"") && reason.ends_with("\" does not exist"))
@@ -57,26 +57,26 @@ Connection::Connection(const std::string& url, const std::string& name) : name_(
     throw Error(ErrorKind::kUnavailable,
                 "cannot connect to PostgreSQL at " + where + ": " + reason);
   }
-  PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
+  libpq().PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
 }
 
 void Connection::on_notice(void* self, const PGresult* notice) {
   // Only the server's last word before it closes the connection is worth keeping.
-  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* severity = libpq().PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
   if (!severity || (std::string_view(severity) != "FATAL" && std::string_view(severity) != "PANIC"))
     return;
-  const char* primary = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+  const char* primary = libpq().PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
   static_cast<Connection*>(self)->last_notice_ = first_line(primary ? primary : "");
 }
 
 Connection::~Connection() {
-  if (conn_) PQfinish(conn_);
+  if (conn_) libpq().PQfinish(conn_);
 }
 
 std::string Connection::server() const {
   if (!conn_) return "?";
-  const char* host = PQhost(conn_);
-  const char* port = PQport(conn_);
+  const char* host = libpq().PQhost(conn_);
+  const char* port = libpq().PQport(conn_);
   std::string out = host && *host ? host : "localhost";
   // A unix socket is a directory (or an abstract name, @...): no port to show.
   if (out.starts_with('/') || out.starts_with('@')) return out;
@@ -90,17 +90,17 @@ std::string Connection::busy_message() const {
 }
 
 bool Connection::connected() const {
-  return conn_ && PQstatus(conn_) == CONNECTION_OK;
+  return conn_ && libpq().PQstatus(conn_) == CONNECTION_OK;
 }
 
 bool Connection::in_transaction() const {
   if (!connected()) return false;
-  const PGTransactionStatusType s = PQtransactionStatus(conn_);
+  const PGTransactionStatusType s = libpq().PQtransactionStatus(conn_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
 
 bool Connection::transaction_failed() const {
-  return connected() && PQtransactionStatus(conn_) == PQTRANS_INERROR;
+  return connected() && libpq().PQtransactionStatus(conn_) == PQTRANS_INERROR;
 }
 
 Result Connection::exec(const std::string& sql, const Params& params) {
@@ -114,26 +114,26 @@ Result Connection::exec(const std::string& sql, const Params& params) {
   auto [it, first_use] = prepared_.try_emplace(sql);
   Result r;
   if (first_use) {
-    r = Result(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, params.values(), nullptr,
-                            nullptr, 0));
+    r = Result(libpq().PQexecParams(conn_, sql.c_str(), params.size(), nullptr, params.values(),
+                                    nullptr, nullptr, 0));
   } else {
     if (it->second.empty()) {
       const std::string statement = "runctl_" + std::to_string(++prepared_count_);
-      Result prepared(PQprepare(conn_, statement.c_str(), sql.c_str(), 0, nullptr));
-      if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) throw_error(prepared.get());
+      Result prepared(libpq().PQprepare(conn_, statement.c_str(), sql.c_str(), 0, nullptr));
+      if (libpq().PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) throw_error(prepared.get());
       it->second = statement;
     }
-    r = Result(PQexecPrepared(conn_, it->second.c_str(), params.size(), params.values(), nullptr,
-                              nullptr, 0));
+    r = Result(libpq().PQexecPrepared(conn_, it->second.c_str(), params.size(), params.values(),
+                                      nullptr, nullptr, 0));
   }
-  const ExecStatusType status = PQresultStatus(r.get());
+  const ExecStatusType status = libpq().PQresultStatus(r.get());
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) throw_error(r.get());
   return r;
 }
 
 void Connection::exec_script(const std::string& sql) {
-  Result r(PQexec(conn_, sql.c_str()));
-  const ExecStatusType status = PQresultStatus(r.get());
+  Result r(libpq().PQexec(conn_, sql.c_str()));
+  const ExecStatusType status = libpq().PQresultStatus(r.get());
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) throw_error(r.get());
 }
 
@@ -142,7 +142,7 @@ void Connection::throw_error(const PGresult* result) {
   // A statement after a failed one only says "current transaction is aborted": what failed is
   // the first one, and that is what the caller is told.
   if (first_failure_ && result) {
-    const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    const char* state = libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE);
     if (state && std::string_view(state) == "25P02") throw *first_failure_;
   }
   if (transaction_failed() && !first_failure_) first_failure_ = e;
@@ -150,11 +150,13 @@ void Connection::throw_error(const PGresult* result) {
 }
 
 Error Connection::to_error(const PGresult* result) const {
-  const char* state_field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* state_field = result ? libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* state = state_field ? state_field : "";
-  const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  const char* primary =
+      result ? libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   const std::string message =
-      primary ? primary : (result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+      primary ? primary
+              : (result ? libpq().PQresultErrorMessage(result) : libpq().PQerrorMessage(conn_));
   const std::string detail = first_line(message.substr(0, message.find('\n')));
 
   // The server went away (shut down, crashed, the network): whatever was open is rolled back.

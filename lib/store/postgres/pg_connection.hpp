@@ -1,7 +1,7 @@
 // One libpq connection: statements prepared once per connection and run with text parameters,
 // and one mapping from PostgreSQL's failures (SQLSTATE, a lost connection) to runctl::Error.
 #pragma once
-#include <libpq-fe.h>
+#include "store/postgres/libpq_api.hpp"
 
 #include <optional>
 #include <string>

@@ -9,7 +9,7 @@
 namespace runctl::pg {
 
 std::int64_t Result::affected() const {
-  const char* n = r_ ? PQcmdTuples(r_) : "";
+  const char* n = r_ ? libpq().PQcmdTuples(r_) : "";
   return *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 

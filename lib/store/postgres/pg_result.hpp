@@ -1,7 +1,7 @@
 // A libpq result that frees itself, and a reader of one row's text columns whose every complaint
 // names the database, the row and the column (as the SQLite backend's RowReader does).
 #pragma once
-#include <libpq-fe.h>
+#include "store/postgres/libpq_api.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -20,12 +20,12 @@ class Result {
   Result() = default;
   explicit Result(PGresult* r) : r_(r) {}
   ~Result() {
-    if (r_) PQclear(r_);
+    if (r_) libpq().PQclear(r_);
   }
   Result(Result&& other) noexcept : r_(std::exchange(other.r_, nullptr)) {}
   Result& operator=(Result&& other) noexcept {
     if (this != &other) {
-      if (r_) PQclear(r_);
+      if (r_) libpq().PQclear(r_);
       r_ = std::exchange(other.r_, nullptr);
     }
     return *this;
@@ -34,17 +34,18 @@ class Result {
   Result& operator=(const Result&) = delete;
 
   PGresult* get() const { return r_; }
-  int rows() const { return r_ ? PQntuples(r_) : 0; }
+  int rows() const { return r_ ? libpq().PQntuples(r_) : 0; }
   bool empty() const { return rows() == 0; }
   // Rows an INSERT, UPDATE or DELETE touched.
   std::int64_t affected() const;
 
-  bool is_null(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+  bool is_null(int row, int col) const { return libpq().PQgetisnull(r_, row, col) != 0; }
   std::string_view view(int row, int col) const {
-    return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
+    return {libpq().PQgetvalue(r_, row, col),
+            static_cast<std::size_t>(libpq().PQgetlength(r_, row, col))};
   }
   std::string text(int row, int col) const { return std::string(view(row, col)); }
-  const char* column_name(int col) const { return PQfname(r_, col); }
+  const char* column_name(int col) const { return libpq().PQfname(r_, col); }
 
  private:
   PGresult* r_ = nullptr;

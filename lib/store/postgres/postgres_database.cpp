@@ -173,7 +173,7 @@ void PostgresDatabase::commit() {
                                 " (during COMMIT: the transaction may or may not have committed)");
     throw;
   }
-  const bool committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
+  const bool committed = std::string_view(libpq().PQcmdStatus(r.get())) == "COMMIT";
   transaction_ended(committed);
   if (!committed)
     throw Error(ErrorKind::kIo,
