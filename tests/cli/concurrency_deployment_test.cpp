@@ -530,8 +530,12 @@ TEST_CASE("an in-process retry releases the deployment slot") {
 
 TEST_CASE("a flow run of a missing deployment: Deployment not found.") {
   ConcDb c;
-  const std::string id =
-      c.flow({"--deployment-id", "33333333-3333-4333-8333-333333333333", "--state", "SCHEDULED"});
+  // A run can only be created for a deployment that exists (issue 14, item 11); the deployment
+  // then goes, leaving the run's deployment_id dangling, as Prefect allows.
+  const std::string d = "33333333-3333-4333-8333-333333333333";
+  c.cmd({"deployment", "create", "--id", d}, 0);
+  const std::string id = c.flow({"--deployment-id", d, "--state", "SCHEDULED"});
+  c.db.sql("DELETE FROM deployment WHERE id = '" + d + "'");
   const Json r = c.set(id, "PENDING");
   CHECK(status(r) == "ABORT");
   CHECK(reason(r) == "Deployment not found.");

@@ -15,9 +15,13 @@ inline const std::vector<std::string> kStateTypes = {"SCHEDULED", "PENDING", "RU
                                                      "CRASHED",   "PAUSED",  "CANCELLING"};
 
 // `kind`-run create with the clock at `now`; returns the run's id. Each state of a run needs its
-// own timestamp, so tests create at one clock and propose at later ones.
+// own timestamp, so tests create at one clock and propose at later ones. A --deployment-id must
+// name a deployment that exists, so one without a limit is created first when it is missing.
 inline std::string create_run_at(const CliDb& db, const std::string& now, const std::string& kind,
                                  std::vector<std::string> extra = {}) {
+  for (std::size_t i = 0; i + 1 < extra.size(); ++i)
+    if (extra[i] == "--deployment-id" && db.run({"deployment", "show", extra[i + 1]}).exit_code)
+      REQUIRE(db.run({"--now", now, "deployment", "create", "--id", extra[i + 1]}).exit_code == 0);
   std::vector<std::string> args{"--now", now, kind + "-run", "create"};
   args.insert(args.end(), extra.begin(), extra.end());
   return db.json(args, 0).value("id", std::string());
