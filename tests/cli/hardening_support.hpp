@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,16 @@ class CwdGuard {
  private:
   std::filesystem::path old_;
 };
+
+// A file of the source tree (README.md, docs/cli.md, ...), for the tests that hold the docs to
+// the binary.
+inline std::string source_file(const std::string& relative) {
+  std::ifstream in(std::string(RUNCTL_SCENARIO_DIR) + "/../../../" + relative);
+  REQUIRE_MESSAGE(in, "cannot read " << relative);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 // runctl ARGS... (no --db added).
 inline ProcessResult runctl(std::vector<std::string> args) {
