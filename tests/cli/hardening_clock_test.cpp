@@ -35,7 +35,7 @@ TEST_CASE("hardening 3: a bad RUNCTL_NOW does not break commands that never read
     CHECK(r.err.empty());
   }
   // Where it is read, the message names RUNCTL_NOW, not --now; nothing is written.
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"set-state", id, "RUNNING"}), 64,
                  "runctl: RUNCTL_NOW: not an ISO 8601 date-time: garbage");
   check_rejected(db, before, db.run({"flow-run", "create"}), 64,
@@ -49,7 +49,7 @@ TEST_CASE("hardening 3: a bad --now is ignored where the clock is not read, refu
   const std::string id = db.create_flow({"--now", kT0, "--state", "PENDING"});
   CHECK(db.run({"--now", "yesterday", "show", id}).exit_code == 0);
   CHECK(db.run({"--now", "yesterday", "rules"}).exit_code == 0);
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"--now", "yesterday", "set-state", id, "RUNNING"}), 64,
                  "runctl: --now: not an ISO 8601 date-time: yesterday");
 }
@@ -65,7 +65,7 @@ TEST_CASE("hardening 3: a bad RUNCTL_SEED only matters to commands that draw fro
     CHECK(r.exit_code == 0);
     CHECK(r.err.empty());
   }
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(
       db, before, db.run({"--now", "2024-05-01T12:00:01Z", "set-state", id, "RUNNING"}), 64,
       "runctl: RUNCTL_SEED: expected an unsigned integer (0 to 18446744073709551615), got "
@@ -110,7 +110,7 @@ TEST_CASE("hardening 12: the commands that read the clock are those docs/cli.md 
     CAPTURE(name);
     std::vector<std::string> with{"--now", "not-a-time"};
     with.insert(with.end(), args.begin(), args.end());
-    const auto before = snapshot(e.db);
+    const auto before = e.db.snapshot();
     const ProcessResult r = e.db.run(with);
     if (r.exit_code == 64 && r.err.find("--now") != std::string::npos) {
       readers.insert(name);

@@ -17,7 +17,7 @@ const std::string kKnownKeys =
 TEST_CASE("hardening 7: a misspelt --details key is refused with the closest key") {
   CliDb db;
   const std::string id = db.create_flow({"--now", "2024-05-01T12:00:00Z", "--state", "PENDING"});
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before,
                  db.run({"--now", "2024-05-01T12:01:00Z", "set-state", id, "SCHEDULED", "--details",
                          R"({"scheduled_tme": "2024-05-02T00:00:00Z"})"}),
@@ -58,7 +58,7 @@ TEST_CASE("hardening 7: an apply line's unknown state_details key fails that lin
   CHECK(r.out ==
         "line 1: error (exit 65): state.state_details: unknown key \"scheduled_tme\" (did you "
         "mean scheduled_time?)\n");
-  CHECK(snapshot(db) == before);
+  CHECK(db.snapshot() == before);
 }
 
 TEST_CASE("hardening 7: a policy file's state with an unknown state_details key is a bad file") {
@@ -67,7 +67,7 @@ TEST_CASE("hardening 7: a policy file's state with an unknown state_details key 
   const std::string file = db.policy(Json::parse(R"({"rules": [{"name": "Later", "from": "*",
       "to": "*", "before": [{"reject": {"state": {"type": "SCHEDULED",
       "state_details": {"scheduled_tim": "2024-05-02T00:00:00Z"}}}}]}]})"));
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(
       db, before,
       db.run({"--now", "2024-05-01T12:01:00Z", "set-state", id, "RUNNING", "--policy", file}), 78,

@@ -97,7 +97,7 @@ TEST_CASE("hardening 9: reasons, policy names and tags in text output are escape
 TEST_CASE("hardening 9: an error line quoting its input escapes it as well") {
   CliDb db;
   const std::string id = db.create_flow();
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"set-state", id, "\x1b[31mRUNNING"}), 65,
                  "runctl: unknown state type \"\\x1b[31mRUNNING\" (expected SCHEDULED, PENDING, "
                  "RUNNING, COMPLETED, FAILED, CANCELLED, CRASHED, PAUSED or CANCELLING)");

@@ -14,7 +14,7 @@ std::string usage(const std::string& flag, const std::string& what, const std::s
 TEST_CASE("hardening 6: --slot-decay nan and inf are refused with 64") {
   CliDb db;
   REQUIRE(db.run({"global-limit", "create", "g", "--limit", "2"}).exit_code == 0);
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   for (const std::string v : {"nan", "NaN", "inf", "-inf", "infinity"}) {
     CAPTURE(v);
     check_rejected(db, before,
@@ -28,7 +28,7 @@ TEST_CASE("hardening 6: --slot-decay nan and inf are refused with 64") {
 TEST_CASE("hardening 6: --retry-jitter-factor nan and inf are refused, not stored as null") {
   CliDb db;
   REQUIRE(db.run({"init"}).exit_code == 0);
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   for (const std::string v : {"nan", "inf"}) {
     CAPTURE(v);
     check_rejected(db, before, db.run({"task-run", "create", "--retry-jitter-factor", v}), 64,
@@ -41,7 +41,7 @@ TEST_CASE("hardening 6: --retry-jitter-factor nan and inf are refused, not store
 TEST_CASE("hardening 6: --retry-delay nan and inf are refused") {
   CliDb db;
   REQUIRE(db.run({"init"}).exit_code == 0);
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   for (const std::string v : {"nan", "inf", "1,nan"}) {
     CAPTURE(v);
     check_rejected(db, before, db.run({"task-run", "create", "--retry-delay", v}), 64,
@@ -52,7 +52,7 @@ TEST_CASE("hardening 6: --retry-delay nan and inf are refused") {
 TEST_CASE("hardening 6: --seed must be an unsigned 64-bit integer") {
   CliDb db;
   const std::string id = db.create_flow({"--now", "2024-05-01T12:00:00Z", "--state", "PENDING"});
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   for (const std::string v :
        {"-1", "18446744073709551616", "99999999999999999999999", "+5", " 5", "5x", "1e3", ""}) {
     CAPTURE(v);
@@ -69,7 +69,7 @@ TEST_CASE("hardening 6: --seed must be an unsigned 64-bit integer") {
 TEST_CASE("hardening 6: other non-negative options refuse nan too") {
   CliDb db;
   REQUIRE(db.run({"init"}).exit_code == 0);
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"events", "--follow", "--timeout", "nan"}), 64,
                  usage("--timeout", "expected a finite number >= 0", "nan"));
   check_rejected(db, before, db.run({"events", "--follow", "--timeout", "inf"}), 64,

@@ -23,7 +23,7 @@ struct Fixture {
 
 TEST_CASE("hardening 2: read commands to a full stdout exit 74, nothing written") {
   Fixture f;
-  const auto before = snapshot(f.db);
+  const auto before = f.db.snapshot();
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"show", f.flow},
                                              {"show", f.flow, "--json"},
@@ -69,7 +69,7 @@ TEST_CASE("hardening 2: set-state to a full stdout is 74 after the commit, not 0
   CHECK(f.db.show(f.flow)["state_type"] == "RUNNING");
 
   // A dry run commits nothing, and says nothing about a commit.
-  const auto before = snapshot(f.db);
+  const auto before = f.db.snapshot();
   check_rejected(f.db, before,
                  run_to_dev_full(f.db, {"--now", "2026-01-01T12:00:02Z", "set-state", f.flow,
                                         "COMPLETED", "--dry-run"}),

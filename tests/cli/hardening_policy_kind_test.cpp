@@ -25,7 +25,7 @@ struct Fixture {
 
 TEST_CASE("hardening 15: a built-in policy of the other run kind is refused with a hint") {
   Fixture f;
-  const auto before = snapshot(f.db);
+  const auto before = f.db.snapshot();
   check_rejected(f.db, before, f.set(f.task, "CoreFlowPolicy"), 64,
                  "runctl: --policy CoreFlowPolicy: a policy for flow runs, and the run is a task "
                  "run (use CoreTaskPolicy, or leave --policy out for the task runs' core policy)");
@@ -49,7 +49,7 @@ TEST_CASE("hardening 15: a built-in policy of the other run kind is refused with
 
 TEST_CASE("hardening 15: a policy file splicing or naming flow built-ins is for flow runs") {
   Fixture f;
-  const auto before = snapshot(f.db);
+  const auto before = f.db.snapshot();
   const std::string splice = f.db.policy(Json{{"rules", Json::array({"@core-flow"})}}, "a.json");
   check_rejected(f.db, before, f.set(f.task, splice), 64,
                  "runctl: --policy " + splice +
@@ -83,7 +83,7 @@ TEST_CASE("hardening 15: a policy file of generic entries serves both kinds") {
 
 TEST_CASE("hardening 15: a policy file cannot mix flow and task built-ins") {
   Fixture f;
-  const auto before = snapshot(f.db);
+  const auto before = f.db.snapshot();
   const std::string mixed =
       f.db.policy(Json{{"rules", Json::array({"@core-flow", "RetryFailedTasks"})}});
   const std::string line = "runctl: policy file " + mixed +
@@ -105,7 +105,7 @@ TEST_CASE("hardening 15: apply refuses the line of the other kind; policy show u
         "line 1: error (exit 64): --policy CoreFlowPolicy: a policy for flow runs, and the run "
         "is a task run (use CoreTaskPolicy, or leave --policy out for the task runs' core "
         "policy)\n");
-  CHECK(snapshot(f.db) == before);
+  CHECK(f.db.snapshot() == before);
 
   // A task policy file lists the task transforms without --run-kind, and refuses --run-kind flow.
   const std::string task_file =

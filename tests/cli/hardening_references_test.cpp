@@ -12,7 +12,7 @@ const std::string kUnknown = "00000000-0000-4000-8000-00000000abcd";
 TEST_CASE("hardening 11: an unknown --deployment-id is refused with 66, nothing written") {
   CliDb db;
   REQUIRE(db.run({"init"}).exit_code == 0);
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   const std::string line = "runctl: --deployment-id: deployment " + kUnknown +
                            " not found (runctl deployment create makes one)";
   check_rejected(db, before, db.run({"flow-run", "create", "--deployment-id", kUnknown}), 66, line);
@@ -29,7 +29,7 @@ TEST_CASE("hardening 11: an unknown --deployment-id is refused with 66, nothing 
 TEST_CASE("hardening 11: an unknown --parent-task-run is refused with 66, nothing written") {
   CliDb db;
   const std::string flow = db.create_flow();
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"flow-run", "create", "--parent-task-run", kUnknown}), 66,
                  "runctl: --parent-task-run: task run " + kUnknown + " not found");
   // A flow run's id is not a task run's.
@@ -43,7 +43,7 @@ TEST_CASE("hardening 11: an unknown --parent-task-run is refused with 66, nothin
 TEST_CASE("hardening 11: --flow-run keeps its check") {
   CliDb db;
   REQUIRE(db.run({"init"}).exit_code == 0);
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"task-run", "create", "--flow-run", kUnknown}), 66,
                  "runctl: flow run " + kUnknown + " not found");
 }

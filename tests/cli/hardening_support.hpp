@@ -123,32 +123,24 @@ inline void check_rejected(const ProcessResult& r, int code, const std::string& 
   CHECK(r.out.empty());
 }
 
-// What "nothing written" compares: the main file's bytes (db.bytes()) and, since runctl keeps
-// a WAL, the WAL's and any journal's too (docs/reliability.md).
-struct DbBytes {
-  std::string main;
-  reliability::DbFiles files;
-  bool operator==(const DbBytes&) const = default;
-};
-
-inline DbBytes snapshot(const CliDb& db) {
-  return DbBytes{db.bytes(), reliability::db_files(db.path())};
-}
+// What "nothing written" compares is CliDb::snapshot(): on SQLite the main file, its WAL and any
+// journal byte for byte (docs/reliability.md); on PostgreSQL every row of the test's schema.
 
 // The snapshot to compare an `apply` against. apply folds the WAL into the main file when it ends
-// (a TRUNCATE checkpoint: the same data, other bytes), so the WAL is folded first and a runctl
-// read leaves the WAL file as runctl keeps it; a line that wrote would still change the files.
-inline DbBytes apply_baseline(const CliDb& db) {
-  reliability::checkpoint(db.path());
+// (a TRUNCATE checkpoint: the same data, other bytes), so an apply of no lines folds it first and a
+// runctl read leaves the WAL file as runctl keeps it; a line that wrote would still change the
+// files. On PostgreSQL both are no-ops: the rows are what is compared.
+inline std::string apply_baseline(const CliDb& db) {
+  REQUIRE(db.run({"apply"}, "").exit_code == 0);
   REQUIRE(db.run({"task-queue", "list"}).exit_code == 0);
-  return snapshot(db);
+  return db.snapshot();
 }
 
 // The same, with the database compared against `before`: nothing was written.
-inline void check_rejected(const CliDb& db, const DbBytes& before, const ProcessResult& r, int code,
-                           const std::string& line) {
+inline void check_rejected(const CliDb& db, const std::string& before, const ProcessResult& r,
+                           int code, const std::string& line) {
   check_rejected(r, code, line);
-  CHECK_MESSAGE(snapshot(db) == before, "the database changed");
+  CHECK_MESSAGE(db.snapshot() == before, "the database changed");
 }
 
 }  // namespace runctl::clitest

@@ -21,7 +21,7 @@ TEST_CASE("hardening 5: a --now before the current state is refused, forced or n
   for (const std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
     const std::string id = db.create(kind, {"--now", kT, "--state", "PENDING"});
-    const auto before = snapshot(db);
+    const auto before = db.snapshot();
     const std::string line = too_early(id, "PENDING", "2024-05-01T12:00:00.000000+00:00");
     check_rejected(db, before, db.run({"--now", kEarlier, "set-state", id, "RUNNING"}), 65, line);
     check_rejected(db, before, db.run({"--now", kEarlier, "set-state", id, "RUNNING", "--force"}),
@@ -49,7 +49,7 @@ TEST_CASE("hardening 5: apply refuses the line, with the same message") {
   CHECK(r.err.empty());
   CHECK(r.out == "line 1: error (exit 65): " +
                      too_early(id, "PENDING", "2024-05-01T12:00:00.000000+00:00").substr(8) + "\n");
-  CHECK(snapshot(db) == before);
+  CHECK(db.snapshot() == before);
 }
 
 TEST_CASE("hardening 5: the same --now again is Prefect's 1 µs bump for flow runs, not an error") {
@@ -63,7 +63,7 @@ TEST_CASE("hardening 5: the same --now again is Prefect's 1 µs bump for flow ru
   }
   CHECK(db.show(id)["state_timestamp"] == "2024-05-01T12:00:00.000004+00:00");
   // But a clock before the first of them is refused.
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"--now", kEarlier, "set-state", id, "RUNNING"}), 65,
                  too_early(id, "PENDING", "2024-05-01T12:00:00.000004+00:00"));
 }
@@ -74,7 +74,7 @@ TEST_CASE("hardening 5: a gap in the bumped states is a clock gone back") {
   REQUIRE(db.json({"--now", "2024-05-01T12:00:05Z", "set-state", id, "RUNNING"})["_exit_code"] ==
           0);
   // 12:00:00 is taken, 12:00:00.000001 is free but before the current state at 12:00:05.
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   const ProcessResult r = db.run({"--now", kT, "set-state", id, "COMPLETED"});
   check_rejected(db, before, r, 65,
                  "runctl: run " + id +
@@ -86,7 +86,7 @@ TEST_CASE("hardening 5: a gap in the bumped states is a clock gone back") {
 TEST_CASE("hardening 13: a reused --now on a task run says to give each call its own") {
   CliDb db;
   const std::string id = db.create_task({"--now", kT, "--state", "PENDING"});
-  const auto before = snapshot(db);
+  const auto before = db.snapshot();
   check_rejected(db, before, db.run({"--now", kT, "set-state", id, "RUNNING"}), 65,
                  "runctl: run " + id +
                      " already has a state at 2024-05-01T12:00:00.000000+00:00; a run's state "

@@ -42,6 +42,15 @@ inline std::string only(const CliDb& db, const Json& rules) {
                         {"transforms", Json::array()}});
 }
 
+// Presets the counters only many transitions would reach, through the repository API: a run's
+// run_count, and a task run's copy of its flow run's run_count.
+inline void set_run_count(const CliDb& db, const std::string& id, int n) {
+  db.update_run(id, [n](Run& run) { run.run_count = n; });
+}
+inline void set_flow_run_run_count(const CliDb& db, const std::string& task_id, int n) {
+  db.update_run(task_id, [n](Run& run) { run.flow_run_run_count = n; });
+}
+
 inline std::string reason(const Json& out) {
   const Json& r = out["details"]["reason"];
   return r.is_string() ? r.get<std::string>() : "<null>";
