@@ -96,7 +96,9 @@ double run_duration(const CliDb& db, const std::vector<std::string>& args) {
 
 TEST_CASE(
     "reliability: SIGKILL at random moments and mid-write leaves whole transitions and a usable "
-    "db") {
+    "db" *
+    RUNCTL_SQLITE_ONLY(
+        "reads the file with sqlite3; postgres_reliability_test.cpp kills apply on PostgreSQL")) {
   CliDb db;
   REQUIRE(db.run({"init"}).exit_code == 0);
   const std::string flow = db.create_flow({"--state", "PENDING"});
