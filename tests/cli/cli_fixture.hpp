@@ -31,6 +31,14 @@ inline Timestamp timestamp(std::string_view text) {
   return *t;
 }
 
+// A set-state result's details.reason, or "<null>". One definition for every test file: the
+// policy and concurrency fixtures each had their own, with other return types, and the linker
+// kept one of the two for both (an ODR violation that crashed a Debug build).
+inline std::string reason(const Json& out) {
+  const Json& r = out["details"]["reason"];
+  return r.is_string() ? r.get<std::string>() : "<null>";
+}
+
 class CliDb {
  public:
   CliDb() : dir_(make_temp_dir()) {

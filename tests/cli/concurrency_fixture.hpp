@@ -154,12 +154,10 @@ class ConcDb {
   mutable int ticks_ = 0;
 };
 
-// A set-state result's status, details and validated state, for assertions.
+// A set-state result's status and validated state, for assertions (its reason: reason(), in
+// cli_fixture.hpp).
 inline std::string status(const Json& r) {
   return r.value("status", std::string("?"));
-}
-inline Json reason(const Json& r) {
-  return r["details"]["reason"];
 }
 inline Json validated(const Json& r) {
   return r["validated_state"];

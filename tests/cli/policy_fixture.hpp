@@ -51,11 +51,6 @@ inline void set_flow_run_run_count(const CliDb& db, const std::string& task_id, 
   db.update_run(task_id, [n](Run& run) { run.flow_run_run_count = n; });
 }
 
-inline std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
-}
-
 inline std::string state_type(const Json& state) {
   return state.is_object() ? state.value("type", std::string("?")) : "<null>";
 }
