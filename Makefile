@@ -16,8 +16,10 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Both backends: with-postgres.sh starts a throwaway PostgreSQL cluster for the run (or uses
+# RUNCTL_TEST_PG's server), so cli-postgres and the PostgreSQL contract tests run too.
 test: build
-	cd $(BUILD) && ctest --output-on-failure
+	scripts/with-postgres.sh ctest --test-dir $(BUILD) --output-on-failure
 
 demo: build
 	@scripts/demo.sh $(BUILD)/runctl

@@ -2,19 +2,39 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <unordered_set>
 
 #include "service/settings.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
+namespace {
+
+// The flag's value, else the environment variable's (an empty one counts as unset), with the
+// name of whichever it came from, for messages.
+std::optional<std::pair<std::string, std::string>> flag_or_env(
+    const std::optional<std::string>& flag, const char* flag_name, const char* env_name) {
+  if (flag) return std::make_pair(*flag, std::string(flag_name));
+  const char* env = std::getenv(env_name);
+  if (env && *env) return std::make_pair(std::string(env), std::string(env_name));
+  return std::nullopt;
+}
+
+}  // namespace
 
 const Clock& App::clock() {
   if (!clock_) {
-    if (options.now) {
-      auto t = parse_timestamp(*options.now);
-      if (!t) throw Error(ErrorKind::kUsage, "--now: not an ISO 8601 date-time: " + *options.now);
+    if (const auto given = flag_or_env(options.now, "--now", "RUNCTL_NOW")) {
+      const auto& [text, source] = *given;
+      auto t = parse_timestamp(text);
+      if (!t) throw Error(ErrorKind::kUsage, source + ": not an ISO 8601 date-time: " + text);
       clock_ = std::make_unique<FixedClock>(*t);
     } else {
       clock_ = std::make_unique<SystemClock>();
@@ -24,9 +44,22 @@ const Clock& App::clock() {
 }
 
 RandomSource& App::random() {
-  if (!random_)
-    random_ = options.seed ? std::make_unique<SeededRandom>(*options.seed)
-                           : std::make_unique<SeededRandom>();
+  if (!random_) {
+    if (const auto given = flag_or_env(options.seed, "--seed", "RUNCTL_SEED")) {
+      const auto& [text, source] = *given;
+      // Digits only: no sign (CLI11 took "-1" as 2^64-1), no spaces, nothing past 2^64-1.
+      std::uint64_t seed = 0;
+      const char* end = text.data() + text.size();
+      const auto [ptr, ec] = std::from_chars(text.data(), end, seed);
+      if (text.empty() || text[0] < '0' || text[0] > '9' || ec != std::errc() || ptr != end)
+        throw Error(
+            ErrorKind::kUsage,
+            source + ": expected an unsigned integer (0 to 18446744073709551615), got " + text);
+      random_ = std::make_unique<SeededRandom>(seed);
+    } else {
+      random_ = std::make_unique<SeededRandom>();
+    }
+  }
   return *random_;
 }
 
@@ -43,12 +76,34 @@ std::unique_ptr<Database> App::open_db(OpenMode mode) const {
 }
 
 std::string parse_run_id(const std::string& text) {
+  return parse_id(text, "run");
+}
+
+std::string parse_id(const std::string& text, const std::string& noun) {
   auto id = normalize_uuid(text);
-  if (!id) throw Error(ErrorKind::kBadData, "not a run id (a UUID): \"" + text + "\"");
+  if (!id) throw Error(ErrorKind::kBadData, "not a " + noun + " id (a UUID): \"" + text + "\"");
   return *id;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::unordered_set<std::string> seen;  // an argument may hold 60,000 items
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string item(trim(std::string_view(text).substr(start, comma - start)));
+    if (!item.empty() && seen.insert(item).second) items.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return items;
+}
+
 std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r' || c == '\0') c = ' ';
+  // Any other control character is shown escaped: an error quoting its input must not send
+  // that input's escape sequences to the terminal.
+  text = printable(text);
   // Messages quote their input; a 100 KB argument must not become a 100 KB error line.
   constexpr std::size_t kMaxBytes = 1000;
   if (text.size() > kMaxBytes) {
@@ -56,8 +111,6 @@ std::string one_line(std::string text) {
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
     text = text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes)";
   }
-  for (char& c : text)
-    if (c == '\n' || c == '\r' || c == '\0') c = ' ';
   return text;
 }
 

@@ -1,6 +1,7 @@
 // What every subcommand shares: the global options and how a command reports its exit code.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,8 +17,10 @@ namespace runctl::cli {
 
 struct GlobalOptions {
   std::string db;
+  // As given on the command line; $RUNCTL_NOW and $RUNCTL_SEED stand in when absent. Both are
+  // parsed only by the commands that read them (App::clock(), App::random()).
   std::optional<std::string> now;
-  std::optional<std::uint64_t> seed;
+  std::optional<std::string> seed;
   int busy_timeout_ms = 5000;
 };
 
@@ -25,11 +28,16 @@ struct GlobalOptions {
 struct App {
   GlobalOptions options;
   int exit_code = 0;
+  // Set by a command once its change is committed: if its output then cannot be written, the
+  // error says the change was made all the same.
+  bool committed = false;
 
-  // The clock every rule reads: --now / RUNCTL_NOW when given, else the system clock.
+  // The clock every rule reads and every write stamps: --now / RUNCTL_NOW when given, else the
+  // system clock. Throws Error(kUsage) naming the source when the value is not ISO 8601.
   const Clock& clock();
   UuidGenerator& uuids() { return uuids_; }
   // Retry jitter and concurrency waits draw from it: --seed / RUNCTL_SEED makes them repeatable.
+  // Throws Error(kUsage) naming the source when the value is not an unsigned 64-bit integer.
   RandomSource& random();
   // Everything an orchestration takes from outside; Prefect's settings are read from the
   // environment here, once, and only by the commands that orchestrate.
@@ -62,6 +70,13 @@ void add_events_command(CLI::App& cli, App& app);        // cli/events_command.c
 // Reads an argument that must be a run id (any case) and returns it canonical, or throws
 // Error(kBadData).
 std::string parse_run_id(const std::string& text);
+// The same for any other id: `noun` names it in the message ("not a deployment id (a UUID)").
+std::string parse_id(const std::string& text, const std::string& noun);
+
+// "a, b,,a" -> {"a", "b"}: a comma-separated list (--tags, --pause-keys) with each item trimmed of
+// spaces and tabs, empty items dropped and repeats kept once, in first-seen order. A tag " db"
+// would silently miss the "db" concurrency limit.
+std::vector<std::string> split_list(const std::string& text);
 
 // One line, whatever the message holds: stderr is for people and log scrapers.
 std::string one_line(std::string text);
@@ -73,11 +88,14 @@ nlohmann::ordered_json type_set_to_json(const StateTypeSet& set);
 void print_json(const nlohmann::ordered_json& value);
 
 // For numeric options that must be >= 0. CLI::NonNegativeNumber's message quotes the upper
-// bound (DBL_MAX) in full, 300 digits on the error line; this one says it plainly.
+// bound (DBL_MAX) in full, 300 digits on the error line; this one says it plainly. NaN and
+// infinities are refused too: NaN compares false with everything, so "nan >= 0" would pass and
+// reach the database as NULL.
 inline const CLI::Validator kNonNegative(
     [](std::string& text) -> std::string {
       double value = 0;
       if (!CLI::detail::lexical_cast(text, value)) return "expected a number, got " + text;
+      if (!std::isfinite(value)) return "expected a finite number >= 0, got " + text;
       return value < 0 ? "expected a number >= 0, got " + text : std::string();
     },
     "NONNEGATIVE");

@@ -30,6 +30,11 @@ namespace {
 std::string json_message(const std::exception& e) {
   std::string what = e.what();
   if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+  // The parser sees one input line at a time, so its "line 1" is always this line: the column
+  // is what locates the problem ("line 7: not valid JSON: parse error at column 12: ...").
+  constexpr std::string_view kLineOne = "at line 1, column ";
+  if (auto pos = what.find(kLineOne); pos != std::string::npos)
+    what.replace(pos, kLineOne.size(), "at column ");
   return what;
 }
 
@@ -84,8 +89,10 @@ TransitionRequest parse_request(const Json& j, std::optional<std::string>& run_i
   request.proposal.type = *parsed;
   request.proposal.name = optional_string(*state, "name", "state.");
   request.proposal.message = optional_string(*state, "message", "state.");
-  if (const Json* d = optional_member(*state, "state_details"))
+  if (const Json* d = optional_member(*state, "state_details")) {
+    check_state_details_keys(*d, "state.state_details");
     apply_state_details(*d, request.proposal.details, "state.state_details");
+  }
   if (auto data = state->find("data"); data != state->end()) request.proposal.data = *data;
 
   if (const Json* force = optional_member(j, "force")) {
@@ -304,19 +311,19 @@ void write_text(std::string& out, const BatchOutcome& o) {
   out += "line " + std::to_string(o.line) + ": ";
   if (!o.result) {
     out += "error (exit " + std::to_string(outcome_exit_code(o)) + "): ";
-    out += o.error->what();
+    out += printable(o.error->what());
     out.push_back('\n');
     return;
   }
   const TransitionResult& r = *o.result;
   if (r.error) {
     out += "error (exit " + std::to_string(outcome_exit_code(o)) + "): " + r.run_id +
-           ": a hook raised, nothing written: " + *r.error + '\n';
+           ": a hook raised, nothing written: " + printable(*r.error) + '\n';
     return;
   }
   out += std::string(status_name(r.status)) + "  " + r.run_id + "  " + describe(r.initial_state) +
          " -> " + describe(r.validated_state);
-  if (r.details.reason) out += "  (" + *r.details.reason + ")";
+  if (r.details.reason) out += "  (" + printable(*r.details.reason) + ")";
   out.push_back('\n');
 }
 

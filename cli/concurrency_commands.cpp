@@ -6,6 +6,7 @@
 #include "cli/app.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
@@ -41,8 +42,8 @@ Json v1_holders(Database& db, const V1Limit& l) {
 }
 
 void print_v1_row(const V1Limit& l) {
-  std::cout << std::left << std::setw(24) << l.tag << " limit " << std::setw(6) << l.limit
-            << " active " << l.active_slots.size() << "  " << l.id << '\n';
+  std::cout << std::left << std::setw(24) << printable(l.tag) << " limit " << std::setw(6)
+            << l.limit << " active " << l.active_slots.size() << "  " << l.id << '\n';
 }
 
 void add_v1_commands(CLI::App& cli, App& app) {
@@ -67,12 +68,13 @@ void add_v1_commands(CLI::App& cli, App& app) {
   create->add_flag("--json", f->json, "print JSON");
   create->callback([&app, f] {
     require_non_empty(f->tag, "--tag");
+    const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
     ConcurrencyRepository& limits = db->concurrency();
     WriteTransaction tx(*db);
-    const V1Limit l =
-        limits.upsert_v1_limit(app.uuids().next(), f->tag, f->limit, app.clock().now());
+    const V1Limit l = limits.upsert_v1_limit(app.uuids().next(), f->tag, f->limit, now);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(v1_limit_to_json(l));
     else
@@ -109,7 +111,7 @@ void add_v1_commands(CLI::App& cli, App& app) {
       print_json(out);
       return;
     }
-    std::cout << "tag:          " << l->tag << "\nid:           " << l->id
+    std::cout << "tag:          " << printable(l->tag) << "\nid:           " << l->id
               << "\nlimit:        " << l->limit << "\nactive slots: " << l->active_slots.size()
               << "\nholders:\n";
     if (holders.empty()) std::cout << "  (none)\n";
@@ -121,24 +123,27 @@ void add_v1_commands(CLI::App& cli, App& app) {
         std::cout << "(no state)";
       else
         std::cout << h["state_type"].get<std::string>() << " '"
-                  << h["state_name"].get<std::string>() << "'";
+                  << printable(h["state_name"].get<std::string>()) << "'";
       std::cout << '\n';
     }
     if (!holders.empty())
-      std::cout << "free one: runctl concurrency-limit release " << l->tag
-                << " TASK_RUN_ID    free all: runctl concurrency-limit reset " << l->tag << '\n';
+      std::cout << "free one: runctl concurrency-limit release " << printable(l->tag)
+                << " TASK_RUN_ID    free all: runctl concurrency-limit reset " << printable(l->tag)
+                << '\n';
   });
 
   CLI::App* reset = group->add_subcommand("reset", "free every slot of a tag's limit");
   reset->add_option("TAG", f->tag, "the tag")->required();
   reset->add_flag("--json", f->json, "print JSON");
   reset->callback([&app, f] {
+    const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
     WriteTransaction tx(*db);
-    if (!limits.set_v1_active_slots(f->tag, {}, app.clock().now())) no_v1_limit(f->tag);
+    if (!limits.set_v1_active_slots(f->tag, {}, now)) no_v1_limit(f->tag);
     const V1Limit l = *limits.v1_limit_by_tag(f->tag);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(v1_limit_to_json(l));
     else
@@ -151,7 +156,8 @@ void add_v1_commands(CLI::App& cli, App& app) {
   release->add_option("TASK_RUN_ID", f->run_id, "the holder")->required();
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
-    const std::string run_id = parse_run_id(f->run_id);
+    const std::string run_id = parse_id(f->run_id, "task run");
+    const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
     WriteTransaction tx(*db);
@@ -162,9 +168,10 @@ void add_v1_commands(CLI::App& cli, App& app) {
       throw Error(ErrorKind::kNotFound,
                   "task run " + run_id + " holds no slot of tag \"" + f->tag + "\"");
     l->active_slots.erase(it);
-    limits.set_v1_active_slots(f->tag, l->active_slots, app.clock().now());
+    limits.set_v1_active_slots(f->tag, l->active_slots, now);
     const V1Limit updated = *limits.v1_limit_by_tag(f->tag);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(v1_limit_to_json(updated));
     else
@@ -180,10 +187,11 @@ void add_v1_commands(CLI::App& cli, App& app) {
     WriteTransaction tx(*db);
     if (!limits.delete_v1_limit(f->tag)) no_v1_limit(f->tag);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(Json{{"deleted", f->tag}});
     else
-      std::cout << "deleted the limit on tag \"" << f->tag << "\"\n";
+      std::cout << "deleted the limit on tag \"" << printable(f->tag) << "\"\n";
   });
 }
 
@@ -202,15 +210,15 @@ std::optional<V2Limit> find_v2(ConcurrencyRepository& limits, const std::string&
 }
 
 void print_v2_row(const V2Limit& l) {
-  std::cout << std::left << std::setw(32) << l.name << " limit " << std::setw(6) << l.limit
-            << " active_slots " << std::setw(6) << l.active_slots << (l.active ? "" : " (inactive)")
-            << "  " << l.id << '\n';
+  std::cout << std::left << std::setw(32) << printable(l.name) << " limit " << std::setw(6)
+            << l.limit << " active_slots " << std::setw(6) << l.active_slots
+            << (l.active ? "" : " (inactive)") << "  " << l.id << '\n';
 }
 
 void print_lease_line(const Lease& lease, Timestamp now) {
   std::cout << "  " << lease.id << "  slots " << lease.slots << "  ";
   if (lease.holder)
-    std::cout << lease.holder->type << ' ' << lease.holder->id;
+    std::cout << printable(lease.holder->type) << ' ' << printable(lease.holder->id);
   else if (lease.origin_run_id)
     std::cout << "taken by run " << *lease.origin_run_id;
   else
@@ -246,6 +254,7 @@ void add_v2_commands(CLI::App& cli, App& app) {
   create->add_flag("--json", f->json, "print JSON");
   create->callback([&app, f] {
     require_non_empty(f->name, "NAME");
+    const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
     ConcurrencyRepository& limits = db->concurrency();
     V2Limit l;
@@ -254,10 +263,11 @@ void add_v2_commands(CLI::App& cli, App& app) {
     l.limit = *f->limit;
     l.active = !f->inactive;
     l.slot_decay_per_second = f->slot_decay.value_or(0);
-    l.created = l.updated = app.clock().now();
+    l.created = l.updated = now;
     WriteTransaction tx(*db);
     limits.insert_v2_limit(l);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(v2_limit_to_json(l));
     else
@@ -283,11 +293,11 @@ void add_v2_commands(CLI::App& cli, App& app) {
   show->add_option("NAME", f->name, "its name (or id)")->required();
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {
+    const Timestamp now = app.clock().now();  // which leases have expired
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     ConcurrencyRepository& limits = db->concurrency();
     const std::optional<V2Limit> l = find_v2(limits, f->name);
     if (!l) no_v2_limit(f->name);
-    const Timestamp now = app.clock().now();
     const std::vector<Lease> leases = limits.leases_for_limit(l->id);
     if (f->json) {
       Json out = v2_limit_to_json(*l);
@@ -297,7 +307,7 @@ void add_v2_commands(CLI::App& cli, App& app) {
       print_json(out);
       return;
     }
-    std::cout << "name:          " << l->name << "\nid:            " << l->id
+    std::cout << "name:          " << printable(l->name) << "\nid:            " << l->id
               << "\nlimit:         " << l->limit << (l->active ? "" : " (inactive)")
               << "\nactive slots:  " << l->active_slots << "\ndenied slots:  " << l->denied_slots
               << "\nslot decay/s:  " << l->slot_decay_per_second
@@ -323,9 +333,9 @@ void add_v2_commands(CLI::App& cli, App& app) {
   update->add_option("--name", f->new_name, "rename it");
   update->add_flag("--json", f->json, "print JSON");
   update->callback([&app, f] {
+    const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    const Timestamp now = app.clock().now();
     WriteTransaction tx(*db);
     std::optional<V2Limit> l = find_v2(limits, f->name);
     if (!l) no_v2_limit(f->name);
@@ -345,6 +355,7 @@ void add_v2_commands(CLI::App& cli, App& app) {
     l->updated = now;
     limits.update_v2_limit(*l);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(v2_limit_to_json(*l));
     else
@@ -363,10 +374,11 @@ void add_v2_commands(CLI::App& cli, App& app) {
     if (!l) no_v2_limit(f->name);
     limits.delete_v2_limit(l->id);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(Json{{"deleted", l->name}, {"id", l->id}});
     else
-      std::cout << "deleted global concurrency limit \"" << l->name << "\"\n";
+      std::cout << "deleted global concurrency limit \"" << printable(l->name) << "\"\n";
   });
 }
 

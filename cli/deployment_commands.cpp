@@ -7,20 +7,10 @@
 #include "cli/app.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
-
-std::vector<std::string> split_tags(const std::string& text) {
-  std::vector<std::string> tags;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    if (comma > start) tags.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return tags;
-}
 
 Json deployment_to_json(ConcurrencyRepository& limits, const Deployment& d) {
   const auto flow = limits.read_flow(d.flow_id);
@@ -42,7 +32,7 @@ Json deployment_to_json(ConcurrencyRepository& limits, const Deployment& d) {
 void print_deployment_row(ConcurrencyRepository& limits, const Deployment& d) {
   std::optional<V2Limit> limit;
   if (d.concurrency_limit_id) limit = limits.v2_limit_by_id(*d.concurrency_limit_id);
-  std::cout << d.id << "  " << std::left << std::setw(24) << d.name;
+  std::cout << d.id << "  " << std::left << std::setw(24) << printable(d.name);
   if (limit)
     std::cout << " limit " << limit->limit << " (" << limit->active_slots << " taken)";
   else
@@ -91,10 +81,10 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   create->callback([&app, f] {
     const Timestamp now = app.clock().now();
     Deployment d;
-    d.id = f->id ? parse_run_id(*f->id) : app.uuids().next();
+    d.id = f->id ? parse_id(*f->id, "deployment") : app.uuids().next();
     d.name = f->name ? *f->name : "deployment-" + d.id.substr(0, 8);
     if (d.name.empty()) throw Error(ErrorKind::kUsage, "--name must not be empty");
-    if (f->tags) d.tags = split_tags(*f->tags);
+    if (f->tags) d.tags = split_list(*f->tags);
     d.created = now;
     if (f->strategy || f->grace_period) {
       ConcurrencyOptions o;  // Prefect's model defaults the strategy to ENQUEUE
@@ -124,6 +114,7 @@ void add_deployment_commands(CLI::App& cli, App& app) {
     limits.insert_deployment(d);
     const Json out = deployment_to_json(limits, d);
     tx.commit();
+    app.committed = true;
     if (f->json)
       print_json(out);
     else
@@ -150,12 +141,12 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   show->add_option("DEPLOYMENT_ID", f->deployment_id, "the deployment")->required();
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {
-    const std::string id = parse_run_id(f->deployment_id);
+    const std::string id = parse_id(f->deployment_id, "deployment");
+    const Timestamp now = app.clock().now();  // which leases have expired
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     ConcurrencyRepository& limits = db->concurrency();
     const std::optional<Deployment> d = limits.read_deployment(id);
     if (!d) throw Error(ErrorKind::kNotFound, "deployment " + id + " not found");
-    const Timestamp now = app.clock().now();
     std::vector<Lease> leases;
     if (d->concurrency_limit_id) leases = limits.leases_for_limit(*d->concurrency_limit_id);
     if (f->json) {
@@ -167,8 +158,9 @@ void add_deployment_commands(CLI::App& cli, App& app) {
       return;
     }
     const Json j = deployment_to_json(limits, *d);
-    std::cout << "id:                  " << d->id << "\nname:                " << d->name
-              << "\nflow:                " << j["flow_name"].get<std::string>()
+    std::cout << "id:                  " << d->id << "\nname:                " << printable(d->name)
+              << "\nflow:                "
+              << (j["flow_name"].is_string() ? printable(j["flow_name"].get<std::string>()) : "-")
               << "\nconcurrency limit:   ";
     if (j["global_concurrency_limit"].is_null()) {
       std::cout << "none\n";
@@ -176,7 +168,7 @@ void add_deployment_commands(CLI::App& cli, App& app) {
       const Json& l = j["global_concurrency_limit"];
       std::cout << l["limit"] << " (" << l["active_slots"] << " taken"
                 << (l["active"].get<bool>() ? "" : ", inactive") << "; global-limit "
-                << l["name"].get<std::string>() << ")\n";
+                << printable(l["name"].get<std::string>()) << ")\n";
     }
     std::cout << "collision strategy:  "
               << (d->concurrency_options
@@ -192,7 +184,7 @@ void add_deployment_commands(CLI::App& cli, App& app) {
     if (leases.empty()) std::cout << "  (none)\n";
     for (const auto& lease : leases) {
       std::cout << "  " << lease.id << "  run "
-                << (lease.holder ? lease.holder->id : lease.origin_run_id.value_or("?"))
+                << printable(lease.holder ? lease.holder->id : lease.origin_run_id.value_or("?"))
                 << "  expires " << format_timestamp(lease.expiration)
                 << (lease.expiration < now ? "  [expired]" : "") << '\n';
     }

@@ -9,6 +9,7 @@
 #include "cli/app.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
@@ -19,9 +20,10 @@ constexpr std::int64_t kBatch = 500;
 
 void print_event_text(const Event& e) {
   const Json resource = Json::parse(e.resource);
-  std::cout << format_timestamp(e.occurred) << "  " << e.event << "  " << e.resource_id << "  "
-            << resource.value("prefect.state-type", std::string()) << " '"
-            << resource.value("prefect.state-name", std::string()) << "'";
+  std::cout << format_timestamp(e.occurred) << "  " << printable(e.event) << "  "
+            << printable(e.resource_id) << "  "
+            << printable(resource.value("prefect.state-type", std::string())) << " '"
+            << printable(resource.value("prefect.state-name", std::string())) << "'";
   if (e.follows) std::cout << "  follows " << *e.follows;
   std::cout << '\n';
 }
@@ -53,7 +55,8 @@ void add_events_command(CLI::App& cli, App& app) {
     std::optional<std::string> resource;
     if (f->run) {
       const std::string id = parse_run_id(*f->run);
-      if (!db->runs().find_run_kind(id)) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
+      if (!db->runs().find_run_kind(id))
+        throw Error(ErrorKind::kNotFound, "run " + id + " not found");
       resource = "prefect.flow-run." + id;
     }
     const auto deadline = f->timeout
@@ -82,6 +85,7 @@ void add_events_command(CLI::App& cli, App& app) {
           print_event_text(e);
       }
       std::cout.flush();
+      if (!std::cout) break;  // stdout is gone (main() reports it): nothing more to follow for
       if (f->count && printed >= *f->count) break;
       if (more) continue;  // a full batch: read on before waiting
       if (!f->follow || std::chrono::steady_clock::now() >= deadline) break;

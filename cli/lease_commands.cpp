@@ -6,6 +6,7 @@
 #include "cli/app.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
@@ -14,7 +15,7 @@ void print_lease(const Lease& lease, Timestamp now) {
   std::cout << lease.id << "  slots " << lease.slots << "  expires "
             << format_timestamp(lease.expiration) << (lease.expiration < now ? " (expired)" : "");
   if (lease.holder)
-    std::cout << "  holder " << lease.holder->type << ' ' << lease.holder->id;
+    std::cout << "  holder " << printable(lease.holder->type) << ' ' << printable(lease.holder->id);
   else if (lease.origin_run_id)
     std::cout << "  taken by run " << *lease.origin_run_id;
   std::cout << "  limits";
@@ -37,10 +38,9 @@ void add_lease_commands(CLI::App& cli, App& app) {
   CLI::App* list = group->add_subcommand("list", "every lease, soonest expiry first");
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&app, f] {
+    const Timestamp now = app.clock().now();  // which leases have expired
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
-    std::vector<Lease> leases;
-    leases = db->concurrency().list_leases();
-    const Timestamp now = app.clock().now();
+    const std::vector<Lease> leases = db->concurrency().list_leases();
     if (f->json) {
       Json out = Json::array();
       for (const auto& lease : leases) out.push_back(lease_to_json(lease, now));
@@ -54,12 +54,13 @@ void add_lease_commands(CLI::App& cli, App& app) {
       "reap", "revoke every expired lease and free its slots (Prefect's repossessor)");
   reap->add_flag("--json", f->json, "print JSON");
   reap->callback([&app, f] {
+    const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    const Timestamp now = app.clock().now();
     WriteTransaction tx(*db);
     const std::vector<Lease> reaped = limits.reap_expired_leases(now);
     tx.commit();
+    app.committed = true;
     if (f->json) {
       Json out = Json::array();
       for (const auto& lease : reaped) out.push_back(lease_to_json(lease, now));
@@ -76,10 +77,10 @@ void add_lease_commands(CLI::App& cli, App& app) {
   release->add_option("LEASE_ID", f->lease_id, "the lease")->required();
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
-    const std::string id = parse_run_id(f->lease_id);
+    const std::string id = parse_id(f->lease_id, "lease");
+    const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    const Timestamp now = app.clock().now();
     WriteTransaction tx(*db);
     const std::optional<Lease> lease = limits.read_lease(id);
     if (!lease) throw Error(ErrorKind::kNotFound, "lease " + id + " not found");
@@ -88,6 +89,7 @@ void add_lease_commands(CLI::App& cli, App& app) {
     // says whether every limit was decremented.
     const bool decremented = limits.decrement(lease->resource_ids, lease->slots, now);
     tx.commit();
+    app.committed = true;
     if (f->json) {
       print_json(Json{{"released", lease_to_json(*lease, now)}, {"decremented", decremented}});
       return;

@@ -4,13 +4,16 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string_view>
 #include <utility>
 
 #include "cli/app.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/output.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace {
 
@@ -83,9 +86,71 @@ std::string default_db() {
   return env && *env ? env : "runctl.db";
 }
 
+// For a command line naming no command runctl has ("sett-state", "flow-run creat"): the message
+// that says so, with the closest name; "" when the words in command position are all known.
+std::string unknown_command_message(const CLI::App& cli, int argc, char** argv) {
+  constexpr std::string_view kValued[] = {"--db", "--now", "--seed", "--busy-timeout"};
+  const CLI::App* level = &cli;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    bool valued = false;
+    for (std::string_view option : kValued) valued = valued || arg == option;
+    if (valued) {
+      ++i;
+      continue;
+    }
+    if (arg.starts_with("-")) {
+      if (arg.find('=') != std::string::npos && arg.starts_with("--")) continue;
+      return "";  // an option first: CLI11's own message says what is wrong
+    }
+    const auto subcommands = level->get_subcommands([](const CLI::App*) { return true; });
+    if (subcommands.empty()) return "";  // past the command: an argument
+    std::vector<std::string> names;
+    for (const CLI::App* sub : subcommands) names.push_back(sub->get_name());
+    const CLI::App* next = nullptr;
+    for (const CLI::App* sub : subcommands)
+      if (sub->get_name() == arg) next = sub;
+    if (!next) {
+      const auto match = runctl::closest_match(arg, names);
+      return "unknown " + (path.empty() ? std::string() : path + " ") + "command \"" + arg + "\"" +
+             (match ? "; did you mean " + *match + "?" : std::string());
+    }
+    path += (path.empty() ? "" : " ") + arg;
+    level = next;
+  }
+  return "";
+}
+
+// The error line for an Error, reworded where the store's words mislead: SQLite reports a
+// damaged runctl database (SQLITE_CORRUPT) and a file that is no database at all alike, as "not a
+// runctl database".
+std::string error_message(const runctl::Error& e) {
+  std::string what = e.what();
+  constexpr std::string_view kNotOurs = " is not a runctl database: ";
+  const auto pos = what.find(kNotOurs);
+  if (e.kind() != ErrorKind::kBadData || pos == std::string::npos ||
+      what.find("database disk image is malformed", pos) == std::string::npos)
+    return what;
+  return "database is corrupt: " + what.substr(0, pos) + ": " + what.substr(pos + kNotOurs.size()) +
+         " (restore it from a backup; sqlite3's .recover command may save what is left)";
+}
+
+// After the command ran: what it printed must have reached stdout. A full disk or a closed
+// descriptor is exit 74, as apply reports its own output; a command that had already committed
+// says so, since running it again would do it twice.
+int check_output(runctl::cli::StdoutGuard& out, const runctl::cli::App& app, int code) {
+  const int error = out.finish();
+  if (!error) return code;
+  std::cerr << "runctl: cannot write output: " << std::strerror(error)
+            << (app.committed ? " (the change was committed)" : "") << '\n';
+  return exit_code::kIoError;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  runctl::cli::StdoutGuard out;
   runctl::cli::App app;
   CLI::App cli{"runctl: Prefect's orchestration rules, applied to runs in a local SQLite file."};
   cli.set_version_flag("--version", std::string("runctl ") + RUNCTL_VERSION + " (SQLite " +
@@ -98,12 +163,13 @@ int main(int argc, char** argv) {
   app.options.db = default_db();
   cli.add_option("--db", app.options.db,
                  "SQLite database file (default: $RUNCTL_DB, else ./runctl.db)");
+  // --now and --seed are kept as text and read (with $RUNCTL_NOW / $RUNCTL_SEED) only by the
+  // commands that use them: a bad value must not break `show` or `rules`.
   cli.add_option("--now", app.options.now,
-                 "the clock every rule reads, ISO 8601 (also $RUNCTL_NOW); default: system time")
-      ->envname("RUNCTL_NOW");
+                 "the clock every rule reads, ISO 8601 (also $RUNCTL_NOW); default: system time");
   cli.add_option("--seed", app.options.seed,
-                 "seed of the random source for retry jitter and waits (also $RUNCTL_SEED)")
-      ->envname("RUNCTL_SEED");
+                 "seed of the random source for retry jitter and waits, an unsigned integer "
+                 "(also $RUNCTL_SEED)");
   cli.add_option("--busy-timeout", app.options.busy_timeout_ms,
                  "milliseconds to wait for another writer before giving up (exit 75)")
       ->check(runctl::cli::kNonNegative)
@@ -115,32 +181,29 @@ int main(int argc, char** argv) {
     for (Registrar group : kGroups) group(cli, app);
   }
 
-  // A malformed --now is a usage error for every command, not only those that read the clock.
-  cli.parse_complete_callback([&app] {
-    if (app.options.now) app.clock();
-  });
-
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << cli.help();
-    return exit_code::kAccept;
+    return check_output(out, app, exit_code::kAccept);
   } catch (const CLI::CallForAllHelp&) {
     std::cout << cli.help("", CLI::AppFormatMode::All);
-    return exit_code::kAccept;
+    return check_output(out, app, exit_code::kAccept);
   } catch (const CLI::CallForVersion& e) {
     std::cout << e.what() << '\n';
-    return exit_code::kAccept;
+    return check_output(out, app, exit_code::kAccept);
   } catch (const CLI::ParseError& e) {
     // CLI11's own codes must not leak: every command-line mistake is EX_USAGE.
-    std::cerr << "runctl: usage: " << one_line(e.what()) << " (see --help)\n";
+    std::string what = unknown_command_message(cli, argc, argv);
+    if (what.empty()) what = e.what();
+    std::cerr << "runctl: usage: " << one_line(what) << " (see --help)\n";
     return exit_code::kUsage;
   } catch (const runctl::Error& e) {
-    std::cerr << "runctl: " << one_line(e.what()) << '\n';
+    std::cerr << "runctl: " << one_line(error_message(e)) << '\n';
     return runctl::cli::exit_code_for(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "runctl: internal error: " << one_line(e.what()) << '\n';
     return exit_code::kIoError;
   }
-  return app.exit_code;
+  return check_output(out, app, app.exit_code);
 }

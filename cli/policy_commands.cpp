@@ -6,6 +6,8 @@
 #include "cli/app.hpp"
 #include "policy/policy.hpp"
 #include "rules/registry.hpp"
+#include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
@@ -24,12 +26,12 @@ void print_entries(std::ostream& out, const std::vector<PolicyEntry>& entries) {
   // The name column fits the longest name (RemoveDeploymentConcurrencyLeaseForOldClientVersions
   // is 52 characters), so it never runs into the kind column.
   std::size_t width = 0;
-  for (const PolicyEntry& e : entries) width = std::max(width, e.info().name.size());
+  for (const PolicyEntry& e : entries) width = std::max(width, printable(e.info().name).size());
   int i = 1;
   for (const PolicyEntry& e : entries) {
     const RuleInfo& info = e.info();
     out << "    " << std::setw(2) << i++ << ". " << std::left
-        << std::setw(static_cast<int>(width + 2)) << info.name << std::setw(10)
+        << std::setw(static_cast<int>(width + 2)) << printable(info.name) << std::setw(10)
         << (e.kind() == EntryKind::kRule ? "rule" : "transform") << "FROM "
         << info.from_states.to_string() << "  TO " << info.to_states.to_string() << std::right
         << '\n';
@@ -78,11 +80,20 @@ void add_policy_commands(CLI::App& cli, App&) {
                    "for a file without \"transforms\": whose global transforms follow")
       ->check(CLI::IsMember({"flow", "task"}));
   show->add_flag("--json", flags->json, "print JSON");
-  show->callback([flags] {
+  show->callback([flags, show] {
     const Policy p = resolve_policy(flags->ref);
     const BuiltinPolicy* builtin = find_builtin_policy(flags->ref);
     RunKind kind = flags->kind == "task" ? RunKind::kTask : RunKind::kFlow;
-    if (builtin && builtin->kind) kind = *builtin->kind;
+    if (builtin && builtin->kind) {
+      kind = *builtin->kind;
+    } else if (p.kind) {
+      // A file whose built-ins are for one run kind lists that kind's global transforms.
+      if (show->count("--run-kind") && kind != *p.kind)
+        throw Error(ErrorKind::kUsage, "--run-kind " + flags->kind + ": policy file " + p.name +
+                                           " is for " + std::string(kind_name(*p.kind)) +
+                                           " runs (" + p.kind_source + ")");
+      kind = *p.kind;
+    }
     const std::vector<PolicyEntry> transforms = transforms_for(p, kind);
     const std::string transforms_from =
         p.transforms ? "this policy" : std::string(global_policy(kind).name);
@@ -97,7 +108,7 @@ void add_policy_commands(CLI::App& cli, App&) {
                       {"not_implemented", p.missing}});
       return;
     }
-    std::cout << p.name;
+    std::cout << printable(p.name);
     if (builtin) std::cout << " (" << builtin->alias << "): " << builtin->description;
     std::cout << "\n  rules, entered in this order:\n";
     print_entries(std::cout, p.rules);

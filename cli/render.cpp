@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "cli/exit_codes.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
@@ -17,15 +18,21 @@ Json optional_json(const std::optional<T>& v) {
   return v ? Json(*v) : Json(nullptr);
 }
 
+// Every text output below shows stored text through printable(): a message with a newline must
+// not split a line, and an escape sequence in a name must not reach the terminal.
 std::string join(const std::vector<std::string>& items) {
   if (items.empty()) return "-";
   std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + printable(s);
   return out;
 }
 
 std::string or_dash(const std::optional<std::string>& s) {
-  return s ? *s : "-";
+  return s ? printable(*s) : "-";
+}
+
+std::string quote_text(const std::string& s) {
+  return " \"" + printable(s) + "\"";
 }
 
 }  // namespace
@@ -47,7 +54,7 @@ int exit_code_for(const TransitionResult& r) {
 
 std::string describe(const StatePtr& s) {
   if (!s) return "NONE";
-  return std::string(type_name(s->type)) + " '" + s->name + "'";
+  return std::string(type_name(s->type)) + " '" + printable(s->name) + "'";
 }
 
 Json transition_to_json(const TransitionResult& r, bool with_trace) {
@@ -77,22 +84,24 @@ void print_transition_text(std::ostream& out, const TransitionResult& r) {
   if (r.dry_run) out << "  [dry run: nothing written]";
   out << '\n';
   out << "reason:       " << or_dash(r.details.reason) << '\n';
-  out << "run:          " << r.run_id << " (" << kind_name(r.run_kind) << ", policy " << r.policy
-      << ")\n";
+  out << "run:          " << r.run_id << " (" << kind_name(r.run_kind) << ", policy "
+      << printable(r.policy) << ")\n";
   out << "transition:   " << describe(r.initial_state) << " -> "
-      << r.proposed_state.value("type", "?") << " '" << r.proposed_state.value("name", "?")
-      << "'\n";
+      << r.proposed_state.value("type", "?") << " '"
+      << printable(r.proposed_state.value("name", "?")) << "'\n";
   out << "state:        " << describe(r.validated_state);
   if (r.validated_state) {
-    if (r.validated_state->message) out << " \"" << *r.validated_state->message << "\"";
+    if (r.validated_state->message) out << quote_text(*r.validated_state->message);
     out << "  id " << r.validated_state->id;
   }
   out << '\n';
   out << "rules:        " << join(r.rule_signature) << '\n';
   out << "finalized:    " << join(r.finalization_signature) << '\n';
-  if (!r.parameters.empty()) out << "parameters:   " << r.parameters.dump() << '\n';
+  if (!r.parameters.empty())
+    out << "parameters:   "
+        << printable(r.parameters.dump(-1, ' ', false, Json::error_handler_t::replace)) << '\n';
   if (!r.side_effects.empty()) out << "side effects: " << join(r.side_effects) << '\n';
-  if (r.error) out << "error:        " << *r.error << " (rolled back)\n";
+  if (r.error) out << "error:        " << printable(*r.error) << " (rolled back)\n";
 }
 
 Json trace_to_json(const Trace& trace) {
@@ -109,14 +118,21 @@ Json trace_to_json(const Trace& trace) {
 }
 
 void print_trace_text(std::ostream& out, const Trace& trace) {
+  // STEP takes the longest step's width ("validate"); SUBJECT the longest subject of this trace,
+  // so a long rule name (RemoveDeploymentConcurrencyLeaseForOldClientVersions.before) never runs
+  // into the outcome, and the outcomes stay in one column.
+  auto subject_of = [](const TraceEvent& e) {
+    return printable(e.hook.empty() ? e.entry : e.entry + "." + e.hook);
+  };
+  std::size_t width = 0;
+  for (const TraceEvent& e : trace) width = std::max(width, subject_of(e).size());
   for (const TraceEvent& e : trace) {
-    std::string subject = e.entry;
-    if (!e.hook.empty()) subject += "." + e.hook;
-    out << "trace: " << std::left << std::setw(9) << e.step << ' ' << std::setw(44) << subject
-        << ' ' << e.outcome;
+    out << "trace: " << std::left << std::setw(8) << e.step << ' '
+        << std::setw(static_cast<int>(width)) << subject_of(e) << ' ' << e.outcome;
     if (e.micros >= 0) out << "  " << e.micros << " us";
-    if (!e.why.empty()) out << "  (" << e.why << ")";
-    if (!e.changes.empty()) out << "  " << e.changes.dump();
+    if (!e.why.empty()) out << "  (" << printable(e.why) << ")";
+    if (!e.changes.empty())
+      out << "  " << printable(e.changes.dump(-1, ' ', false, Json::error_handler_t::replace));
     out << '\n';
   }
 }
@@ -160,19 +176,21 @@ void print_run_text(std::ostream& out, const Run& run, const StatePtr& state) {
   out << std::left;
   out << std::setw(27) << "id:" << run.id << '\n';
   out << std::setw(27) << "kind:" << kind_name(run.kind) << '\n';
-  out << std::setw(27) << "name:" << run.name << '\n';
+  out << std::setw(27) << "name:" << printable(run.name) << '\n';
   out << std::setw(27) << "state:" << describe(state);
   if (state) {
-    if (state->message) out << " \"" << *state->message << "\"";
+    if (state->message) out << quote_text(*state->message);
     out << "  since " << format_timestamp(state->timestamp);
   }
   out << '\n';
   for (const auto& [key, value] : j.items()) {
     if (key == "id" || key == "kind" || key == "name" || key == "state") continue;
     out << std::setw(27) << key + ":"
-        << (value.is_null()     ? "-"
-            : value.is_string() ? value.get<std::string>()
-                                : value.dump())
+        << (value.is_null()
+                ? "-"
+                : printable(value.is_string()
+                                ? value.get<std::string>()
+                                : value.dump(-1, ' ', false, Json::error_handler_t::replace)))
         << '\n';
   }
 }
@@ -180,8 +198,8 @@ void print_run_text(std::ostream& out, const Run& run, const StatePtr& state) {
 void print_history_text(std::ostream& out, const std::vector<StatePtr>& states) {
   for (const StatePtr& s : states) {
     out << format_timestamp(s->timestamp) << "  " << std::left << std::setw(11)
-        << type_name(s->type) << ' ' << s->name;
-    if (s->message) out << "  \"" << *s->message << "\"";
+        << type_name(s->type) << ' ' << printable(s->name);
+    if (s->message) out << " " << quote_text(*s->message);
     out << "  " << s->id << '\n';
   }
 }
@@ -214,9 +232,9 @@ void print_log_text(std::ostream& out, const std::vector<LogEntry>& entries) {
         << (e.initial_type ? std::string(type_name(*e.initial_type)) : "NONE") << " -> " << proposed
         << "  " << std::left << std::setw(6) << e.status;
     if (e.details.contains("reason") && e.details["reason"].is_string())
-      out << "  \"" << e.details["reason"].get<std::string>() << "\"";
-    if (e.error) out << "  error: " << *e.error;
-    out << "\n    policy " << e.policy << (e.forced ? " (forced)" : "")
+      out << " " << quote_text(e.details["reason"].get<std::string>());
+    if (e.error) out << "  error: " << printable(*e.error);
+    out << "\n    policy " << printable(e.policy) << (e.forced ? " (forced)" : "")
         << "; rules: " << join(e.rule_signature)
         << "; finalized: " << join(e.finalization_signature) << '\n';
   }

@@ -1,4 +1,5 @@
 // init, flow-run create, task-run create.
+#include <cmath>
 #include <iostream>
 
 #include "cli/app.hpp"
@@ -22,9 +23,10 @@ struct CreateFlags {
   bool json = false;
 };
 
-std::optional<std::string> optional_uuid(const std::optional<std::string>& text) {
+std::optional<std::string> optional_uuid(const std::optional<std::string>& text,
+                                         const std::string& noun) {
   if (!text) return std::nullopt;
-  return parse_run_id(*text);
+  return parse_id(*text, noun);
 }
 
 // "5" or, for task runs, "5,10,20": Prefect's retry_delay (a number or a list).
@@ -41,7 +43,7 @@ Json parse_retry_delay(const std::string& text, RunKind kind) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (part.empty() || used != part.size() || v < 0)
+    if (part.empty() || used != part.size() || !std::isfinite(v) || v < 0)
       throw Error(ErrorKind::kUsage, "--retry-delay: expected seconds, got \"" + text + "\"");
     values.push_back(v);
     start = comma + 1;
@@ -57,17 +59,6 @@ Json parse_retry_delay(const std::string& text, RunKind kind) {
   Json list = Json::array();
   for (double v : values) list.push_back(as_json(v));
   return list;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> tags;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    if (comma > start) tags.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return tags;
 }
 
 void add_create_command(CLI::App& cli, App& app, RunKind kind) {
@@ -111,16 +102,16 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
   create->callback([&app, flags, kind] {
     RunSpec spec;
     spec.kind = kind;
-    spec.id = optional_uuid(flags->id);
+    spec.id = optional_uuid(flags->id, "run");
     spec.name = flags->name;
     spec.retries = flags->retries;
     if (flags->retry_delay) spec.retry_delay = parse_retry_delay(*flags->retry_delay, kind);
     spec.retry_jitter_factor = flags->retry_jitter_factor;
-    spec.flow_run_id = optional_uuid(flags->flow_run);
+    spec.flow_run_id = optional_uuid(flags->flow_run, "flow run");
     spec.task_key = flags->task_key;
     if (flags->tags) spec.tags = split_list(*flags->tags);
-    spec.deployment_id = optional_uuid(flags->deployment_id);
-    spec.parent_task_run_id = optional_uuid(flags->parent_task_run);
+    spec.deployment_id = optional_uuid(flags->deployment_id, "deployment");
+    spec.parent_task_run_id = optional_uuid(flags->parent_task_run, "task run");
     spec.infrastructure_pid = flags->infrastructure_pid;
     if (flags->pause_keys) spec.pause_keys = split_list(*flags->pause_keys);
     // Free text from argv goes to TEXT columns: no invalid UTF-8, no megabyte names.
@@ -142,6 +133,7 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     const Environment env = app.environment();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
     const auto runs = create_runs(*db, spec, flags->count, state, env);
+    app.committed = true;
     if (flags->json) {
       if (flags->count == 1) {
         print_json(Json{{"id", runs[0].run.id},
@@ -166,10 +158,11 @@ void add_init_command(CLI::App& cli, App& app) {
   init->add_flag("--json", *json, "print JSON");
   init->callback([&app, json] {
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    app.committed = true;  // created or migrated
     if (*json)
       print_json(Json{{"path", db->name()}, {"schema_version", db->schema_version()}});
     else
-      std::cout << db->name() << ": schema version " << db->schema_version() << '\n';
+      std::cout << printable(db->name()) << ": schema version " << db->schema_version() << '\n';
   });
 }
 

@@ -5,6 +5,8 @@
 #include "cli/render.hpp"
 #include "cli/state_flags.hpp"
 #include "service/transition.hpp"
+#include "util/error.hpp"
+#include "util/uuid.hpp"
 
 namespace runctl::cli {
 
@@ -34,6 +36,13 @@ void add_set_state_command(CLI::App& cli, App& app) {
                 "trace every step of the chain (stderr; in \"trace\" with --json)");
 
   cmd->callback([&app, flags] {
+    // `set-state RUNNING ID`: the two arguments swapped, said as such.
+    if (!normalize_uuid(flags->run_id) && normalize_uuid(flags->state.type) &&
+        parse_state_type(flags->run_id))
+      throw Error(ErrorKind::kUsage,
+                  "set-state takes the run id first, then the state type: "
+                  "runctl set-state " +
+                      flags->state.type + " " + flags->run_id);
     TransitionRequest request;
     request.run_id = parse_run_id(flags->run_id);
     request.proposal = to_proposal(flags->state);
@@ -47,6 +56,7 @@ void add_set_state_command(CLI::App& cli, App& app) {
     const Environment env = app.environment();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
     const TransitionResult result = set_state(*db, request, env);
+    app.committed = !request.dry_run;  // the transition, or on a hook error its log row
     if (flags->json) {
       print_json(transition_to_json(result, flags->verbose));
     } else {

@@ -82,8 +82,11 @@ StateProposal to_proposal(const StateFlags& flags) {
   check_text_flag("--pause-key", flags.pause_key, kMaxNameBytes);
   p.name = flags.name;
   p.message = flags.message;
-  if (flags.details)
-    apply_state_details(parse_json_flag("--details", *flags.details), p.details, "--details");
+  if (flags.details) {
+    const Json details = parse_json_flag("--details", *flags.details);
+    check_state_details_keys(details, "--details");
+    apply_state_details(details, p.details, "--details");
+  }
   if (flags.data) p.data = parse_json_flag("--data", *flags.data);
   // The sugar flags go through the same checks as --details, so errors read alike.
   Json sugar = Json::object();

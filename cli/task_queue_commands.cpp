@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
+#include "util/text.hpp"
 
 namespace runctl::cli {
 
@@ -33,8 +34,9 @@ void add_task_queue_commands(CLI::App& cli, App& app) {
       return;
     }
     for (const auto& q : queued)
-      std::cout << format_timestamp(q.enqueued_at) << "  " << std::left << std::setw(10) << q.queue
-                << std::setw(24) << q.task_key << q.task_run_id << '\n';
+      std::cout << format_timestamp(q.enqueued_at) << "  " << std::left << std::setw(10)
+                << printable(q.queue) << std::setw(24) << printable(q.task_key) << q.task_run_id
+                << '\n';
   });
 }
 

@@ -146,6 +146,23 @@ void apply_state_details(const Json& object, StateDetails& details, const std::s
   }
 }
 
+void check_state_details_keys(const Json& object, const std::string& where) {
+  if (!object.is_object()) return;  // apply_state_details says what is wrong with it
+  for (const auto& [key, value] : object.items()) {
+    bool known = false;
+    for (const FieldSpec& f : kFields) known = known || key == f.key;
+    if (known) continue;
+    std::vector<std::string> names;
+    for (const FieldSpec& f : kFields) names.emplace_back(f.key);
+    std::string hint = did_you_mean(key, names);
+    if (hint.empty()) {
+      for (const std::string& n : names) hint += (hint.empty() ? " (known keys: " : ", ") + n;
+      hint += ")";
+    }
+    throw Error(ErrorKind::kBadData, where + ": unknown key \"" + key + "\"" + hint);
+  }
+}
+
 Json state_to_json(const State& s) {
   return Json{
       {"id", s.id},

@@ -15,6 +15,12 @@ Json state_details_to_json(const StateDetails& d);
 // overwrites. Throws Error(kBadData) naming `where` and the field.
 void apply_state_details(const Json& object, StateDetails& details, const std::string& where);
 
+// For input (--details, an apply line's or a policy file's state_details): throws
+// Error(kBadData, "WHERE: unknown key \"K\" (did you mean ...?)") for a key that is no
+// StateDetails field, where apply_state_details would ignore it. A misspelt scheduled_time must
+// not schedule the run for now.
+void check_state_details_keys(const Json& object, const std::string& where);
+
 // {"id", "type", "name", "message", "timestamp", "state_details", "data"}
 Json state_to_json(const State& s);
 Json state_to_json(const StatePtr& s);  // null for no state

@@ -17,6 +17,12 @@ struct Policy {
   std::optional<std::vector<PolicyEntry>> transforms;
   // Entries of a built-in policy that runctl does not implement yet, in Prefect's order.
   std::vector<std::string> missing;
+  // The run kind it is written for: a built-in policy's own; for a policy file, the kind of the
+  // built-in entries it names or splices (none when they are all generic, or it has none).
+  std::optional<RunKind> kind;
+  // Why a policy file has its kind: the first entry that decided it, e.g. "\"@core-flow\" at
+  // $.rules[0]". Empty for built-in policies.
+  std::string kind_source;
 };
 
 // The implemented entries of a built-in policy, in Prefect's order.
@@ -36,6 +42,10 @@ Policy resolve_policy(const std::string& ref);
 // else the given one, else the run kind's core policy.
 Policy choose_policy(RunKind kind, const std::optional<std::string>& policy_ref, bool force,
                      bool deferred);
+
+// Throws Error(kUsage) when `policy` (given as --policy) is written for the other run kind, with
+// a hint at the policy to use instead.
+void check_policy_kind(const Policy& policy, RunKind kind);
 
 // The transforms that follow a policy's rules for a run of `kind`.
 std::vector<PolicyEntry> transforms_for(const Policy& policy, RunKind kind);

@@ -17,6 +17,11 @@ class PolicyParser {
   explicit PolicyParser(std::string origin) : origin_(std::move(origin)) {}
 
   Policy parse(std::string_view text) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+      fail("$", text.empty() ? "the file is empty; a policy file is a JSON object such as "
+                               "{\"rules\": [\"@core-flow\"]}"
+                             : "the file holds only white space; a policy file is a JSON object "
+                               "such as {\"rules\": [\"@core-flow\"]}");
     Json root;
     // Before parsing: the parser copes with any depth, but copying or printing a value nested
     // 100,000 levels deep (a rejection state's data) would overflow the stack.
@@ -36,6 +41,8 @@ class PolicyParser {
     if (auto it = root.find("transforms"); it != root.end())
       policy.transforms = entries(*it, "$.transforms", EntryKind::kTransform);
     policy.missing = missing_;
+    policy.kind = kind_;
+    policy.kind_source = kind_source_;
     return policy;
   }
 
@@ -108,9 +115,19 @@ class PolicyParser {
                      std::vector<PolicyEntry>& out) {
     if (!name.empty() && name[0] == '@') {
       const BuiltinPolicy* builtin = find_builtin_policy(name.substr(1));
-      if (!builtin) fail(at, "unknown built-in policy \"" + name.substr(1) + "\"");
+      if (!builtin) {
+        std::vector<std::string> names;
+        for (const BuiltinPolicy& p : builtin_policies()) {
+          names.emplace_back(p.name);
+          names.emplace_back(p.alias);
+        }
+        const auto match = closest_match(name.substr(1), names);
+        fail(at, "unknown built-in policy \"" + name.substr(1) + "\"" +
+                     (match ? " (did you mean \"@" + *match + "\"?)" : std::string()));
+      }
       if (builtin->global && kind == EntryKind::kRule)
         fail(at, "\"" + name + "\" is a global policy: splice it into \"transforms\"");
+      if (builtin->kind) note_kind(*builtin->kind, name, at);
       Policy spliced = load_builtin_policy(*builtin);
       missing_.insert(missing_.end(), spliced.missing.begin(), spliced.missing.end());
       auto& source = builtin->global ? *spliced.transforms : spliced.rules;
@@ -127,12 +144,31 @@ class PolicyParser {
           builtin_policies().begin(), builtin_policies().end(), [&](const BuiltinPolicy& p) {
             return std::find(p.entries.begin(), p.entries.end(), name) != p.entries.end();
           });
-      fail(at, prefect_name ? "built-in \"" + name + "\" is not implemented by this runctl yet"
-                            : "unknown built-in rule or transform \"" + name + "\"");
+      if (prefect_name) fail(at, "built-in \"" + name + "\" is not implemented by this runctl yet");
+      std::vector<std::string> names;
+      for (const BuiltinEntry& e : builtin_entries()) names.push_back(e.entry.name());
+      fail(at, "unknown built-in rule or transform \"" + name + "\"" + did_you_mean(name, names));
     }
+    if (builtin->scope == RunScope::kFlow) note_kind(RunKind::kFlow, name, at);
+    if (builtin->scope == RunScope::kTask) note_kind(RunKind::kTask, name, at);
     check_kind(builtin->entry, at, kind);
     add_name(name, at);
     out.push_back(builtin->entry);
+  }
+
+  // A policy file's run kind is that of the run-kind-specific built-ins it names or splices; one
+  // file cannot hold both kinds, as no run could take all of its entries.
+  void note_kind(RunKind k, const std::string& name, const std::string& at) {
+    const std::string source = "\"" + name + "\" at " + at;
+    if (!kind_) {
+      kind_ = k;
+      kind_source_ = source;
+      return;
+    }
+    if (*kind_ != k)
+      fail(at, "\"" + name + "\" is for " + std::string(kind_name(k)) +
+                   " runs, but the file is for " + std::string(kind_name(*kind_)) + " runs (" +
+                   kind_source_ + "); one policy cannot mix the two");
   }
 
   void check_kind(const PolicyEntry& e, const std::string& at, EntryKind kind) const {
@@ -171,6 +207,7 @@ class PolicyParser {
     p.message = optional_string_at(v, "message", path);
     if (auto d = v.find("state_details"); d != v.end() && !d->is_null()) {
       try {
+        check_state_details_keys(*d, path + ".state_details");
         apply_state_details(*d, p.details, path + ".state_details");
       } catch (const Error& e) {
         throw Error(ErrorKind::kBadPolicy, "policy file " + origin_ + ": " + e.what());
@@ -291,6 +328,8 @@ class PolicyParser {
   std::string origin_;
   std::set<std::string> names_;
   std::vector<std::string> missing_;  // unimplemented entries of spliced built-in policies
+  std::optional<RunKind> kind_;       // see note_kind()
+  std::string kind_source_;
 };
 
 }  // namespace

@@ -26,6 +26,7 @@ const PreparedPolicy& TransitionBatch::policy_for(RunKind kind, bool force, bool
     choice = kMinimal;
   else if (given_)
     choice = kGiven;
+  if (choice == kGiven) check_policy_kind(*given_, kind);  // --policy of the other run kind
   std::optional<PreparedPolicy>& slot = policies_[kind == RunKind::kFlow ? 0 : 1][choice];
   if (!slot) {
     switch (choice) {

@@ -24,8 +24,15 @@ std::vector<CreatedRun> create_runs(Database& db, const RunSpec& spec, int count
                                     const std::optional<StateProposal>& initial_state,
                                     const Environment& env) {
   WriteTransaction tx(db);
+  // Every id the runs will point at must exist, as --flow-run's always had to.
   if (spec.flow_run_id && !db.runs().load_run(RunKind::kFlow, *spec.flow_run_id))
     throw Error(ErrorKind::kNotFound, "flow run " + *spec.flow_run_id + " not found");
+  if (spec.parent_task_run_id && !db.runs().load_run(RunKind::kTask, *spec.parent_task_run_id))
+    throw Error(ErrorKind::kNotFound,
+                "--parent-task-run: task run " + *spec.parent_task_run_id + " not found");
+  if (spec.deployment_id && !db.concurrency().read_deployment(*spec.deployment_id))
+    throw Error(ErrorKind::kNotFound, "--deployment-id: deployment " + *spec.deployment_id +
+                                          " not found (runctl deployment create makes one)");
 
   std::vector<CreatedRun> created;
   created.reserve(count);

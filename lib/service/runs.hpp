@@ -31,7 +31,7 @@ struct CreatedRun {
 };
 
 // Creates `count` runs in one transaction. Throws Error: kBadData for an id already taken,
-// kNotFound for an unknown parent flow run.
+// kNotFound for an unknown flow run, parent task run or deployment.
 std::vector<CreatedRun> create_runs(Database& db, const RunSpec& spec, int count,
                                     const std::optional<StateProposal>& initial_state,
                                     const Environment& env);

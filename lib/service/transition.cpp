@@ -29,6 +29,25 @@ LogEntry log_entry_for(const TransitionResult& r, const Environment& env, bool f
   return e;
 }
 
+// A proposal stamped before the run's current state would put the history out of order (and
+// end_time before start_time): refused before the chain runs, so nothing is written, forced or
+// not. A clock that lags only by the 1 µs bumps EnsureFlowRunStateTimestampIsUnique gave earlier
+// states of a flow run is one fixed --now reused, which Prefect allows: the bump moves past them.
+void check_time_order(const Context& c, Services& services) {
+  if (!c.initial_state) return;
+  const Timestamp current = c.initial_state->timestamp;
+  Timestamp t = c.proposed_state->timestamp;
+  if (c.kind == RunKind::kFlow)
+    while (t < current && services.flow_state_timestamp_taken(c.run->id, t)) ++t;
+  if (t >= current) return;
+  const std::string at = format_timestamp(current);
+  throw Error(ErrorKind::kBadData, "run " + c.run->id + ": the clock (" +
+                                       format_timestamp(c.proposed_state->timestamp) +
+                                       ") is earlier than its current state (" +
+                                       std::string(type_name(c.initial_state->type)) + " at " + at +
+                                       "); give a --now at or after " + at);
+}
+
 // The one implementation behind both apply_transition overloads. `prepared` is null when the
 // caller has not prepared the policy: the chain is then compiled here, for this call only.
 TransitionResult run_transition(Database& db, Run& run, const Policy& policy,
@@ -57,6 +76,8 @@ TransitionResult run_transition(Database& db, Run& run, const Policy& policy,
   StoreServices services(db, env);
   c.services = &services;
   c.trace = request.trace ? &result.trace : nullptr;
+  // A state the caller built (a subflow's, mirrored) keeps its own time.
+  if (!request.state_timestamp) check_time_order(c, services);
 
   result.initial_state =
       c.initial_state ? std::make_shared<State>(c.initial_state->deep_copy()) : nullptr;
@@ -73,8 +94,17 @@ TransitionResult run_transition(Database& db, Run& run, const Policy& policy,
       std::rethrow_exception(outcome.escaped);
     } catch (const RetryableError& e) {
       throw Error(ErrorKind::kBusy, e.what());
-    } catch (const Error&) {
-      throw;  // the store's own failures (I/O, constraint) are not hook errors
+    } catch (const Error& e) {
+      // The store's own failures (I/O, constraint) are not hook errors. A reused fixed clock is
+      // the usual cause of a timestamp collision, which only flow runs are bumped past; said
+      // once, by the caller's own transition (not by a nested one, which keeps its stamp).
+      if (e.reason() == ErrorReason::kStateTimestampTaken && !request.state_timestamp)
+        throw Error(e.kind(),
+                    std::string(e.what()) +
+                        ": give each call its own, later --now (only a flow run's new state is "
+                        "moved on by 1 µs, as in Prefect)",
+                    e.reason());
+      throw;
     } catch (...) {
     }
   }

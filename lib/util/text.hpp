@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace runctl {
 
@@ -28,5 +29,25 @@ std::optional<std::string> text_problem(std::string_view text, std::size_t max_b
 // `max_depth`, else nullopt. Scans the text without parsing it, so it is safe on any input.
 std::optional<std::string> json_depth_problem(std::string_view json_text,
                                               std::size_t max_depth = kMaxJsonDepth);
+
+// The candidate closest to `word`, for a "did you mean" hint: compared without case, '-', '_'
+// and spaces (so "coreflow" finds "core-flow"), by edit distance, and only when close enough to
+// be a plausible slip (at most a third of the word's letters, and at least one, differ). Ties go
+// to the earlier candidate. nullopt when nothing is that close.
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates);
+
+// " (did you mean X?)" with closest_match's answer, or "" when there is none.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+// Text for a terminal: control characters escaped, so stored text cannot split a line or send
+// escape sequences. Newline, carriage return and tab become backslash-n, -r and -t; other C0
+// characters and DEL become backslash-x and two hex digits (ESC: "\x1b"); C1 characters
+// (U+0080 to U+009F) become backslash-u and four hex digits. Everything else, backslashes and
+// valid UTF-8 included, is left as it is.
+std::string printable(std::string_view text);
+
+// `text` without leading and trailing spaces and tabs.
+std::string_view trim(std::string_view text);
 
 }  // namespace runctl

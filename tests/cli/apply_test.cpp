@@ -24,6 +24,11 @@ std::string lines(const std::vector<Json>& requests) {
   return out;
 }
 
+// The run's orchestration log (runctl log), oldest first.
+Json log_of(const CliDb& db, const std::string& id) {
+  return db.json({"log", id}, 0)["entries"];
+}
+
 struct ApplyRun {
   int exit_code = -1;
   std::vector<Json> results;
@@ -222,7 +227,7 @@ TEST_CASE("apply: malformed lines and unknown runs get an error result each, not
   CHECK(run.exit_code == 66);  // the worst: 66 beats 65 and 0
   CHECK(db.show(id)["state"]["type"] == "COMPLETED");
   // Only the two transitions were attempted: the other lines never reached the database.
-  CHECK(db.sql_value("SELECT count(*) FROM orchestration_log WHERE run_id = '" + id + "'") == "3");
+  CHECK(log_of(db, id).size() == 3);
 }
 
 TEST_CASE("apply --commit-every: a failing transition rolls back alone and is still logged") {
@@ -262,10 +267,11 @@ TEST_CASE("apply --commit-every: a failing transition rolls back alone and is st
     CHECK(db.show(a)["state"]["type"] == "PENDING");
     CHECK(db.show(c)["state"]["type"] == "RUNNING");
     CHECK(db.show(d)["state"]["type"] == "COMPLETED");
-    CHECK(db.sql_value("SELECT error FROM orchestration_log WHERE run_id = '" + b +
-                       "' ORDER BY id DESC LIMIT 1") == "boom");
-    CHECK(db.sql_value("SELECT count(*) FROM orchestration_log WHERE run_id = '" + b +
-                       "' AND validated_state_id IS NOT NULL AND error IS NOT NULL") == "0");
+    const Json log = log_of(db, b);
+    REQUIRE_FALSE(log.empty());
+    CHECK(log.back()["error"] == "boom");
+    for (const Json& entry : log)
+      CHECK((entry["validated_state_id"].is_null() || entry["error"].is_null()));
   }
 }
 
@@ -350,7 +356,11 @@ TEST_CASE("apply: many lines with --commit-every, committed in groups") {
     CHECK(run.results[i]["line"] == i + 1);
     CHECK(run.results[i]["status"] == "ACCEPT");
   }
-  CHECK(db.sql_value("SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED'") == "250");
+  const auto store = db.open(OpenMode::kRead);
+  int completed = 0;
+  for (const std::string& id : ids)
+    completed += store->runs().find_run(id).value().state_type == StateType::kCompleted;
+  CHECK(completed == 250);
 }
 
 }  // namespace

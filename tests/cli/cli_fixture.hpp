@@ -1,29 +1,70 @@
-// A scratch database and the built runctl, for tests that drive the CLI end to end.
+// A scratch database and the built runctl, for tests that drive the CLI end to end. The same
+// tests run on either backend (test_backend.hpp): a SQLite file in a temporary directory, or a
+// fresh schema on the PostgreSQL server RUNCTL_TEST_PG names. What no command sets up is set
+// through runctl's own repository API, never through SQL, so no test knows a backend's tables.
 #pragma once
-#include <sqlite3.h>
-
 #include <doctest/doctest.h>
+
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cli/pg_schema.hpp"
 #include "cli/process.hpp"
+#include "cli/test_backend.hpp"
+#include "store/database.hpp"
+#include "util/time.hpp"
 
 namespace runctl::clitest {
 
 using Json = nlohmann::ordered_json;
 
+// A timestamp as --now takes it ("2026-01-01T12:00:00Z"), for the repository API.
+inline Timestamp timestamp(std::string_view text) {
+  const std::optional<Timestamp> t = parse_timestamp(text);
+  REQUIRE_MESSAGE(t.has_value(), "not a timestamp: " << text);
+  return *t;
+}
+
+// A set-state result's details.reason, or "<null>". One definition for every test file: the
+// policy and concurrency fixtures each had their own, with other return types, and the linker
+// kept one of the two for both (an ODR violation that crashed a Debug build).
+inline std::string reason(const Json& out) {
+  const Json& r = out["details"]["reason"];
+  return r.is_string() ? r.get<std::string>() : "<null>";
+}
+
 class CliDb {
  public:
-  CliDb() : dir_(make_temp_dir()), db_(dir_ + "/runs.db") {}
-  ~CliDb() { remove_tree(dir_); }
+  CliDb() : dir_(make_temp_dir()) {
+    if (test_backend() == Backend::kSqlite) {
+      db_ = dir_ + "/runs.db";
+      return;
+    }
+    try {
+      schema_ = std::make_unique<pgtest::TestSchema>(*pgtest::test_server());
+    } catch (...) {
+      remove_tree(dir_);  // the destructor does not run for a constructor that throws
+      throw;
+    }
+    db_ = schema_->url();
+  }
+  ~CliDb() {
+    schema_.reset();
+    remove_tree(dir_);
+  }
   CliDb(const CliDb&) = delete;
   CliDb& operator=(const CliDb&) = delete;
 
+  // What --db takes: the SQLite file's path, or the PostgreSQL URL with the test's search_path.
   const std::string& path() const { return db_; }
   const std::string& dir() const { return dir_; }
+  bool is_postgres() const { return schema_ != nullptr; }
 
   // runctl --db DB ARGS...
   ProcessResult run(std::vector<std::string> args, const std::string& stdin_data = "") const {
@@ -80,36 +121,41 @@ class CliDb {
     return path;
   }
 
-  // Runs SQL directly on the database: setting up what no command sets (a preset run_count...).
-  void sql(const std::string& statement) const {
-    sqlite3* db = nullptr;
-    if (sqlite3_open(db_.c_str(), &db) != SQLITE_OK) throw std::runtime_error("cannot open db");
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &error);
-    const std::string message = error ? error : "";
-    sqlite3_free(error);
-    sqlite3_close(db);
-    if (rc != SQLITE_OK) throw std::runtime_error("sql failed: " + message + ": " + statement);
+  // The database through runctl's repository API, for what no command reads or sets (a preset
+  // run_count, a flow row, the slots of a limit). A connection of its own each time: none is
+  // open while runctl runs, or when a test forks.
+  std::unique_ptr<Database> open(OpenMode mode = OpenMode::kWriteExisting) const {
+    return open_database(db_, mode);
+  }
+  Run load_run(const std::string& id) const {
+    const std::optional<Run> run = open(OpenMode::kRead)->runs().find_run(id);
+    REQUIRE_MESSAGE(run.has_value(), "no run " << id);
+    return *run;
+  }
+  // Changes a stored run in one write transaction, as a transition would: `change` edits the
+  // loaded run, and every column is written back.
+  void update_run(const std::string& id, const std::function<void(Run&)>& change) const {
+    const std::unique_ptr<Database> db = open();
+    WriteTransaction tx(*db);
+    std::optional<Run> run = db->runs().find_run(id, RowLock::kForUpdate);
+    REQUIRE_MESSAGE(run.has_value(), "no run " << id);
+    change(*run);
+    db->runs().update_run(*run);
+    tx.commit();
   }
 
-  // The first column of the first row of a query, as text ("" for NULL or no row).
-  std::string sql_value(const std::string& query) const {
-    sqlite3* db = nullptr;
-    if (sqlite3_open(db_.c_str(), &db) != SQLITE_OK) throw std::runtime_error("cannot open db");
-    sqlite3_stmt* stmt = nullptr;
+  // Everything the database holds, to prove that a failing command wrote nothing: the SQLite
+  // file, its WAL and journal byte for byte; on PostgreSQL every table's rows (a server keeps no
+  // file of one database, and its pages move under VACUUM without any write of ours).
+  std::string snapshot() const {
+    if (schema_) return schema_->snapshot();
     std::string out;
-    if (sqlite3_prepare_v2(db, query.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
-      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    for (const char* suffix : {"", "-wal", "-journal"}) {
+      std::ifstream in(db_ + suffix, std::ios::binary);
+      out += std::string(suffix) + (in ? " present:" : " absent") + "\n";
+      out += std::string(std::istreambuf_iterator<char>(in), {});
+    }
     return out;
-  }
-
-  // The database file's bytes, to prove a failing command wrote nothing.
-  std::string bytes() const {
-    std::ifstream in(db_, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
   static std::string join(const std::vector<std::string>& args) {
@@ -120,6 +166,7 @@ class CliDb {
 
  private:
   std::string dir_;
+  std::unique_ptr<pgtest::TestSchema> schema_;
   std::string db_;
 };
 

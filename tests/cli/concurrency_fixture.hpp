@@ -1,11 +1,12 @@
 // Helpers for the CLI tests of concurrency limits, deployments, leases and events: a scratch
-// database driven with a fixed clock and seed, and readers of the limit and lease tables.
+// database driven with a fixed clock and seed, and readers of the limits, leases and events.
 #pragma once
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,32 +109,43 @@ class ConcDb {
     REQUIRE(out.contains("id"));
     return out["id"].get<std::string>();
   }
+  // The rows behind the commands, through the repository API.
   std::string deployment_limit_id(const std::string& deployment_id) const {
-    return db.sql_value("SELECT concurrency_limit_id FROM deployment WHERE id = '" + deployment_id +
-                        "'");
+    const auto d = db.open(OpenMode::kRead)->concurrency().read_deployment(deployment_id);
+    return d ? d->concurrency_limit_id.value_or("") : "";
   }
-
-  long long number(const std::string& query) const {
-    const std::string v = db.sql_value(query);
-    return v.empty() ? -1 : std::stoll(v);
+  std::optional<V2Limit> v2_limit(const std::string& id_or_name) const {
+    const auto store = db.open(OpenMode::kRead);
+    std::optional<V2Limit> l = store->concurrency().v2_limit_by_id(id_or_name);
+    return l ? l : store->concurrency().v2_limit_by_name(id_or_name);
   }
-  // V2 active_slots by limit id or name.
+  // V2 active_slots by limit id or name, as stored (-1: no such limit).
   long long v2_active(const std::string& id_or_name) const {
-    return number("SELECT active_slots FROM concurrency_limit_v2 WHERE id = '" + id_or_name +
-                  "' OR name = '" + id_or_name + "'");
+    const auto l = v2_limit(id_or_name);
+    return l ? l->active_slots : -1;
   }
-  // How many task runs hold a V1 tag slot.
+  // The task runs holding a V1 tag's slots (nullopt: no limit on the tag).
+  std::optional<std::vector<std::string>> v1_holders(const std::string& tag) const {
+    const auto l = db.open(OpenMode::kRead)->concurrency().v1_limit_by_tag(tag);
+    if (!l) return std::nullopt;
+    return l->active_slots;
+  }
+  // How many task runs hold a V1 tag slot (-1: no limit on the tag).
   long long v1_slots(const std::string& tag) const {
-    return number("SELECT json_array_length(active_slots) FROM concurrency_limit WHERE tag = '" +
-                  tag + "'");
+    const auto holders = v1_holders(tag);
+    return holders ? static_cast<long long>(holders->size()) : -1;
   }
   bool v1_holds(const std::string& tag, const std::string& run_id) const {
-    return number("SELECT count(*) FROM concurrency_limit, json_each(active_slots) WHERE tag = '" +
-                  tag + "' AND value = '" + run_id + "'") == 1;
+    const auto holders = v1_holders(tag);
+    return holders && std::count(holders->begin(), holders->end(), run_id) == 1;
   }
-  long long leases() const { return number("SELECT count(*) FROM concurrency_lease"); }
+  long long leases() const {
+    return static_cast<long long>(db.open(OpenMode::kRead)->concurrency().list_leases().size());
+  }
+  // Events written so far, by every run.
   long long events() const {
-    return number("SELECT count(*) FROM orchestration_log WHERE event IS NOT NULL");
+    return static_cast<long long>(
+        db.open(OpenMode::kRead)->concurrency().list_events(std::nullopt).size());
   }
 
  private:
@@ -142,12 +154,10 @@ class ConcDb {
   mutable int ticks_ = 0;
 };
 
-// A set-state result's status, details and validated state, for assertions.
+// A set-state result's status and validated state, for assertions (its reason: reason(), in
+// cli_fixture.hpp).
 inline std::string status(const Json& r) {
   return r.value("status", std::string("?"));
-}
-inline Json reason(const Json& r) {
-  return r["details"]["reason"];
 }
 inline Json validated(const Json& r) {
   return r["validated_state"];

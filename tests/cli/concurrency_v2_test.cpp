@@ -1,6 +1,7 @@
 // Spec §7.5 items 190-195: V2 "tag:<tag>" limits in SecureTaskConcurrencySlots /
 // ReleaseTaskConcurrencySlots, with leases, through the CLI.
 #include "cli/concurrency_fixture.hpp"
+#include "cli/fault_injection.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -47,7 +48,7 @@ TEST_CASE("spec 7.5 #191: a V2 tag limit of 0 aborts and takes nothing") {
   const Json r = c.set(c.task({"--tags", "zero", "--state", "PENDING"}), "RUNNING",
                        {"--policy", c.policy(kSecureRelease)});
   CHECK(status(r) == "ABORT");
-  CHECK(reason(r).get<std::string>().find("is 0 and will deadlock") != std::string::npos);
+  CHECK(reason(r).find("is 0 and will deadlock") != std::string::npos);
   CHECK(c.v2_active("tag:zero") == 0);
   CHECK(c.leases() == 0);
 }
@@ -62,9 +63,7 @@ TEST_CASE("spec 7.5 #192: a V2 tag slot is held by a lease naming the task run")
   const Json& lease = leases[0];
   CHECK(lease["metadata"]["slots"] == 1);
   CHECK(lease["metadata"]["holder"] == Json{{"type", "task_run"}, {"id", id}});
-  CHECK(lease["resource_ids"] ==
-        Json::array(
-            {c.db.sql_value("SELECT id FROM concurrency_limit_v2 WHERE name = 'tag:leased'")}));
+  CHECK(lease["resource_ids"] == Json::array({c.v2_limit("tag:leased").value().id}));
   // 36 500 days: a tag lease outlives any task run.
   // (the proposal is the fixture's first microsecond tick after the fixed clock)
   CHECK(lease["expiration"] == "2125-12-08T12:00:00.000001+00:00");
@@ -101,9 +100,7 @@ TEST_CASE("spec 7.5 #195: a failing release in cleanup fails the transition and 
   c.cmd({"global-limit", "create", "tag:flaky", "--limit", "1"}, 0);
   const std::string id = c.task({"--tags", "flaky", "--state", "PENDING"});
   // The decrement "fails": every lowering of active_slots is silently skipped.
-  c.db.sql(
-      "CREATE TRIGGER flaky_decrement BEFORE UPDATE OF active_slots ON concurrency_limit_v2 "
-      "WHEN NEW.active_slots < OLD.active_slots BEGIN SELECT RAISE(IGNORE); END");
+  drop_v2_decrements(c.db);
   const std::string p = c.policy(Json::array(
       {"SecureTaskConcurrencySlots", rejector("PENDING"), "ReleaseTaskConcurrencySlots"}));
   const Json r = c.set(id, "RUNNING", {"--policy", p});

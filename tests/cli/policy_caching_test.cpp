@@ -36,8 +36,14 @@ std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std:
   return a;
 }
 
-int cache_entries(const CliDb& db) {
-  return std::stoi(db.sql_value("SELECT count(*) FROM task_run_state_cache"));
+// The state the cache holds for `key` at `when` (the newest entry not expired then), or "" for
+// none: the repository's own lookup, which CacheRetrieval makes. Looked up at kLongAgo, an entry
+// is found whatever its expiration.
+const std::string kLongAgo = "2000-01-01T00:00:00+00:00";
+std::string cached_state_id(const CliDb& db, const std::string& key,
+                            const std::string& when = kLongAgo) {
+  const StatePtr state = db.open(OpenMode::kRead)->runs().find_cached_state(key, timestamp(when));
+  return state ? state->id : "";
 }
 
 TEST_CASE("7.4.68 set and retrieve unexpired cached states") {
@@ -59,16 +65,15 @@ TEST_CASE("7.4.68 set and retrieve unexpired cached states") {
     Json out = set_state_at(db, kNow, first, "COMPLETED", plus(flags, {"--policy", caching(db)}));
     CHECK(out["_exit_code"] == 0);
     CHECK(out["status"] == "ACCEPT");
-    CHECK(cache_entries(db) == 1);
-    CHECK(db.sql_value("SELECT task_run_state_id FROM task_run_state_cache") ==
-          out["validated_state"]["id"].get<std::string>());
+    const std::string cached = out["validated_state"]["id"].get<std::string>();
+    CHECK(cached_state_id(db, "cache-hit") == cached);
 
     const std::string second = create_at(db, "task", plus({"--state", "PENDING"}, flags));
     out = set_state_at(db, kNow, second, "RUNNING", plus(flags, {"--policy", caching(db)}));
     CHECK(out["_exit_code"] == c.exit_code);
     CHECK(out["status"] == c.status);
     CHECK(out["validated_state"]["name"] == c.name);
-    CHECK(cache_entries(db) == 1);
+    CHECK(cached_state_id(db, "cache-hit") == cached);  // no newer entry
   }
 }
 
@@ -100,8 +105,9 @@ TEST_CASE("CacheRetrieval: a hit is a fresh copy named Cached of the cached COMP
 TEST_CASE("CacheRetrieval in the default task policy: the hit skips RUNNING entirely") {
   CliDb db;
   const std::string first = create_at(db, "task", {"--state", "RUNNING"});
-  REQUIRE(set_state_at(db, kNow, first, "COMPLETED", {"--cache-key", "k"})["_exit_code"] == 0);
-  CHECK(cache_entries(db) == 1);
+  const Json done = set_state_at(db, kNow, first, "COMPLETED", {"--cache-key", "k"});
+  REQUIRE(done["_exit_code"] == 0);
+  CHECK(cached_state_id(db, "k") == done["validated_state"]["id"]);
   const std::string second = create_at(db, "task", {"--state", "PENDING"});
   Json out = set_state_at(db, kLater, second, "RUNNING", {"--cache-key", "k"});
   CHECK(out["_exit_code"] == 1);
@@ -112,7 +118,8 @@ TEST_CASE("CacheRetrieval in the default task policy: the hit skips RUNNING enti
   CHECK(run["run_count"] == 0);  // never entered RUNNING
   // UpdateStateDetails re-points the copied details at this run.
   CHECK(run["state"]["state_details"]["task_run_id"] == second);
-  CHECK(cache_entries(db) == 1);  // a hit does not cache itself again
+  // A hit does not cache itself again: the newest entry is still the first run's state.
+  CHECK(cached_state_id(db, "k") == done["validated_state"]["id"]);
 }
 
 TEST_CASE("CacheRetrieval: refresh_cache skips the cache") {
@@ -140,7 +147,7 @@ TEST_CASE("7.4.69 CacheInsertion requires a validated state (an error before val
                           plus(cache_flags("cache-hit", kYesterday), {"--policy", policy}));
   CHECK(out["_exit_code"] == 70);
   CHECK(out["error"].get<std::string>().find("this better be mine") != std::string::npos);
-  CHECK(cache_entries(db) == 0);
+  CHECK(cached_state_id(db, "cache-hit") == "");
   CHECK(state_type(db.show(id)["state"]) == "RUNNING");
 }
 
@@ -153,7 +160,7 @@ TEST_CASE("7.4.70 only COMPLETED states are cached") {
     const std::string first = create_at(db, "task", plus({"--state", "RUNNING"}, flags));
     Json out = set_state_at(db, kNow, first, proposed, plus(flags, {"--policy", caching(db)}));
     CHECK(out["_exit_code"] == 0);
-    CHECK(cache_entries(db) == 0);
+    CHECK(cached_state_id(db, "cache-hit") == "");
     const std::string second = create_at(db, "task", plus({"--state", "PENDING"}, flags));
     out = set_state_at(db, kNow, second, "RUNNING", plus(flags, {"--policy", caching(db)}));
     CHECK(out["_exit_code"] == 0);
@@ -173,8 +180,9 @@ TEST_CASE("CacheInsertion: a key over max_cache_key_length is rejected, yet writ
   CHECK(out["validated_state"]["id"] == out["proposed_state"]["id"]);
   CHECK(out["finalization_signature"] == Json::array({"CacheInsertion"}));
   CHECK(state_type(db.show(id)["state"]) == "COMPLETED");
-  CHECK(cache_entries(db) == 1);
-  CHECK(db.sql_value("SELECT length(cache_key) FROM task_run_state_cache") == "2001");
+  // Cached under the whole key, not a shortened one.
+  CHECK(cached_state_id(db, key) == out["validated_state"]["id"]);
+  CHECK(cached_state_id(db, std::string(2000, 'k')) == "");
   // A key of exactly the limit is accepted.
   const std::string other = create_at(db, "task", {"--state", "RUNNING"});
   out = set_state_at(db, kNow, other, "COMPLETED",
@@ -189,8 +197,10 @@ TEST_CASE("CacheInsertion: the entry carries the state's cache expiration") {
       set_state_at(db, kNow, id, "COMPLETED",
                    {"--cache-key", "k", "--cache-expiration", kTomorrow, "--policy", caching(db)});
   CHECK(out["_exit_code"] == 0);
-  CHECK(db.sql_value("SELECT cache_expiration FROM task_run_state_cache") ==
-        "2026-01-02T12:00:00.000000+00:00");
+  // Found up to the expiration's last microsecond, not at it.
+  CHECK(cached_state_id(db, "k", "2026-01-02T11:59:59.999999+00:00") ==
+        out["validated_state"]["id"]);
+  CHECK(cached_state_id(db, "k", "2026-01-02T12:00:00+00:00") == "");
   // Expired at lookup time: a run one day and one second later misses.
   const std::string late = create_at(db, "task", {"--state", "PENDING"});
   out = set_state_at(db, "2026-01-02T12:00:01+00:00", late, "RUNNING",

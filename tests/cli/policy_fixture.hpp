@@ -15,9 +15,13 @@ inline const std::vector<std::string> kStateTypes = {"SCHEDULED", "PENDING", "RU
                                                      "CRASHED",   "PAUSED",  "CANCELLING"};
 
 // `kind`-run create with the clock at `now`; returns the run's id. Each state of a run needs its
-// own timestamp, so tests create at one clock and propose at later ones.
+// own timestamp, so tests create at one clock and propose at later ones. A --deployment-id must
+// name a deployment that exists, so one without a limit is created first when it is missing.
 inline std::string create_run_at(const CliDb& db, const std::string& now, const std::string& kind,
                                  std::vector<std::string> extra = {}) {
+  for (std::size_t i = 0; i + 1 < extra.size(); ++i)
+    if (extra[i] == "--deployment-id" && db.run({"deployment", "show", extra[i + 1]}).exit_code)
+      REQUIRE(db.run({"--now", now, "deployment", "create", "--id", extra[i + 1]}).exit_code == 0);
   std::vector<std::string> args{"--now", now, kind + "-run", "create"};
   args.insert(args.end(), extra.begin(), extra.end());
   return db.json(args, 0).value("id", std::string());
@@ -38,9 +42,13 @@ inline std::string only(const CliDb& db, const Json& rules) {
                         {"transforms", Json::array()}});
 }
 
-inline std::string reason(const Json& out) {
-  const Json& r = out["details"]["reason"];
-  return r.is_string() ? r.get<std::string>() : "<null>";
+// Presets the counters only many transitions would reach, through the repository API: a run's
+// run_count, and a task run's copy of its flow run's run_count.
+inline void set_run_count(const CliDb& db, const std::string& id, int n) {
+  db.update_run(id, [n](Run& run) { run.run_count = n; });
+}
+inline void set_flow_run_run_count(const CliDb& db, const std::string& task_id, int n) {
+  db.update_run(task_id, [n](Run& run) { run.flow_run_run_count = n; });
 }
 
 inline std::string state_type(const Json& state) {

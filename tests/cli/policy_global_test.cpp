@@ -52,8 +52,9 @@ Json set_at(const CliDb& db, const std::string& id, const std::string& type, con
   return db.json(args);
 }
 
-std::string table(const std::string& kind) {
-  return kind + "_run";
+// How many states the run has (runctl history).
+std::size_t state_count(const CliDb& db, const std::string& id) {
+  return db.json({"history", id}, 0)["states"].size();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ TEST_CASE("7.3.51 Increment run count: PENDING -> RUNNING takes run_count 41 -> 
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
     const std::string id = create_at(db, kind, at(-60), {"--state", "PENDING"});
-    db.sql("UPDATE " + table(kind) + " SET run_count = 41 WHERE id = '" + id + "'");
+    db.update_run(id, [](Run& run) { run.run_count = 41; });
     const std::string t = kind == "flow" ? "IncrementFlowRunCount" : "IncrementTaskRunCount";
     set_at(db, id, "RUNNING", kT, only(db, t));
     CHECK(db.show(id)["run_count"] == 42);
@@ -234,8 +235,10 @@ TEST_CASE("7.3.55 SetEndTime: each final type -> RUNNING with end_time preset cl
       CAPTURE(kind);
       CAPTURE(type);
       const std::string id = create_at(db, kind, at(-42), {"--state", type});
-      db.sql("UPDATE " + table(kind) + " SET start_time = '" + at(-84) + "', end_time = '" +
-             at(-42) + "' WHERE id = '" + id + "'");
+      db.update_run(id, [](Run& run) {
+        run.start_time = timestamp(at(-84));
+        run.end_time = timestamp(at(-42));
+      });
       REQUIRE(db.show(id)["end_time"] == at(-42));
       set_at(db, id, "RUNNING", kT, only(db, "SetEndTime"));
       CHECK(db.show(id)["end_time"].is_null());
@@ -247,8 +250,10 @@ TEST_CASE("7.3.56 SetEndTime: COMPLETED -> FAILED keeps the end_time preset to d
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
     const std::string id = create_at(db, kind, at(-42), {"--state", "COMPLETED"});
-    db.sql("UPDATE " + table(kind) + " SET start_time = '" + at(-84) + "', end_time = '" + at(-10) +
-           "' WHERE id = '" + id + "'");
+    db.update_run(id, [](Run& run) {
+      run.start_time = timestamp(at(-84));
+      run.end_time = timestamp(at(-10));
+    });
     set_at(db, id, "FAILED", kT, only(db, "SetEndTime"));
     CHECK(db.show(id)["end_time"] == at(-10));
   }
@@ -300,12 +305,12 @@ TEST_CASE(
   // counted ids, that the one written is the one UpdateSubflowParentTask minted.
   CliDb db;
   Subflow s(db);
-  // A second subflow state at kT, so the one proposed below is moved to kT + 1 us.
-  db.sql("UPDATE flow_run_state SET timestamp = '" + kT + "' WHERE flow_run_id = '" + s.subflow +
-         "'");
-  const std::string count_sql =
-      "SELECT count(*) FROM task_run_state WHERE task_run_id = '" + s.parent_task + "'";
-  const int states_before = std::stoi(db.sql_value(count_sql));
+  // A second subflow state at kT, so the one proposed below is moved to kT + 1 us. No transforms:
+  // the parent task run must not get a state at kT yet.
+  const std::string bare =
+      db.policy(Json{{"rules", Json::array()}, {"transforms", Json::array()}}, "bare.json");
+  REQUIRE(set_at(db, s.subflow, "RUNNING", kT, bare)["validated_state"]["timestamp"] == kT);
+  const std::size_t states_before = state_count(db, s.parent_task);
   const Json r = db.json({"--now", kT, "set-state", s.subflow, "FAILED"});
   REQUIRE(r["_exit_code"] == 0);
   REQUIRE(r["validated_state"]["timestamp"] == at(0, 1));
@@ -325,7 +330,7 @@ TEST_CASE(
   CHECK(nested["proposed_state"]["timestamp"] == kT);
   CHECK(nested["proposed_state"]["state_details"]["child_flow_run_id"] == s.subflow);
   CHECK(nested["validated_state_id"] == task_state);
-  CHECK(std::stoi(db.sql_value(count_sql)) == states_before + 1);
+  CHECK(state_count(db, s.parent_task) == states_before + 1);
 }
 
 TEST_CASE(
@@ -346,10 +351,7 @@ TEST_CASE("7.3.59 RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears r
   for (const char* initial : {"PAUSED", "PENDING"}) {
     CAPTURE(initial);
     const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
-    db.sql(
-        "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.resuming', "
-        "json('true')) WHERE id = '" +
-        id + "'");
+    db.update_run(id, [](Run& run) { run.empirical_policy["resuming"] = true; });
     REQUIRE(db.show(id)["empirical_policy"]["resuming"] == true);
     set_at(db, id, "RUNNING", kT, only(db, "RemoveResumingIndicator"));
     CHECK(db.show(id)["empirical_policy"]["resuming"] == false);
@@ -361,10 +363,10 @@ TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resu
   for (const char* initial : {"PAUSED", "PENDING"}) {
     CAPTURE(initial);
     const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
-    db.sql(
-        "UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
-        "'$.resuming', json('true')) WHERE id = '" +
-        id + "'");
+    db.update_run(id, [](Run& run) {
+      run.run_count = 42;
+      run.empirical_policy["resuming"] = true;
+    });
     set_at(db, id, "RUNNING", kT, only(db, "IncrementFlowRunCount"));
     CHECK(db.show(id)["run_count"] == 42);
   }
@@ -376,10 +378,10 @@ TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resu
 TEST_CASE("IncrementFlowRunCount: an api-version before 0.8.4 counts even while resuming") {
   CliDb db;
   const std::string id = create_at(db, "flow", at(-60), {"--state", "PAUSED"});
-  db.sql(
-      "UPDATE flow_run SET run_count = 42, empirical_policy = json_set(empirical_policy, "
-      "'$.resuming', json('true')) WHERE id = '" +
-      id + "'");
+  db.update_run(id, [](Run& run) {
+    run.run_count = 42;
+    run.empirical_policy["resuming"] = true;
+  });
   set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.3\""});
   const Json run = db.show(id);
   CHECK(run["run_count"] == 43);
@@ -389,10 +391,10 @@ TEST_CASE("IncrementFlowRunCount: an api-version before 0.8.4 counts even while 
 TEST_CASE("GlobalFlowPolicy: resuming with api-version 0.8.4 neither counts nor keeps the flag") {
   CliDb db;
   const std::string id = create_at(db, "flow", at(-60), {"--state", "PAUSED"});
-  db.sql(
-      "UPDATE flow_run SET run_count = 1, empirical_policy = json_set(empirical_policy, "
-      "'$.resuming', json('true')) WHERE id = '" +
-      id + "'");
+  db.update_run(id, [](Run& run) {
+    run.run_count = 1;
+    run.empirical_policy["resuming"] = true;
+  });
   set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.4\""});
   const Json run = db.show(id);
   CHECK(run["run_count"] == 1);
@@ -416,7 +418,7 @@ TEST_CASE("UpdateSubflowParentTask: a missing parent task run fails the request,
   CliDb db;
   const std::string id = create_at(db, "flow", at(-60), {"--state", "RUNNING"});
   const std::string ghost = "00000000-0000-4000-8000-000000000001";
-  db.sql("UPDATE flow_run SET parent_task_run_id = '" + ghost + "' WHERE id = '" + id + "'");
+  db.update_run(id, [&](Run& run) { run.parent_task_run_id = ghost; });
   const ProcessResult r =
       db.run({"--now", kT, "set-state", id, "FAILED", "--policy", globals(db), "--json"});
   CHECK(r.exit_code == 66);  // Prefect: ObjectNotFound from the nested set_task_run_state, 404
@@ -482,8 +484,7 @@ TEST_CASE("EnsureFlowRunStateTimestampIsUnique: a flow state at a taken timestam
   run = db.show(id);
   CHECK(run["end_time"] == at(0, 2));
   CHECK(run["total_run_time"] == 0.000001);
-  CHECK(db.sql_value("SELECT COUNT(*) FROM flow_run_state WHERE flow_run_id = '" + id + "'") ==
-        "3");
+  CHECK(state_count(db, id) == 3);
 }
 
 TEST_CASE("task runs have no timestamp bump: a second state at the same clock is an error") {
@@ -496,8 +497,7 @@ TEST_CASE("task runs have no timestamp bump: a second state at the same clock is
   CHECK(run["state_type"] == "PENDING");
   CHECK(run["run_count"] == 0);
   CHECK(run["start_time"].is_null());
-  CHECK(db.sql_value("SELECT COUNT(*) FROM task_run_state WHERE task_run_id = '" + id + "'") ==
-        "1");
+  CHECK(state_count(db, id) == 1);
 }
 
 }  // namespace

@@ -19,11 +19,6 @@ std::string create_at(const CliDb& db, const std::string& kind, std::vector<std:
   return create_run_at(db, kCreated, kind, std::move(extra));
 }
 
-void set_run_count(const CliDb& db, const std::string& kind, const std::string& id, int n) {
-  db.sql("UPDATE " + kind + "_run SET run_count = " + std::to_string(n) + " WHERE id = '" + id +
-         "'");
-}
-
 // Seconds since 12:00:00 of an ISO timestamp on 2026-01-01, e.g. "...T12:01:40.500000+00:00".
 double seconds_after_noon(const Json& timestamp) {
   REQUIRE(timestamp.is_string());
@@ -48,7 +43,7 @@ std::string running_flow(const CliDb& db, int retries, int run_count,
   std::vector<std::string> args{"--state", "RUNNING", "--retries", std::to_string(retries)};
   args.insert(args.end(), extra.begin(), extra.end());
   const std::string id = create_at(db, "flow", args);
-  set_run_count(db, "flow", id, run_count);
+  set_run_count(db, id, run_count);
   return id;
 }
 
@@ -82,10 +77,7 @@ TEST_CASE("7.4.72 RetryFailedFlows: run_count 2 of 1 retries is accepted as FAIL
 TEST_CASE("7.4.73 RetryFailedFlows: an automatic retry sets retry_type in_process") {
   CliDb db;
   const std::string id = running_flow(db, 3, 2, {"--pause-keys", "a,b"});
-  db.sql(
-      "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.resuming', "
-      "json('true')) WHERE id = '" +
-      id + "'");
+  db.update_run(id, [](Run& run) { run.empirical_policy["resuming"] = true; });
   Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
   CHECK(out["_exit_code"] == 1);
   const Json policy = db.show(id)["empirical_policy"];
@@ -98,10 +90,7 @@ TEST_CASE("7.4.73 RetryFailedFlows: an automatic retry sets retry_type in_proces
 TEST_CASE("7.4.74 RetryFailedFlows: exhausted retries clear retry_type") {
   CliDb db;
   const std::string id = running_flow(db, 1, 2);
-  db.sql(
-      "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.retry_type', "
-      "'in_process') WHERE id = '" +
-      id + "'");
+  db.update_run(id, [](Run& run) { run.empirical_policy["retry_type"] = "in_process"; });
   Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
   CHECK(out["_exit_code"] == 0);
   CHECK(db.show(id)["empirical_policy"]["retry_type"].is_null());
@@ -148,8 +137,7 @@ TEST_CASE("RetryFailedFlows: clients older than API 0.8.3 get their failed task 
   const std::string failed_b = create_at(db, "task", {"--flow-run", flow, "--state", "FAILED"});
   const std::string completed = create_at(db, "task", {"--flow-run", flow, "--state", "COMPLETED"});
   const std::string elsewhere = create_at(db, "task", {"--state", "FAILED"});
-  for (const std::string& t : {failed_a, failed_b, completed, elsewhere})
-    set_run_count(db, "task", t, 3);
+  for (const std::string& t : {failed_a, failed_b, completed, elsewhere}) set_run_count(db, t, 3);
   Json out = set_state_at(
       db, kNow, flow, "FAILED",
       {"--param", "api-version=\"0.8.2\"", "--policy", only(db, {"RetryFailedFlows"})});
@@ -189,7 +177,7 @@ std::string failed_flow(const CliDb& db, int retries, int run_count, bool deploy
   std::vector<std::string> args{"--state", "FAILED", "--retries", std::to_string(retries)};
   if (deployment) args.insert(args.end(), {"--deployment-id", kDeployment});
   const std::string id = create_at(db, "flow", args);
-  set_run_count(db, "flow", id, run_count);
+  set_run_count(db, id, run_count);
   return id;
 }
 
@@ -253,10 +241,7 @@ TEST_CASE(
     "exhausted") {
   CliDb db;
   const std::string id = running_flow(db, 1, 2);
-  db.sql(
-      "UPDATE flow_run SET empirical_policy = json_set(empirical_policy, '$.retry_type', "
-      "'reschedule') WHERE id = '" +
-      id + "'");
+  db.update_run(id, [](Run& run) { run.empirical_policy["retry_type"] = "reschedule"; });
   Json out = set_state_at(db, kNow, id, "FAILED");
   CHECK(out["_exit_code"] == 0);
   CHECK(db.show(id)["empirical_policy"]["retry_type"].is_null());
@@ -271,7 +256,7 @@ std::string running_task(const CliDb& db, int retries, int run_count,
   std::vector<std::string> args{"--state", "RUNNING", "--retries", std::to_string(retries)};
   args.insert(args.end(), extra.begin(), extra.end());
   const std::string id = create_at(db, "task", args);
-  set_run_count(db, "task", id, run_count);
+  set_run_count(db, id, run_count);
   return id;
 }
 
@@ -394,10 +379,7 @@ TEST_CASE("7.4.93 RetryFailedTasks: a manual retry works even when not retriable
 TEST_CASE("RetryFailedTasks: an empty delay list is a hook error (exit 70, nothing written)") {
   CliDb db;
   const std::string id = running_task(db, 2, 1);
-  db.sql(
-      "UPDATE task_run SET empirical_policy = json_set(empirical_policy, '$.retry_delay', "
-      "json('[]')) WHERE id = '" +
-      id + "'");
+  db.update_run(id, [](Run& run) { run.empirical_policy["retry_delay"] = Json::array(); });
   Json out = fail_task(db, id);
   CHECK(out["_exit_code"] == 70);
   CHECK(state_type(db.show(id)["state"]) == "RUNNING");
@@ -428,7 +410,7 @@ TEST_CASE("RetryFailedTasks in the default policy: retry, rerun as Retrying, fai
 TEST_CASE("7.4.94 RenameReruns: rerun states get renamed") {
   CliDb db;
   const std::string id = create_at(db, "task", {"--state", "SCHEDULED", "--retries", "2"});
-  set_run_count(db, "task", id, 2);
+  set_run_count(db, id, 2);
   Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
   CHECK(out["_exit_code"] == 0);
   CHECK(state_type(out["validated_state"]) == "RUNNING");
@@ -439,7 +421,7 @@ TEST_CASE("7.4.95 RenameReruns: retried states get renamed") {
   CliDb db;
   const std::string id =
       create_at(db, "task", {"--state", "SCHEDULED", "--state-name", "AwaitingRetry"});
-  set_run_count(db, "task", id, 2);
+  set_run_count(db, id, 2);
   Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
   CHECK(out["validated_state"]["name"] == "Retrying");
 }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
+#include "reliability/support.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -15,12 +16,6 @@ const std::string kParametersId = "7d0c2a52-3f4e-4b6a-9c1d-2e3f4a5b6c7d";
 
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
   return create_run_at(db, kCreated, kind, std::move(extra));
-}
-
-void set_column(const CliDb& db, const std::string& table, const std::string& id,
-                const std::string& column, int value) {
-  db.sql("UPDATE " + table + " SET " + column + " = " + std::to_string(value) + " WHERE id = '" +
-         id + "'");
 }
 
 const char* const kNotRunning = "The enclosing flow must be running to begin task execution.";
@@ -133,11 +128,11 @@ TEST_CASE("7.4.79 UpdateFlowRunTrackerOnTasks: task runs track their flow run's 
       CAPTURE(initial);
       CliDb db;
       const std::string flow = create_at(db, "flow", {"--state", "RUNNING"});
-      set_column(db, "flow_run", flow, "run_count", flow_run_count);
+      set_run_count(db, flow, flow_run_count);
       std::vector<std::string> args{"--flow-run", flow};
       if (initial != "NONE") args.insert(args.end(), {"--state", initial});
       const std::string task = create_at(db, "task", args);
-      set_column(db, "task_run", task, "flow_run_run_count", 1);
+      set_flow_run_run_count(db, task, 1);
       Json out = set_state_at(db, kNow, task, "RUNNING",
                               {"--policy", only(db, {"UpdateFlowRunTrackerOnTasks"})});
       CHECK(out["_exit_code"] == 0);
@@ -147,14 +142,16 @@ TEST_CASE("7.4.79 UpdateFlowRunTrackerOnTasks: task runs track their flow run's 
   }
 }
 
-TEST_CASE("7.4.80 UpdateFlowRunTrackerOnTasks raises an informative error on a missing flow run") {
+TEST_CASE("7.4.80 UpdateFlowRunTrackerOnTasks raises an informative error on a missing flow run" *
+          RUNCTL_SQLITE_ONLY("PostgreSQL enforces the task run's foreign key to its flow run, so "
+                             "no task run can outlive it")) {
   CliDb db;
   const std::string flow = create_at(db, "flow", {"--state", "RUNNING"});
   const std::string task = create_at(db, "task", {"--flow-run", flow, "--state", "PENDING"});
-  set_column(db, "task_run", task, "flow_run_run_count", 1);
-  // The flow run is deleted behind the task run's back (CliDb's connection enforces no foreign
-  // keys, so the task run keeps its flow_run_id).
-  db.sql("DELETE FROM flow_run WHERE id = '" + flow + "'");
+  set_flow_run_run_count(db, task, 1);
+  // The flow run is deleted behind the task run's back (a connection of sqlite3's own enforces no
+  // foreign keys, so the task run keeps its flow_run_id).
+  reliability::Sql(db.path()).exec("DELETE FROM flow_run WHERE id = '" + flow + "'");
   Json out = set_state_at(db, kNow, task, "RUNNING",
                           {"--policy", only(db, {"UpdateFlowRunTrackerOnTasks"})});
   CHECK(out["_exit_code"] == 70);
@@ -173,12 +170,12 @@ struct Rerun {
   Rerun(int flow_run_count, int tracker, int run_count, int flow_retries,
         std::vector<std::string> task_flags = {}) {
     flow = create_at(db, "flow", {"--state", "RUNNING", "--retries", std::to_string(flow_retries)});
-    set_column(db, "flow_run", flow, "run_count", flow_run_count);
+    set_run_count(db, flow, flow_run_count);
     std::vector<std::string> args{"--flow-run", flow, "--state", "FAILED"};
     args.insert(args.end(), task_flags.begin(), task_flags.end());
     task = create_at(db, "task", args);
-    set_column(db, "task_run", task, "flow_run_run_count", tracker);
-    set_column(db, "task_run", task, "run_count", run_count);
+    set_flow_run_run_count(db, task, tracker);
+    set_run_count(db, task, run_count);
   }
   Json rerun(Json extra_rules = Json::array()) {
     Json rules = Json::array({"HandleTaskTerminalStateTransitions", "UpdateFlowRunTrackerOnTasks"});

@@ -201,7 +201,7 @@ TEST_CASE("7.4.101 terminal protection: not compiled for non-terminal initial st
 TEST_CASE("HandleTaskTerminalStateTransitions: a rerun resets run_count; a fizzle restores it") {
   CliDb db;
   const std::string id = create_at(db, "task", {"--state", "FAILED"});
-  db.sql("UPDATE task_run SET run_count = 2 WHERE id = '" + id + "'");
+  set_run_count(db, id, 2);
   Json fizzled = set_state_at(
       db, kLater, id, "RUNNING",
       {"--policy", only(db, Json{"HandleTaskTerminalStateTransitions", mutator("CANCELLED")})});
@@ -221,8 +221,11 @@ TEST_CASE(
   CliDb db;
   const std::string flow = create_at(db, "flow", {"--state", "RUNNING"});
   const std::string task = create_at(db, "task", {"--flow-run", flow, "--state", "FAILED"});
-  db.sql("UPDATE flow_run SET run_count = 4 WHERE id = '" + flow + "'");
-  db.sql("UPDATE task_run SET flow_run_run_count = 2, run_count = 2 WHERE id = '" + task + "'");
+  set_run_count(db, flow, 4);
+  db.update_run(task, [](Run& run) {
+    run.flow_run_run_count = 2;
+    run.run_count = 2;
+  });
   Json out = set_state_at(db, kLater, task, "RUNNING",
                           {"--policy", only(db, Json{"HandleTaskTerminalStateTransitions"})});
   CHECK(out["_exit_code"] == 0);
@@ -231,7 +234,7 @@ TEST_CASE(
 
   // Same attempt: the name stays.
   const std::string same = create_at(db, "task", {"--flow-run", flow, "--state", "FAILED"});
-  db.sql("UPDATE task_run SET flow_run_run_count = 4 WHERE id = '" + same + "'");
+  set_flow_run_run_count(db, same, 4);
   Json kept = set_state_at(db, kLater, same, "RUNNING",
                            {"--policy", only(db, Json{"HandleTaskTerminalStateTransitions"})});
   CHECK(kept["validated_state"]["name"] == "Running");
@@ -266,7 +269,7 @@ TEST_CASE(
   const std::string policy = only(db, Json{"HandleFlowTerminalStateTransitions"});
   const std::string id = create_at(
       db, "flow", {"--state", "FAILED", "--deployment-id", kDeployment, "--pause-keys", "a"});
-  db.sql("UPDATE flow_run SET run_count = 2 WHERE id = '" + id + "'");
+  set_run_count(db, id, 2);
   Json out =
       set_state_at(db, kLater, id, "SCHEDULED", {"--name", "AwaitingRetry", "--policy", policy});
   CHECK(out["_exit_code"] == 0);

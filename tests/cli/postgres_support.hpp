@@ -1,6 +1,6 @@
 // PostgreSQL for the CLI tests: the server RUNCTL_TEST_PG names (scripts/with-postgres.sh starts
-// a throwaway one), a schema of its own for each test, psql for reading behind runctl's back,
-// and private clusters for the tests that stop a server or need passwords.
+// a throwaway one), a schema of its own for each test (pg_schema.hpp), psql for reading behind
+// runctl's back, and private clusters for the tests that stop a server or need passwords.
 #pragma once
 #include <netinet/in.h>
 #include <pwd.h>
@@ -12,21 +12,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli_fixture.hpp"
+#include "pg_schema.hpp"
 
 namespace runctl::clitest::pgtest {
-
-// RUNCTL_TEST_PG, or nullopt when the PostgreSQL tests are to be skipped.
-inline std::optional<std::string> test_server() {
-  const char* v = std::getenv("RUNCTL_TEST_PG");
-  if (!v || !*v) return std::nullopt;
-  return std::string(v);
-}
 
 #define RUNCTL_PG_SERVER_OR_SKIP(var)                                                     \
   const std::optional<std::string> var = ::runctl::clitest::pgtest::test_server();        \
@@ -34,37 +27,6 @@ inline std::optional<std::string> test_server() {
     MESSAGE("skipped: RUNCTL_TEST_PG is not set (scripts/with-postgres.sh CMD sets it)"); \
     return;                                                                               \
   }
-
-// The newest server version's binaries (Debian's postgresql package), or "".
-inline std::string pg_bin_dir() {
-  namespace fs = std::filesystem;
-  std::vector<std::string> dirs;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
-    if (fs::exists(e.path() / "bin" / "initdb", ec)) dirs.push_back((e.path() / "bin").string());
-  std::sort(dirs.begin(), dirs.end(), [](const std::string& a, const std::string& b) {
-    return std::stoi(fs::path(a).parent_path().filename().string()) <
-           std::stoi(fs::path(b).parent_path().filename().string());
-  });
-  return dirs.empty() ? "" : dirs.back();
-}
-
-inline std::string psql_path() {
-  const std::string bin = pg_bin_dir();
-  if (!bin.empty() && std::filesystem::exists(bin + "/psql")) return bin + "/psql";
-  return "/usr/bin/psql";
-}
-
-// A libpq URI with one more query parameter.
-inline std::string with_param(const std::string& url, const std::string& key_value) {
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + key_value;
-}
-
-// psql -c SQL on a URI: its output (unaligned, no headers), or a failed check.
-inline ProcessResult psql(const std::string& url, const std::string& sql) {
-  return run_process(
-      {psql_path(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql});
-}
 
 inline std::string psql_value(const std::string& url, const std::string& sql) {
   const ProcessResult r = psql(url, sql);
@@ -93,35 +55,20 @@ inline std::vector<std::string> psql_lines(const std::string& url, const std::st
   return out;
 }
 
-inline std::string random_suffix() {
-  std::random_device rd;
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 10; ++i) out += hex[rd() % 16];
-  return out;
-}
-
 // A runctl database of its own on a server: a fresh schema, dropped at the end, which runctl
 // reaches through the URI's search_path.
 class PgDb {
  public:
-  explicit PgDb(const std::string& server)
-      : server_(server), schema_("runctl_test_" + random_suffix()), dir_(make_temp_dir()) {
-    psql_value(server_, "CREATE SCHEMA " + schema_);
-    url_ = with_param(server_, "options=-csearch_path%3D" + schema_);
-  }
-  ~PgDb() {
-    psql(server_, "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
-    remove_tree(dir_);
-  }
+  explicit PgDb(const std::string& server) : schema_(server), dir_(make_temp_dir()) {}
+  ~PgDb() { remove_tree(dir_); }
   PgDb(const PgDb&) = delete;
   PgDb& operator=(const PgDb&) = delete;
 
-  const std::string& url() const { return url_; }
+  const std::string& url() const { return schema_.url(); }
   const std::string& dir() const { return dir_; }
 
   std::vector<std::string> argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> out{RUNCTL_BIN, "--db", url_};
+    std::vector<std::string> out{RUNCTL_BIN, "--db", url()};
     out.insert(out.end(), args.begin(), args.end());
     return out;
   }
@@ -146,12 +93,13 @@ class PgDb {
     return json(args)["id"].get<std::string>();
   }
 
-  std::string value(const std::string& sql) const { return psql_value(url_, sql); }
-  std::int64_t count(const std::string& sql) const { return psql_count(url_, sql); }
-  std::vector<std::string> lines(const std::string& sql) const { return psql_lines(url_, sql); }
+  std::string value(const std::string& sql) const { return psql_value(url(), sql); }
+  std::int64_t count(const std::string& sql) const { return psql_count(url(), sql); }
+  std::vector<std::string> lines(const std::string& sql) const { return psql_lines(url(), sql); }
 
  private:
-  std::string server_, schema_, dir_, url_;
+  TestSchema schema_;
+  std::string dir_;
 };
 
 // Runs argv as the cluster owner: `postgres` under root (PostgreSQL refuses root).

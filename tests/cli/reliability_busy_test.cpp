@@ -1,6 +1,8 @@
 // Reliability property 3: another process holds the write lock for longer than --busy-timeout.
 // runctl exits 75 with a one-line "database is busy" message and writes nothing. The lock is
 // held by a forked process that reports it through a pipe, so no test waits on a guess.
+// SQLite only: the lock is a SQLite file's. postgres_reliability_test.cpp holds a PostgreSQL row
+// lock past --busy-timeout.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -48,10 +50,17 @@ struct Fixture {
   }
 };
 
-TEST_CASE("reliability: a writer held past --busy-timeout: exit 75, nothing written") {
+// The orchestration log's rows, read with sqlite3 itself.
+std::int64_t log_rows(const CliDb& db) {
+  return reliability::Sql(db.path(), SQLITE_OPEN_READONLY)
+      .count("SELECT count(*) FROM orchestration_log");
+}
+
+TEST_CASE("reliability: a writer held past --busy-timeout: exit 75, nothing written" *
+          RUNCTL_SQLITE_ONLY("another process holds the SQLite file's write lock")) {
   Fixture f;
   const auto before = db_files(f.db.path());
-  const auto log_rows = f.db.sql_value("SELECT count(*) FROM orchestration_log");
+  const auto logged = log_rows(f.db);
   {
     LockHolder lock(f.db.path());
     SUBCASE("set-state") {
@@ -76,12 +85,13 @@ TEST_CASE("reliability: a writer held past --busy-timeout: exit 75, nothing writ
   }
   // The holder rolled back and exited. Not a byte of the database or its WAL changed.
   CHECK(db_files(f.db.path()) == before);
-  CHECK(f.db.sql_value("SELECT count(*) FROM orchestration_log") == log_rows);
+  CHECK(log_rows(f.db) == logged);
   // And the next command goes through.
   CHECK(f.db.run({"set-state", f.flow, "RUNNING"}).exit_code == 0);
 }
 
-TEST_CASE("reliability: an exclusive lock blocks readers too: exit 75, nothing written") {
+TEST_CASE("reliability: an exclusive lock blocks readers too: exit 75, nothing written" *
+          RUNCTL_SQLITE_ONLY("SQLite's locking_mode=EXCLUSIVE on the file")) {
   Fixture f;
   const auto before = db_files(f.db.path());
   {

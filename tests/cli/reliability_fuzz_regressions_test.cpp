@@ -97,7 +97,8 @@ TEST_CASE("reliability: fuzz corpus replay: apply (JSON Lines)") {
         {"--now", "2026-01-01T00:00:10Z", "--seed", "1", "apply", "--json", file.string()});
     INFO("stderr: " << r.err.substr(0, 500));
     CHECK(one_of(r.exit_code, {0, 1, 2, 3, 65, 66, 70}));
-    CHECK(reliability::integrity(f.db.path()) == "ok");
+    // A SQLite file's own check; a PostgreSQL server keeps its pages consistent itself.
+    if (!f.db.is_postgres()) CHECK(reliability::integrity(f.db.path()) == "ok");
   }
 }
 

@@ -1,8 +1,8 @@
 // Reliability property 7: no SQL injection. SQL metacharacters go in through every string input
 // runctl stores (names, messages, tags, keys, details, data, policy texts, file names, the
-// database path) and come back verbatim, read with bound parameters behind runctl's back; and
-// every table is still there. Every statement runctl runs binds its values (lib/store), so this
-// holds by construction; the test keeps it so.
+// SQLite database path) and come back verbatim, read through the repository API in a process of
+// the test's own; and every table is still there. Every statement runctl runs binds its values
+// (lib/store), so this holds by construction; the test keeps it so.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,8 +13,6 @@
 
 namespace runctl::clitest {
 namespace {
-
-using reliability::Sql;
 
 // Quotes of every kind, statement separators, comments, LIKE wildcards, parameter markers,
 // backslashes, a NUL-free control character and non-ASCII text. No comma: --tags splits on it.
@@ -31,8 +29,10 @@ std::string json_string(const std::string& s) {
 
 TEST_CASE("reliability: SQL metacharacters in every string input are stored verbatim") {
   CliDb db;
-  // The database path itself: quotes and separators in a file name.
-  const std::string path = db.dir() + "/we'ird\"; DROP TABLE x; --.db";
+  // The database path itself: quotes and separators in a file name. (A PostgreSQL URL is parsed
+  // by libpq, never put into SQL.)
+  const std::string path =
+      db.is_postgres() ? db.path() : db.dir() + "/we'ird\"; DROP TABLE x; --.db";
   auto run = [&](std::vector<std::string> args) {
     std::vector<std::string> argv{RUNCTL_BIN, "--db", path};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -104,63 +104,59 @@ TEST_CASE("reliability: SQL metacharacters in every string input are stored verb
   run({"set-state", flow, "RUNNING", "--policy", policy_path});
 
   // Everything is still there, and each value reads back exactly as given.
-  Sql sql(path, SQLITE_OPEN_READONLY);
-  for (const char* table : {"flow_run", "task_run", "flow_run_state", "task_run_state",
-                            "orchestration_log", "artifact", "task_run_state_cache"})
-    CHECK(sql.count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                    {table}) == 1);
-  CHECK(sql.count("SELECT count(*) FROM flow_run") == 1);
-  CHECK(sql.count("SELECT count(*) FROM task_run") == 1);
-  CHECK(sql.value("SELECT name FROM flow_run WHERE id = ?1", {flow}) == P);
-  CHECK(sql.value("SELECT infrastructure_pid FROM flow_run WHERE id = ?1", {flow}) == P);
-  CHECK(Json::parse(sql.value("SELECT tags FROM flow_run WHERE id = ?1", {flow})) ==
-        Json::array({P, "second"}));
-  CHECK(Json::parse(sql.value("SELECT empirical_policy FROM flow_run WHERE id = ?1",
-                              {flow}))["pause_keys"] == Json::array({P}));
-  CHECK(sql.value("SELECT name FROM task_run WHERE id = ?1", {task}) == P);
-  CHECK(sql.value("SELECT task_key FROM task_run WHERE id = ?1", {task}) == P);
+  const auto store = open_database(path, OpenMode::kRead);
+  RunRepository& runs = store->runs();
+  CHECK(runs.count_runs(RunKind::kFlow) == 1);
+  CHECK(runs.count_runs(RunKind::kTask) == 1);
+  const Run flow_run = runs.load_run(RunKind::kFlow, flow).value();
+  CHECK(flow_run.name == P);
+  CHECK(flow_run.infrastructure_pid == P);
+  CHECK(flow_run.tags == std::vector<std::string>{P, "second"});
+  CHECK(flow_run.empirical_policy["pause_keys"] == Json::array({P}));
+  const Run task_run = runs.load_run(RunKind::kTask, task).value();
+  CHECK(task_run.name == P);
+  CHECK(task_run.task_key == P);
 
   // The flow run's creation state carries the payload in its name, message, details and data.
-  const auto first = sql.query(
-      "SELECT s.name, s.message, s.state_details, a.data FROM flow_run_state AS s LEFT JOIN "
-      "artifact AS a ON a.id = s.result_artifact_id WHERE s.flow_run_id = ?1 ORDER BY s.timestamp",
-      {flow});
-  REQUIRE(first.size() >= 1);
-  CHECK(first[0][0] == P);
-  CHECK(first[0][1] == P);
-  const Json stored_details = Json::parse(*first[0][2]);
-  CHECK(stored_details["cache_key"] == P);
-  CHECK(stored_details["traceparent"] == P);
-  CHECK(stored_details["pause_key"] == P);
-  REQUIRE(first[0][3]);
-  CHECK(Json::parse(*first[0][3]) == Json::parse(data));
+  const std::vector<StatePtr> flow_states = runs.load_history(flow_run);
+  REQUIRE(flow_states.size() >= 1);
+  const State& first = *flow_states[0];
+  CHECK(first.name == P);
+  CHECK(first.message == P);
+  CHECK(first.details->cache_key == P);
+  CHECK(first.details->traceparent == P);
+  CHECK(first.details->pause_key == P);
+  REQUIRE(first.data);
+  CHECK(*first.data == Json::parse(data));
 
   // The task run's states: name and message from set-state, the cache key.
-  CHECK(sql.count("SELECT count(*) FROM task_run_state WHERE task_run_id = ?1 AND name = ?2 AND "
-                  "message = ?2",
-                  {task, P}) == 1);
-  CHECK(sql.count("SELECT count(*) FROM task_run_state WHERE task_run_id = ?1 AND message = ?2 "
-                  "AND json_extract(state_details, '$.cache_key') = ?2",
-                  {task, P}) == 1);
+  const std::vector<StatePtr> task_states = runs.load_history(task_run);
+  CHECK(std::count_if(task_states.begin(), task_states.end(),
+                      [&](const StatePtr& s) { return s->name == P && s->message == P; }) == 1);
+  CHECK(std::count_if(task_states.begin(), task_states.end(), [&](const StatePtr& s) {
+          return s->message == P && s->details->cache_key == P;
+        }) == 1);
 
   // The policy file's texts: the rejection state (renamed by the transform) and the reason; the
   // policy's file name in the log.
-  const auto last = sql.query(
-      "SELECT l.policy, json_extract(l.details, '$.reason'), s.name, s.message, s.type FROM "
-      "orchestration_log AS l LEFT JOIN flow_run_state AS s ON s.id = l.validated_state_id "
-      "WHERE l.run_id = ?1 ORDER BY l.id DESC LIMIT 1",
-      {flow});
-  REQUIRE(last.size() == 1);
-  CHECK(last[0][0] == policy_path);
-  CHECK(last[0][1] == P);
-  CHECK(last[0][3] == P);
-  CHECK(last[0][4] == std::optional<std::string>("FAILED"));
-  CHECK((last[0][2] == P));
+  const std::vector<LogEntry> log = runs.load_log(flow);
+  REQUIRE(!log.empty());
+  const LogEntry& last = log.back();
+  CHECK(last.policy == policy_path);
+  CHECK(last.details["reason"] == P);
+  REQUIRE(last.validated_state_id.has_value());
+  const auto rejected =
+      std::find_if(flow_states.begin(), flow_states.end(),
+                   [&](const StatePtr& s) { return s->id == *last.validated_state_id; });
+  REQUIRE(rejected != flow_states.end());
+  CHECK((*rejected)->name == P);
+  CHECK((*rejected)->message == P);
+  CHECK((*rejected)->type == StateType::kFailed);
 
   // runctl reads it all back too.
   const ProcessResult show = run({"show", flow, "--json"});
   CHECK(Json::parse(show.out)["name"] == P);
-  CHECK(reliability::integrity(path) == "ok");
+  if (!db.is_postgres()) CHECK(reliability::integrity(path) == "ok");
 }
 
 }  // namespace

@@ -4,16 +4,16 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "cli/process.hpp"
+#include "cli/cli_fixture.hpp"
 #include "scenarios/scenario_format.hpp"
 
 namespace {
 
 using nlohmann::json;
+using runctl::clitest::CliDb;
 using runctl::scenarios::Scenario;
 
 // Scenarios with a proposed state; the other 22 are run against the engine in
@@ -26,15 +26,6 @@ std::vector<const Scenario*> cli_scenarios() {
     if (s.has_proposal()) out.push_back(&s);
   return out;
 }
-
-// A temp directory that goes away even when a REQUIRE aborts the subcase.
-struct TempDir {
-  std::string path = make_temp_dir();
-  TempDir() = default;
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { remove_tree(path); }
-};
 
 // Appends `flag value` when the scenario state has a non-null `key`. A null or missing name
 // means the type's default name, which is what runctl uses when the flag is absent.
@@ -51,21 +42,20 @@ std::string describe(const ProcessResult& r) {
 }
 
 void run_scenario(const Scenario& s) {
-  const std::string bin = RUNCTL_BIN;
-  TempDir dir;
-  const std::string db = dir.path + "/runctl.db";
+  // On the backend the suite runs against; gone even when a REQUIRE aborts the subcase.
+  const CliDb db;
 
   // 1. The run, with its initial state if any.
   const json& initial = s.spec["initial_state"];
-  std::vector<std::string> create{
-      bin, "--db", db, s.spec["run_kind"] == "task" ? "task-run" : "flow-run", "create", "--json"};
+  std::vector<std::string> create{s.spec["run_kind"] == "task" ? "task-run" : "flow-run", "create",
+                                  "--json"};
   if (!initial.is_null()) {
     create.push_back("--state");
     create.push_back(initial["type"].get<std::string>());
     add_optional(create, initial, "name", "--state-name");
     add_optional(create, initial, "message", "--state-message");
   }
-  const ProcessResult created = run_process(create);
+  const ProcessResult created = db.run(create);
   INFO("create: ", describe(created));
   REQUIRE(created.exit_code == 0);
   const json created_json = json::parse(created.out, nullptr, false);
@@ -74,19 +64,13 @@ void run_scenario(const Scenario& s) {
   const std::string id = created_json["id"].get<std::string>();
 
   // 2. The proposal, through the scenario's policy.
-  const std::string policy_file = dir.path + "/policy.json";
-  {
-    std::ofstream out(policy_file, std::ios::binary);
-    out << s.spec["policy"].dump(2);
-    REQUIRE(out.good());
-  }
+  const std::string policy_file = db.policy(s.spec["policy"]);
   const json& proposed = s.spec["proposed_state"];
-  std::vector<std::string> set_state{bin,         "--db", db,
-                                     "set-state", id,     proposed["type"].get<std::string>()};
+  std::vector<std::string> set_state{"set-state", id, proposed["type"].get<std::string>()};
   add_optional(set_state, proposed, "name", "--name");
   add_optional(set_state, proposed, "message", "--message");
   set_state.insert(set_state.end(), {"--policy", policy_file, "--json"});
-  const ProcessResult result = run_process(set_state);
+  const ProcessResult result = db.run(set_state);
   INFO("set-state: ", describe(result));
 
   // --json promises exactly one JSON object on stdout, whatever the outcome.
@@ -101,7 +85,7 @@ void run_scenario(const Scenario& s) {
   }
 
   // 3. What the store holds afterwards.
-  const ProcessResult shown = run_process({bin, "--db", db, "show", id, "--json"});
+  const ProcessResult shown = db.run({"show", id, "--json"});
   INFO("show: ", describe(shown));
   REQUIRE(shown.exit_code == 0);
   const json show_json = json::parse(shown.out, nullptr, false);
