@@ -487,11 +487,7 @@ void cache_tie_goes_to_later_insert(Scratch& s) {
 }
 
 TEST_CASE("contract: of cache entries created at the same time, the later insert wins") {
-  on_every_backend(cache_tie_goes_to_later_insert, "sqlite");
-}
-
-TEST_CASE("contract gap (SQLite): a cache tie goes to the smaller entry id" * doctest::may_fail()) {
-  on_backend_with_known_gap("sqlite", cache_tie_goes_to_later_insert);
+  on_every_backend(cache_tie_goes_to_later_insert);
 }
 
 TEST_CASE("contract: the task queue lists in enqueue order, by task key when asked") {
