@@ -60,44 +60,68 @@ void TransitionBatch::begin_group() {
 TransitionBatch::Ran TransitionBatch::run(const TransitionRequest& request, BatchOutcome& outcome) {
   const bool alone = commit_every_ == 1;
   const bool fast = !alone && !replayed_;
-  try {
-    std::optional<Database::Savepoint> savepoint;
-    if (!alone && replayed_) savepoint.emplace(db_);
-    std::optional<Run> run = db_.runs().find_run(request.run_id, RowLock::kForUpdate);
-    if (!run) {
-      // Nothing of this transition was written: the group goes on as it is.
-      outcome.error = Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return run_once(request, outcome, alone, fast);
+    } catch (const std::exception& e) {
+      // The savepoint (or, for groups of one, the transaction) was rolled back on the way out.
+      const Error* error = dynamic_cast<const Error*>(&e);
+      outcome.error =
+          error ? *error : Error(ErrorKind::kIo, std::string("internal error: ") + e.what());
+      outcome.result.reset();
+      if (fast) return db_.in_transaction() ? Ran::kReplay : Ran::kGroupLost;
+      // A lost race (deadlock, serialization failure) is run again, as set_state() does: alone
+      // in a transaction of its own, or in a group, in a savepoint of its own.
+      const bool retry = error && error->reason() == ErrorReason::kRetryable &&
+                         attempt < kTransitionAttempts && (alone || db_.in_transaction());
+      if (retry && alone) {
+        try {
+          group_->rollback();
+          group_.emplace(db_);
+        } catch (const Error& again) {
+          outcome.error = again;
+          return Ran::kGroupLost;
+        }
+      }
+      if (retry) continue;
+      // Either the group was this transition alone, or the backend ended the whole transaction
+      // (full disk, I/O error): what the group held before is gone too.
+      if (alone || !db_.in_transaction()) return Ran::kGroupLost;
       return Ran::kDone;
     }
-    const bool deferred = request.proposal.details.deferred.value_or(false);
-    const PreparedPolicy& policy = policy_for(run->kind, request.force, deferred);
-    TransitionResult result = apply_transition(db_, *run, policy, request, group_env_);
-
-    if (result.error) {
-      // The chain raised: this transition is undone, and only its log row stays (set_state()).
-      if (fast) return Ran::kReplay;
-      if (savepoint) {
-        savepoint->rollback();
-      } else {
-        group_->rollback();
-        group_.emplace(db_);
-      }
-      db_.runs().insert_log(failed_transition_log_entry(result, group_env_, request.force));
-    } else if (savepoint) {
-      savepoint->release();
-    }
-    outcome.result = std::move(result);
-    return Ran::kDone;
-  } catch (const std::exception& e) {
-    // The savepoint (or, for groups of one, the transaction) was rolled back on the way out.
-    const Error* error = dynamic_cast<const Error*>(&e);
-    outcome.error =
-        error ? *error : Error(ErrorKind::kIo, std::string("internal error: ") + e.what());
-    // Either the group was this transition alone, or the backend ended the whole transaction
-    // (full disk, I/O error): what the group held before is gone too.
-    if (alone || !db_.in_transaction()) return Ran::kGroupLost;
-    return fast ? Ran::kReplay : Ran::kDone;
   }
+}
+
+TransitionBatch::Ran TransitionBatch::run_once(const TransitionRequest& request,
+                                               BatchOutcome& outcome, bool alone, bool fast) {
+  std::optional<Database::Savepoint> savepoint;
+  if (!alone && !fast) savepoint.emplace(db_);
+  std::optional<Run> run = db_.runs().find_run(request.run_id, RowLock::kForUpdate);
+  if (!run) {
+    // Nothing of this transition was written: the group goes on as it is.
+    outcome.error = Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
+    return Ran::kDone;
+  }
+  const bool deferred = request.proposal.details.deferred.value_or(false);
+  const PreparedPolicy& policy = policy_for(run->kind, request.force, deferred);
+  TransitionResult result = apply_transition(db_, *run, policy, request, group_env_);
+
+  if (result.error) {
+    // The chain raised: this transition is undone, and only its log row stays (set_state()).
+    if (fast) return Ran::kReplay;
+    if (savepoint) {
+      savepoint->rollback();
+    } else {
+      group_->rollback();
+      group_.emplace(db_);
+    }
+    db_.runs().insert_log(failed_transition_log_entry(result, group_env_, request.force));
+  } else if (savepoint) {
+    savepoint->release();
+  }
+  outcome.error.reset();
+  outcome.result = std::move(result);
+  return Ran::kDone;
 }
 
 void TransitionBatch::apply(std::size_t line, TransitionRequest request) {

@@ -62,7 +62,8 @@ class TransitionBatch {
   // What running one request did: done (its outcome is set), or it failed in a group without
   // savepoints (replay the group), or it took the whole transaction down with it.
   enum class Ran { kDone, kReplay, kGroupLost };
-  Ran run(const TransitionRequest& request, BatchOutcome& outcome);
+  Ran run(const TransitionRequest& request, BatchOutcome& outcome);  // with its retries
+  Ran run_once(const TransitionRequest& request, BatchOutcome& outcome, bool alone, bool fast);
   bool replay();  // false: the group was lost on the way
   void begin_group();
   void fail_group(const Error& cause);

@@ -86,7 +86,7 @@ TransitionResult apply_transition(Database& db, Run& run, const Policy& policy,
 TransitionResult apply_transition(Database& db, Run& run, const PreparedPolicy& policy,
                                   const TransitionRequest& request, const Environment& env);
 
-// How many times a transition that lost a race (deadlock, serialization failure) is run again.
+// How many times in all a transition that lost a race (deadlock, serialization failure) is run.
 inline constexpr int kTransitionAttempts = 5;
 
 // The orchestration_log row of a transition whose chain raised, written after the rollback: the

@@ -72,6 +72,9 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 
 struct RunSql {
   std::string exists, select, select_for_update, insert, update, count;
+  // select_for_update with the run's current state and, for a flow run, its latest state
+  // timestamp (PostgresRuns::load_run).
+  std::string select_for_transition;
   std::string insert_state, load_state, load_current_state, load_history;
 };
 
@@ -110,6 +113,21 @@ RunSql make_run_sql(RunKind kind) {
   sql.load_current_state =
       select_state + " WHERE s." + n.state_run_column + " = $1 AND s.timestamp = $2 AND s.id = $3";
   sql.load_history = select_state + " WHERE s." + n.state_run_column + " = $1 ORDER BY s.timestamp";
+  // The lock is taken in the CTE, so it waits for a concurrent transition and returns the run as
+  // that one left it. The join then reads with the statement's snapshot, taken before the wait:
+  // it finds the state the locked run points at only if that state's transaction is in the
+  // snapshot, and then so is every earlier state of the run (each was written under this lock).
+  std::vector<std::string> r_cols;
+  for (const std::string& c : cols) r_cols.push_back("r." + c);
+  sql.select_for_transition =
+      "WITH r AS (" + sql.select_for_update + ") SELECT " + join(r_cols, ", ") +
+      ", s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, a.data" +
+      (kind == RunKind::kFlow ? std::string(", (SELECT max(m.timestamp) FROM ") + n.state_table +
+                                    " AS m WHERE m." + n.state_run_column + " = r.id)"
+                              : std::string()) +
+      " FROM r LEFT JOIN " + n.state_table + " AS s ON s." + n.state_run_column +
+      " = r.id AND s.timestamp = r.state_timestamp AND s.id = r.state_id"
+      " LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
   return sql;
 }
 
@@ -210,11 +228,25 @@ std::optional<RunKind> PostgresRuns::find_run_kind(const std::string& run_id) {
 
 std::optional<Run> PostgresRuns::load_run(RunKind kind, const std::string& run_id, RowLock lock) {
   const RunSql& sql = run_sql(kind);
+  // A run locked for writing is about to be transitioned: its current state comes along, kept
+  // for load_current_state until the transaction ends.
   const bool for_update = lock == RowLock::kForUpdate && conn_.in_transaction();
   const Result r =
-      conn_.exec(for_update ? sql.select_for_update : sql.select, Params().text(run_id));
+      conn_.exec(for_update ? sql.select_for_transition : sql.select, Params().text(run_id));
   if (r.empty()) return std::nullopt;
-  return read_run(r, kind, conn_.name());
+  Run run = read_run(r, kind, conn_.name());
+  prefetched_.reset();
+  static const int bases[2] = {static_cast<int>(run_columns(RunKind::kFlow).size()),
+                               static_cast<int>(run_columns(RunKind::kTask).size())};
+  const int base = bases[index_of(kind)];
+  if (for_update && !r.is_null(0, base)) {
+    prefetched_ = Prefetched{run.id, read_state_row(r, 0, base)};
+    if (kind == RunKind::kFlow) {
+      RowReader rr(r, 0, conn_.name(), "state", run.id);
+      if (auto latest = rr.opt_time(base + 9)) latest_flow_state_ = {run.id, *latest};
+    }
+  }
+  return run;
 }
 
 void PostgresRuns::insert_run(const Run& run) {
@@ -265,7 +297,12 @@ void PostgresRuns::write_state(const Run& run, State& state) {
   s.opt_text(state.message).time(state.timestamp);
   s.text(stored_state_details_text(state.details ? *state.details : StateDetails()));
   s.opt_text(artifact_id);
-  if (conn_.exec(run_sql(run.kind).insert_state, s).affected() > 0) return;
+  if (conn_.exec(run_sql(run.kind).insert_state, s).affected() > 0) {
+    if (latest_flow_state_ && latest_flow_state_->run_id == run.id &&
+        state.timestamp > latest_flow_state_->timestamp)
+      latest_flow_state_->timestamp = state.timestamp;
+    return;
+  }
   // The run has a state at this timestamp. Nothing failed in the database, so the transaction
   // goes on as on SQLite, where the caller may still commit: the artifact goes too.
   if (artifact_id) conn_.exec(kDeleteArtifactSql, Params().text(*artifact_id));
@@ -275,31 +312,38 @@ void PostgresRuns::write_state(const Run& run, State& state) {
               ErrorReason::kStateTimestampTaken);
 }
 
-StatePtr PostgresRuns::read_state_row(const Result& res, int row) {
+StatePtr PostgresRuns::read_state_row(const Result& res, int row, int base) {
   auto state = std::make_shared<State>();
-  state->id = res.text(row, 0);
+  state->id = res.text(row, base);
   RowReader r(res, row, conn_.name(), "state", state->id);
-  const auto type = r.opt_type(1);
-  if (!type) r.bad(1, "missing state type");
+  const auto type = r.opt_type(base + 1);
+  if (!type) r.bad(base + 1, "missing state type");
   state->type = *type;
-  state->name = r.text(2);
-  state->message = r.opt_text(3);
-  state->timestamp = r.time(4);
+  state->name = r.text(base + 2);
+  state->message = r.opt_text(base + 3);
+  state->timestamp = r.time(base + 4);
   // What runctl wrote reads without a Json tree; anything else goes the general, checking way.
-  if (r.is_null(5) || !parse_stored_state_details(r.view(5), *state->details)) {
-    const Json details = r.json(5);
-    if (!details.is_object()) r.bad(5, "expected a JSON object");
+  if (r.is_null(base + 5) || !parse_stored_state_details(r.view(base + 5), *state->details)) {
+    const Json details = r.json(base + 5);
+    if (!details.is_object()) r.bad(base + 5, "expected a JSON object");
     apply_state_details(details, *state->details, r.where() + " state_details");
   }
   // Prefect reads the legacy column first when it is truthy, else the result artifact.
-  Json data = r.json(6);
-  if (!truthy(data)) data = r.is_null(7) ? Json() : r.json(8);
+  Json data = r.json(base + 6);
+  if (!truthy(data)) data = r.is_null(base + 7) ? Json() : r.json(base + 8);
   if (!data.is_null()) state->data = std::make_shared<Json>(std::move(data));
   return state;
 }
 
 StatePtr PostgresRuns::load_current_state(const Run& run) {
   if (!run.state_id) return nullptr;
+  if (prefetched_) {
+    const bool same = prefetched_->run_id == run.id && prefetched_->state->id == *run.state_id &&
+                      prefetched_->state->timestamp == run.state_timestamp;
+    StatePtr state = std::move(prefetched_->state);
+    prefetched_.reset();
+    if (same) return state;
+  }
   const RunSql& sql = run_sql(run.kind);
   // By the primary key first; a run whose state columns disagree with its state row (edited by
   // hand) is still found by id.
@@ -346,6 +390,8 @@ std::int64_t PostgresRuns::signature_id(const Signature& signature) {
 }
 
 void PostgresRuns::transaction_ended(bool committed) {
+  prefetched_.reset();
+  latest_flow_state_.reset();
   for (auto it = signature_ids_.begin(); it != signature_ids_.end();) {
     if (it->second.committed) {
       ++it;
@@ -456,6 +502,9 @@ void PostgresRuns::insert_cache_entry(const std::string& id, const std::string& 
 }
 
 bool PostgresRuns::flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) {
+  if (latest_flow_state_ && latest_flow_state_->run_id == flow_run_id &&
+      t > latest_flow_state_->timestamp)
+    return false;
   return !conn_
               .exec("SELECT 1 FROM flow_run_state WHERE flow_run_id = $1 AND timestamp = $2",
                     Params().text(flow_run_id).time(t))

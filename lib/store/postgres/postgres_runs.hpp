@@ -3,6 +3,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "store/postgres/pg_connection.hpp"
@@ -42,7 +43,7 @@ class PostgresRuns final : public RunRepository {
   void transaction_ended(bool committed);
 
  private:
-  StatePtr read_state_row(const Result& r, int row);
+  StatePtr read_state_row(const Result& r, int row, int base = 0);  // columns from `base` on
   // The id of the signature row holding this list of names, inserting it if missing.
   std::int64_t signature_id(const Signature& signature);
 
@@ -53,6 +54,19 @@ class PostgresRuns final : public RunRepository {
   };
   std::map<std::string, SignatureId> signature_ids_;  // JSON text -> row id
   RandomUuidGenerator uuids_;                         // result artifact ids
+  // What load_run read with a run it locked, until the transaction ends: the run's current state
+  // (until load_current_state takes it) and a flow run's latest state timestamp, later than
+  // which a state timestamp is free.
+  struct Prefetched {
+    std::string run_id;
+    StatePtr state;
+  };
+  std::optional<Prefetched> prefetched_;
+  struct LatestFlowState {
+    std::string run_id;
+    Timestamp timestamp;
+  };
+  std::optional<LatestFlowState> latest_flow_state_;
 };
 
 }  // namespace runctl::pg

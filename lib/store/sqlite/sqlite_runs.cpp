@@ -155,6 +155,26 @@ std::string select_state_sql(RunKind kind, StateLookup lookup) {
   return sql + " WHERE s." + n.state_run_column + " = ?1 ORDER BY s.timestamp";
 }
 
+// A run locked for a transition, with its current state in the same statement (the state
+// columns from column `run_columns(kind).size()` on, as read_state_row reads them; NULL when the
+// run has no state or its state columns match no row), and for a flow run its latest state
+// timestamp after them. A transition needs both, so one look-up serves them.
+std::string select_run_with_state_sql(RunKind kind) {
+  const KindNames& n = kNames[index_of(kind)];
+  std::vector<std::string> cols;
+  for (const std::string& c : run_columns(kind)) cols.push_back("r." + c);
+  std::string sql = "SELECT " + join(cols, ", ") +
+                    ", s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, "
+                    "a.id, a.data";
+  if (kind == RunKind::kFlow)
+    sql += std::string(", (SELECT max(m.timestamp) FROM ") + n.state_table + " AS m WHERE m." +
+           n.state_run_column + " = r.id)";
+  return sql + " FROM " + n.run_table + " AS r LEFT JOIN " + n.state_table + " AS s ON s." +
+         n.state_run_column +
+         " = r.id AND s.timestamp = r.state_timestamp AND s.id = r.state_id"
+         " LEFT JOIN artifact AS a ON a.id = s.result_artifact_id WHERE r.id = ?1";
+}
+
 constexpr const char* kInsertArtifactSql =
     "INSERT INTO artifact (id, created, key, type, description, data, flow_run_id, task_run_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -401,11 +421,19 @@ struct LatestFlowState {
   Timestamp timestamp;
 };
 
+// The current state read with its run by load_run, until load_current_state takes it.
+struct Prefetched {
+  std::string run_id;
+  StatePtr state;
+};
+
 struct SqliteRuns::Statements {
   PolicyMemo policy_memo;
   SignatureIds signatures;
   std::optional<LatestFlowState> latest_flow_state;
-  Slot find_run[2], load_run[2], insert_run[2], update_run[2], count_runs[2];
+  std::optional<Prefetched> prefetched;
+  Slot find_run[2], load_run[2], load_run_with_state[2], insert_run[2], update_run[2];
+  Slot count_runs[2];
   Slot insert_state[2], load_state[2], load_current_state[2], load_history[2];
   Slot insert_artifact, delete_artifact;
   Slot insert_log, load_log, insert_signature, find_signature;
@@ -435,13 +463,31 @@ std::optional<RunKind> SqliteRuns::find_run_kind(const std::string& run_id) {
   });
 }
 
-std::optional<Run> SqliteRuns::load_run(RunKind kind, const std::string& run_id, RowLock) {
-  // No row lock to take: the write transaction's BEGIN IMMEDIATE holds the whole file.
+std::optional<Run> SqliteRuns::load_run(RunKind kind, const std::string& run_id, RowLock lock) {
+  // No row lock to take: the write transaction's BEGIN IMMEDIATE holds the whole file. A run
+  // loaded for writing inside it is about to be transitioned: its current state comes along,
+  // kept for load_current_state (and forgotten when the transaction ends).
+  const int k = index_of(kind);
+  const bool for_transition =
+      lock == RowLock::kForUpdate && sqlite3_get_autocommit(db_.getHandle()) == 0;
   return guarded(path_, [&]() -> std::optional<Run> {
-    Use s(db_, stmts_->load_run[index_of(kind)], [&] { return select_run_sql(kind); });
+    Use s(db_, for_transition ? stmts_->load_run_with_state[k] : stmts_->load_run[k],
+          [&] { return for_transition ? select_run_with_state_sql(kind) : select_run_sql(kind); });
     s.text(1, run_id);
     if (!s->executeStep()) return std::nullopt;
-    return read_run(*s, kind, path_, stmts_->policy_memo);
+    Run run = read_run(*s, kind, path_, stmts_->policy_memo);
+    stmts_->prefetched.reset();
+    static const int bases[2] = {static_cast<int>(run_columns(RunKind::kFlow).size()),
+                                 static_cast<int>(run_columns(RunKind::kTask).size())};
+    const int base = bases[k];
+    if (for_transition && !s->isColumnNull(base)) {
+      stmts_->prefetched = Prefetched{run.id, read_state_row(*s, base)};
+      if (kind == RunKind::kFlow) {
+        RowReader r(*s, path_, "state", run.id);
+        if (auto latest = r.opt_time(base + 9)) stmts_->latest_flow_state = {run.id, *latest};
+      }
+    }
+    return run;
   });
 }
 
@@ -543,32 +589,39 @@ void SqliteRuns::write_state(const Run& run, State& state) {
   }
 }
 
-StatePtr SqliteRuns::read_state_row(SQLite::Statement& row) {
+StatePtr SqliteRuns::read_state_row(SQLite::Statement& row, int base) {
   auto state = std::make_shared<State>();
-  state->id = row.getColumn(0).getString();
+  state->id = row.getColumn(base).getString();
   RowReader r(row, path_, "state", state->id);
-  const auto type = r.opt_type(1);
-  if (!type) r.bad(1, "missing state type");
+  const auto type = r.opt_type(base + 1);
+  if (!type) r.bad(base + 1, "missing state type");
   state->type = *type;
-  state->name = r.text(2);
-  state->message = r.opt_text(3);
-  state->timestamp = r.time(4);
+  state->name = r.text(base + 2);
+  state->message = r.opt_text(base + 3);
+  state->timestamp = r.time(base + 4);
   // What runctl wrote reads without a Json tree; anything else goes the general, checking way.
-  const std::optional<std::string> details_text = r.opt_text(5);
+  const std::optional<std::string> details_text = r.opt_text(base + 5);
   if (!details_text || !parse_stored_state_details(*details_text, *state->details)) {
-    const Json details = r.json(5);
-    if (!details.is_object()) r.bad(5, "expected a JSON object");
+    const Json details = r.json(base + 5);
+    if (!details.is_object()) r.bad(base + 5, "expected a JSON object");
     apply_state_details(details, *state->details, r.where() + " state_details");
   }
   // Prefect reads the legacy column first when it is truthy, else the result artifact.
-  Json data = r.json(6);
-  if (!truthy(data)) data = r.is_null(7) ? Json() : r.json(8);
+  Json data = r.json(base + 6);
+  if (!truthy(data)) data = r.is_null(base + 7) ? Json() : r.json(base + 8);
   if (!data.is_null()) state->data = std::make_shared<Json>(std::move(data));
   return state;
 }
 
 StatePtr SqliteRuns::load_current_state(const Run& run) {
   if (!run.state_id) return nullptr;
+  if (std::optional<Prefetched>& p = stmts_->prefetched) {
+    const bool same = p->run_id == run.id && p->state->id == *run.state_id &&
+                      p->state->timestamp == run.state_timestamp;
+    StatePtr state = std::move(p->state);
+    p.reset();
+    if (same) return state;
+  }
   return guarded(path_, [&]() -> StatePtr {
     const int k = index_of(run.kind);
     // By the primary key first: the row sits on the leaf page the next state will be written to,
@@ -651,11 +704,13 @@ std::pair<std::int64_t, std::int64_t> SqliteRuns::signature_ids(const Signature&
 void SqliteRuns::on_commit() {
   stmts_->signatures.commit();
   stmts_->latest_flow_state.reset();
+  stmts_->prefetched.reset();
 }
 
 void SqliteRuns::on_rollback() {
   stmts_->signatures.forget_uncommitted();
   stmts_->latest_flow_state.reset();
+  stmts_->prefetched.reset();
 }
 
 std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {

@@ -41,8 +41,8 @@ class SqliteRuns final : public RunRepository {
   void on_rollback();
 
  private:
-  struct Statements;  // sqlite_runs.cpp
-  StatePtr read_state_row(SQLite::Statement& row);
+  struct Statements;                                              // sqlite_runs.cpp
+  StatePtr read_state_row(SQLite::Statement& row, int base = 0);  // columns from `base` on
   // The ids of a log row's two signature lists, inserted when new.
   std::pair<std::int64_t, std::int64_t> signature_ids(const Signature& rules,
                                                       const Signature& finalization);
