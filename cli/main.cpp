@@ -1,6 +1,5 @@
 // runctl: Prefect's orchestration engine as a local command-line tool.
 // main() composes the subcommands and alone maps errors to exit codes.
-#include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -12,6 +11,7 @@
 #include "cli/app.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/output.hpp"
+#include "store/library_versions.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -152,9 +152,11 @@ int check_output(runctl::cli::StdoutGuard& out, const runctl::cli::App& app, int
 int main(int argc, char** argv) {
   runctl::cli::StdoutGuard out;
   runctl::cli::App app;
-  CLI::App cli{"runctl: Prefect's orchestration rules, applied to runs in a local SQLite file."};
+  CLI::App cli{
+      "runctl: Prefect's orchestration rules, applied to runs in a SQLite file or a PostgreSQL "
+      "database."};
   cli.set_version_flag("--version", std::string("runctl ") + RUNCTL_VERSION + " (SQLite " +
-                                        sqlite3_libversion() + ")");
+                                        runctl::sqlite_library_version() + ")");
   cli.require_subcommand(1);
   // Global options are also taken after the command (`set-state ID RUNNING --now T`): every
   // subcommand inherits this and hands the options it does not know to this parser.
@@ -162,7 +164,8 @@ int main(int argc, char** argv) {
   cli.footer(runctl::cli::exit_codes_help());
   app.options.db = default_db();
   cli.add_option("--db", app.options.db,
-                 "SQLite database file (default: $RUNCTL_DB, else ./runctl.db)");
+                 "SQLite database file, or a postgresql:// URI (default: $RUNCTL_DB, else "
+                 "./runctl.db)");
   // --now and --seed are kept as text and read (with $RUNCTL_NOW / $RUNCTL_SEED) only by the
   // commands that use them: a bad value must not break `show` or `rules`.
   cli.add_option("--now", app.options.now,

@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_database.hpp"
+#include "store/library_versions.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -21,6 +22,10 @@ void runctl_bench_count_statements(sqlite3* db);  // bench/statement_counter.cpp
 #endif
 
 namespace runctl {
+
+std::string sqlite_library_version() {
+  return sqlite3_libversion();
+}
 namespace {
 
 namespace fs = std::filesystem;
