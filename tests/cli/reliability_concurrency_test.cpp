@@ -231,12 +231,15 @@ TEST_CASE("reliability: 8 concurrent writers lose nothing and never see a locked
     CHECK(log.size() == static_cast<size_t>(calls[run_id] + 1));
     // Each written state is named by a log row of the transition that wrote it (later
     // rejections that keep the state name it too).
-    for (const auto& [id, predecessor] : mine)
+    for (const auto& written : mine) {
+      // A copy, not the structured binding: clang before 16 cannot capture a binding.
+      const auto& id = written.first;
       CHECK_MESSAGE(std::any_of(log.begin(), log.end(),
                                 [&](const LogEntry& e) {
                                   return e.validated_state_id == id && !e.status.empty();
                                 }),
                     "state " << id << " is in no log row");
+    }
   }
   MESSAGE("concurrency test took " << reliability::seconds_since(started) << " s");
 }
