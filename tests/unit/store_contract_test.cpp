@@ -192,20 +192,24 @@ TEST_CASE("contract: runs are inserted, found by id and kind, counted, and read 
   });
 }
 
-void taken_run_id_is_bad_data(Scratch& s) {
-  s.runs().insert_run(new_run(RunKind::kFlow, kFlow));
-  const auto taken = error_of([&] { s.runs().insert_run(new_run(RunKind::kFlow, kFlow)); });
-  REQUIRE(taken);
-  CHECK(taken->kind() == ErrorKind::kBadData);
-  CHECK(s.runs().count_runs(RunKind::kFlow) == 1);
-}
-
 TEST_CASE("contract: inserting a run whose id is taken is kBadData") {
-  on_every_backend(taken_run_id_is_bad_data, "sqlite");
-}
-
-TEST_CASE("contract gap (SQLite): a taken run id is kIo, not kBadData" * doctest::may_fail()) {
-  on_backend_with_known_gap("sqlite", taken_run_id_is_bad_data);
+  on_every_backend([](Scratch& s) {
+    s.runs().insert_run(new_run(RunKind::kFlow, kFlow));
+    s.runs().insert_run(new_run(RunKind::kTask, kTask));
+    for (auto [kind, id] : {std::pair{RunKind::kFlow, kFlow}, {RunKind::kTask, kTask}}) {
+      const auto taken = error_of([&] { s.runs().insert_run(new_run(kind, id)); });
+      REQUIRE(taken);
+      CHECK(taken->kind() == ErrorKind::kBadData);
+      CHECK(std::string(taken->what()) == "a run with id " + id + " already exists");
+      CHECK(s.runs().count_runs(kind) == 1);
+    }
+    // Inside a transaction the refusal leaves it open, with what it wrote before.
+    WriteTransaction tx(s.db());
+    s.runs().insert_run(new_run(RunKind::kFlow, "33333333-3333-4333-8333-333333333333"));
+    CHECK(error_of([&] { s.runs().insert_run(new_run(RunKind::kFlow, kFlow)); }));
+    tx.commit();
+    CHECK(s.runs().count_runs(RunKind::kFlow) == 2);
+  });
 }
 
 TEST_CASE("contract: update_run writes every column back; a missing run is kNotFound") {

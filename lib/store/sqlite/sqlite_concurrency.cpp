@@ -295,11 +295,6 @@ namespace {
               "a global concurrency limit named \"" + name + "\" already exists");
 }
 
-bool is_unique_violation(const SQLite::Exception& e) {
-  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
-         e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
-}
-
 }  // namespace
 
 void SqliteConcurrency::insert_v2_limit(const V2Limit& limit) {

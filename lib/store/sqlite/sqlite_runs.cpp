@@ -416,11 +416,16 @@ std::optional<Run> SqliteRuns::load_run(RunKind kind, const std::string& run_id,
 }
 
 void SqliteRuns::insert_run(const Run& run) {
-  guarded(path_, [&] {
+  try {
     Use s(db_, stmts_->insert_run[index_of(run.kind)], [&] { return insert_run_sql(run.kind); });
     bind_run(s, run, run.created, stmts_->policy_memo);
     s->exec();
-  });
+  } catch (const SQLite::Exception& e) {
+    // The id is the run table's only unique key; the message is PostgreSQL's (and the CLI's).
+    if (is_unique_violation(e))
+      throw Error(ErrorKind::kBadData, "a run with id " + run.id + " already exists");
+    throw_sqlite_error(e, path_);
+  }
 }
 
 void SqliteRuns::update_run(const Run& run) {
@@ -503,8 +508,8 @@ void SqliteRuns::write_state(const Run& run, State& state) {
     }
     if (is_state_timestamp_conflict(e))
       throw Error(ErrorKind::kBadData,
-                  "run " + run.id + " already has a state at " +
-                      format_timestamp(state.timestamp) + "; a run's state timestamps must be unique",
+                  "run " + run.id + " already has a state at " + format_timestamp(state.timestamp) +
+                      "; a run's state timestamps must be unique",
                   ErrorReason::kStateTimestampTaken);
     throw_sqlite_error(e, path_);
   }
@@ -668,8 +673,8 @@ StatePtr SqliteRuns::find_cached_state(const std::string& key, Timestamp now) {
 }
 
 void SqliteRuns::insert_cache_entry(const std::string& id, const std::string& key,
-                               std::optional<Timestamp> expiration,
-                               const std::string& task_run_state_id, Timestamp now) {
+                                    std::optional<Timestamp> expiration,
+                                    const std::string& task_run_state_id, Timestamp now) {
   guarded(path_, [&] {
     Use s(db_, stmts_->insert_cache_entry,
           "INSERT INTO task_run_state_cache (id, created, cache_key, cache_expiration, "
@@ -706,8 +711,8 @@ std::vector<std::string> SqliteRuns::failed_task_runs(const std::string& flow_ru
   });
 }
 
-void SqliteRuns::enqueue_task_run(const std::string& id, const Run& task_run, const std::string& queue,
-                             Timestamp now) {
+void SqliteRuns::enqueue_task_run(const std::string& id, const Run& task_run,
+                                  const std::string& queue, Timestamp now) {
   guarded(path_, [&] {
     Use s(db_, stmts_->enqueue_task_run,
           "INSERT INTO task_queue (id, task_key, queue, task_run_id, enqueued_at) "
