@@ -95,9 +95,9 @@ class Database::Savepoint {
 using WriteTransaction = Database::WriteTransaction;
 
 // Opens the database `url_or_path` names. Throws Error: kUsage (an empty path, or a form runctl
-// does not take), kNotFound (kRead/kWriteExisting and no such database), kBadData (not a runctl
-// database, or a newer schema), kReadOnly, kBusy, kIo, kUnavailable (a server that cannot be
-// reached).
+// does not take), kNotFound (kRead/kWriteExisting and no such database: a missing SQLite file; on
+// a server, no such database, no schema, or an empty schema), kBadData (not a runctl database, or
+// a newer schema), kReadOnly, kBusy, kIo, kUnavailable (a server that cannot be reached).
 std::unique_ptr<Database> open_database(const std::string& url_or_path, OpenMode mode,
                                         const OpenOptions& options = {});
 

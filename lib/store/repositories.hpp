@@ -87,6 +87,18 @@ class RunRepository {
 // the atomic operations below (increment, decrement, set_v1_active_slots after a locking read,
 // reap_expired_leases): no backend may lose an update or overcommit a slot when many processes
 // write at once.
+//
+// increment, decrement and reap_expired_leases are each atomic on their own, whether or not a
+// transaction is open: all of their writes happen or none, and no other connection changes a
+// row they read before they write it.
+// - Inside a WriteTransaction they are part of it, and commit or roll back with it; a refused
+//   increment takes no slot (a savepoint undoes the limits it took before the refusal).
+// - Outside one they run in a write transaction of their own (BEGIN IMMEDIATE on SQLite; BEGIN
+//   on PostgreSQL, where a single statement is one by itself) and commit it before returning:
+//   called from many processes at once they still never overcommit or lose an update.
+// set_v1_active_slots is one statement; the read-compute-write it ends (v1_limits_for_tags, then
+// set_v1_active_slots) is atomic only inside a WriteTransaction, whose locking read keeps the
+// rows until it ends.
 class ConcurrencyRepository {
  public:
   virtual ~ConcurrencyRepository() = default;

@@ -1,7 +1,8 @@
 // Reliability on PostgreSQL (docs/postgres.md): many processes writing one server database at
 // once lose no update and overcommit no slot; a killed client or a stopped server leaves no
 // half-written transition; two `init`s at once both succeed; an unreachable server is one line
-// and exit 69, never showing a password; a follower of events never skips a late commit.
+// and exit 69, never showing a password; an empty schema is no database yet (exit 66, as a
+// missing SQLite file); a follower of events never skips a late commit.
 //
 // Each test works in a schema of its own on the server RUNCTL_TEST_PG names (`make test` runs
 // under scripts/with-postgres.sh, which starts a throwaway cluster); without it they are skipped
@@ -560,6 +561,42 @@ TEST_CASE("postgres: refused, unknown host and bad password exit 69 on one line,
   CHECK_MESSAGE(ok.exit_code == 0, ok.err);
   CHECK(ok.out.find("the-right-one") == std::string::npos);
   CHECK(ok.out.find(":****@") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (g) No runctl database yet: an empty schema is what a missing SQLite file is.
+
+TEST_CASE("postgres: an empty schema is no database: exit 66, as for a missing SQLite file") {
+  RUNCTL_PG_SERVER_OR_SKIP(server);
+  PgDb db(*server);  // a schema with nothing in it, as a new database's `public`
+  const std::string run = "00000000-0000-4000-8000-000000000000";
+  const std::string missing_file = db.dir() + "/missing.db";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"show", run},
+        {"history", run, "--json"},
+        {"log", run},
+        {"task-queue", "list"},
+        {"global-limit", "list"},
+        {"lease", "list"},
+        {"events", "--json"},
+        {"set-state", run, "RUNNING"}}) {  // a write that needs a database: the same
+    CAPTURE(CliDb::join(args));
+    const ProcessResult r = db.run(args);
+    CHECK(r.exit_code == 66);
+    CHECK(r.out.empty());
+    CHECK(r.err == "runctl: database not found: " + db.url() +
+                       " (its schema is empty; `runctl init` creates it)\n");
+    std::vector<std::string> on_file{RUNCTL_BIN, "--db", missing_file};
+    on_file.insert(on_file.end(), args.begin(), args.end());
+    const ProcessResult file = run_process(on_file);
+    CHECK(file.exit_code == 66);
+    CHECK(file.err.starts_with("runctl: database not found: " + missing_file + " ("));
+  }
+  // Nothing was created by them; init and the create commands still make the database there.
+  CHECK(db.count("SELECT count(*) FROM pg_class WHERE relnamespace = "
+                 "current_schema()::regnamespace") == 0);
+  const std::string created = db.create("flow", {"--state", "PENDING"});
+  CHECK(db.json({"show", created})["state"]["type"] == "PENDING");
 }
 
 // ---------------------------------------------------------------------------------------------

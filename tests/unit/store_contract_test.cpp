@@ -192,20 +192,24 @@ TEST_CASE("contract: runs are inserted, found by id and kind, counted, and read 
   });
 }
 
-void taken_run_id_is_bad_data(Scratch& s) {
-  s.runs().insert_run(new_run(RunKind::kFlow, kFlow));
-  const auto taken = error_of([&] { s.runs().insert_run(new_run(RunKind::kFlow, kFlow)); });
-  REQUIRE(taken);
-  CHECK(taken->kind() == ErrorKind::kBadData);
-  CHECK(s.runs().count_runs(RunKind::kFlow) == 1);
-}
-
 TEST_CASE("contract: inserting a run whose id is taken is kBadData") {
-  on_every_backend(taken_run_id_is_bad_data, "sqlite");
-}
-
-TEST_CASE("contract gap (SQLite): a taken run id is kIo, not kBadData" * doctest::may_fail()) {
-  on_backend_with_known_gap("sqlite", taken_run_id_is_bad_data);
+  on_every_backend([](Scratch& s) {
+    s.runs().insert_run(new_run(RunKind::kFlow, kFlow));
+    s.runs().insert_run(new_run(RunKind::kTask, kTask));
+    for (auto [kind, id] : {std::pair{RunKind::kFlow, kFlow}, {RunKind::kTask, kTask}}) {
+      const auto taken = error_of([&] { s.runs().insert_run(new_run(kind, id)); });
+      REQUIRE(taken);
+      CHECK(taken->kind() == ErrorKind::kBadData);
+      CHECK(std::string(taken->what()) == "a run with id " + id + " already exists");
+      CHECK(s.runs().count_runs(kind) == 1);
+    }
+    // Inside a transaction the refusal leaves it open, with what it wrote before.
+    WriteTransaction tx(s.db());
+    s.runs().insert_run(new_run(RunKind::kFlow, "33333333-3333-4333-8333-333333333333"));
+    CHECK(error_of([&] { s.runs().insert_run(new_run(RunKind::kFlow, kFlow)); }));
+    tx.commit();
+    CHECK(s.runs().count_runs(RunKind::kFlow) == 2);
+  });
 }
 
 TEST_CASE("contract: update_run writes every column back; a missing run is kNotFound") {
@@ -646,10 +650,11 @@ TEST_CASE("contract: V2 limits by id and name; increments all or nothing, decrem
     CHECK(s.limits().v2_limit_by_name("tag:b").value().id == "b");
 
     {
-      // In a transaction, as a transition takes slots (outside one: the gap case below).
+      // In a transaction, as a transition takes slots (outside one: the case below).
       WriteTransaction tx(s.db());
       CHECK_FALSE(s.limits().increment({"a", "b"}, 1, kT0));  // b is full: a is not taken either
       CHECK(s.limits().v2_limit_by_id("a")->active_slots == 0);
+      CHECK(s.db().in_transaction());  // a refusal leaves the transaction open
       tx.commit();
     }
     CHECK_FALSE(s.limits().increment({"off"}, 1, kT0));
@@ -706,7 +711,7 @@ TEST_CASE("contract: slots raced by 8 connections are never overcommitted") {
     for (int i = 0; i < kRacers; ++i)
       racers.emplace_back([&, i] {
         try {
-          // In a transaction each, as transitions race (outside one: the gap case below).
+          // In a transaction each, as transitions race (outside one: the case below).
           Database& db = *dbs[static_cast<std::size_t>(i)];
           WriteTransaction tx(db);
           if (db.concurrency().increment({"shared"}, 1, kT0)) ++v2_taken;
@@ -733,43 +738,64 @@ TEST_CASE("contract: slots raced by 8 connections are never overcommitted") {
   });
 }
 
-// "On its own otherwise" (repositories.hpp): an increment called outside a transaction must be
-// atomic by itself, all or nothing and never over the limit.
-void increment_on_its_own(Scratch& s) {
-  s.limits().insert_v2_limit(v2_limit("a", 2));
-  s.limits().insert_v2_limit(v2_limit("b", 1, 1));
-  const auto refused = error_of([&] { CHECK_FALSE(s.limits().increment({"a", "b"}, 1, kT0)); });
-  CHECK_FALSE(refused);
-  CHECK(s.limits().v2_limit_by_id("a")->active_slots == 0);
+// Outside a transaction each slot operation runs in one of its own (repositories.hpp): all or
+// nothing, never over the limit, no update lost, and no transaction left open.
+TEST_CASE("contract: increment and decrement outside a transaction are atomic on their own") {
+  on_every_backend([](Scratch& s) {
+    s.limits().insert_v2_limit(v2_limit("a", 2));
+    s.limits().insert_v2_limit(v2_limit("b", 1, 1));
+    s.limits().insert_v2_limit(v2_limit("c", 5));
+    const auto refused = error_of([&] { CHECK_FALSE(s.limits().increment({"a", "b"}, 1, kT0)); });
+    CHECK_FALSE(refused);
+    CHECK_FALSE(s.db().in_transaction());
+    CHECK(s.limits().v2_limit_by_id("a")->active_slots == 0);  // b is full: a is not taken
+    CHECK(s.limits().increment({"c", "a"}, 2, kT0));
+    CHECK_FALSE(s.db().in_transaction());
+    CHECK(s.limits().v2_limit_by_id("a")->active_slots == 2);
+    CHECK(s.limits().v2_limit_by_id("c")->active_slots == 2);
+    CHECK(s.limits().decrement({"a", "c", "b"}, 1, kT0));
+    CHECK_FALSE(s.db().in_transaction());
+    CHECK(s.limits().v2_limit_by_id("a")->active_slots == 1);
+    CHECK(s.limits().v2_limit_by_id("b")->active_slots == 0);
+    CHECK(s.limits().v2_limit_by_id("c")->active_slots == 1);
+    CHECK_FALSE(s.limits().decrement({"a", "missing"}, 1, kT0));  // a is still decremented
+    CHECK(s.limits().v2_limit_by_id("a")->active_slots == 0);
 
-  constexpr int kRacers = 8;
-  s.limits().insert_v2_limit(v2_limit("shared", 3));
-  std::vector<std::unique_ptr<Database>> dbs;
-  for (int i = 0; i < kRacers; ++i) dbs.push_back(s.connect(/*busy_timeout_ms=*/30000));
-  std::atomic<int> taken{0}, failed{0};
-  std::vector<std::thread> racers;
-  for (int i = 0; i < kRacers; ++i)
-    racers.emplace_back([&, i] {
-      try {
-        if (dbs[static_cast<std::size_t>(i)]->concurrency().increment({"shared"}, 1, kT0)) ++taken;
-      } catch (const std::exception&) {
-        ++failed;
-      }
-    });
-  for (std::thread& t : racers) t.join();
-  CHECK(failed.load() == 0);
-  CHECK(taken.load() == 3);
-  CHECK(s.limits().v2_limit_by_id("shared")->active_slots == 3);
-}
-
-// SQLite reads the limits before its savepoint opens a transaction, so racing increments can
-// overcommit and lose updates; PostgreSQL's savepoint for several ids needs a transaction block
-// ("SAVEPOINT can only be used in transaction blocks").
-TEST_CASE("contract gap (SQLite, PostgreSQL): increment outside a transaction" *
-          doctest::may_fail()) {
-  for (const std::string& backend : backends()) SUBCASE(backend.c_str()) {
-      on_backend_with_known_gap(backend, increment_on_its_own);
-    }
+    // 8 connections, each as another process, race increments of two limits, one with room for 3,
+    // and decrements of two others: a refused increment takes neither, and a lost update would
+    // leave more than 8 slots on a decremented limit.
+    constexpr int kRacers = 8;
+    s.limits().insert_v2_limit(v2_limit("shared", 3));
+    s.limits().insert_v2_limit(v2_limit("ample", 100));
+    for (const char* id : {"drained", "drained-too"})
+      s.limits().insert_v2_limit(v2_limit(id, 3 * kRacers, 2 * kRacers));
+    std::vector<std::unique_ptr<Database>> dbs;
+    for (int i = 0; i < kRacers; ++i) dbs.push_back(s.connect(/*busy_timeout_ms=*/30000));
+    std::atomic<int> taken{0}, freed{0};
+    std::mutex mutex;
+    std::vector<std::string> failures;  // doctest's checks stay on the test's own thread
+    std::vector<std::thread> racers;
+    for (int i = 0; i < kRacers; ++i)
+      racers.emplace_back([&, i] {
+        try {
+          ConcurrencyRepository& limits = dbs[static_cast<std::size_t>(i)]->concurrency();
+          if (limits.increment({"ample", "shared"}, 1, kT0)) ++taken;
+          if (limits.decrement({"drained", "drained-too"}, 1, kT0)) ++freed;
+        } catch (const std::exception& e) {
+          const std::lock_guard<std::mutex> lock(mutex);
+          failures.push_back(e.what());
+        }
+      });
+    for (std::thread& t : racers) t.join();
+    CHECK(failures == std::vector<std::string>{});
+    CHECK(taken.load() == 3);
+    CHECK(freed.load() == kRacers);
+    CHECK(s.limits().v2_limit_by_id("shared")->active_slots == 3);
+    CHECK(s.limits().v2_limit_by_id("ample")->active_slots == 3);
+    CHECK(s.limits().v2_limit_by_id("drained")->active_slots == kRacers);
+    CHECK(s.limits().v2_limit_by_id("drained-too")->active_slots == kRacers);
+    for (const auto& db : dbs) CHECK_FALSE(db->in_transaction());
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "util/error.hpp"
 
@@ -184,6 +185,77 @@ std::vector<std::string> sorted_unique(const std::vector<std::string>& ids) {
               "a global concurrency limit named \"" + name + "\" already exists");
 }
 
+// A slot operation of several statements, all or nothing (repositories.hpp): a savepoint of the
+// caller's transaction when one is open, else a transaction of its own (READ COMMITTED, as
+// WriteTransaction's), committed at the end. One statement needs neither: it is atomic by itself.
+// Savepoints nest: each RELEASE and ROLLBACK TO applies to the innermost open one of the name.
+class Atomic {
+ public:
+  explicit Atomic(Connection& conn) : conn_(conn), own_(!conn.in_transaction()) {
+    conn_.exec(own_ ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "SAVEPOINT runctl_atomic");
+  }
+  ~Atomic() {
+    if (!open_) return;
+    try {
+      undo();
+    } catch (const Error&) {
+      // The error that left the operation unfinished is the one worth reporting.
+    }
+  }
+  Atomic(const Atomic&) = delete;
+  Atomic& operator=(const Atomic&) = delete;
+
+  void commit() {
+    if (!own_) {
+      conn_.exec("RELEASE runctl_atomic");
+      open_ = false;
+      return;
+    }
+    open_ = false;  // COMMIT ends the transaction whatever it answers
+    Result r;
+    try {
+      r = conn_.exec("COMMIT");
+    } catch (const Error& e) {
+      conn_.clear_failure();
+      if (e.kind() == ErrorKind::kUnavailable)
+        throw Error(e.kind(),
+                    std::string(e.what()) +
+                        " (during COMMIT: the transaction may or may not have committed)");
+      throw;
+    }
+    conn_.clear_failure();
+    if (std::string_view(PQcmdStatus(r.get())) != "COMMIT")
+      throw Error(ErrorKind::kIo,
+                  "database error on " + conn_.name() + ": the server rolled the transaction back");
+  }
+  void rollback() { undo(); }
+
+ private:
+  void undo() {
+    open_ = false;
+    // A lost connection has already ended the transaction.
+    if (!conn_.in_transaction()) return;
+    if (own_) {
+      conn_.exec("ROLLBACK");
+      conn_.clear_failure();
+    } else {
+      conn_.exec("ROLLBACK TO runctl_atomic");
+      conn_.clear_failure();
+      conn_.exec("RELEASE runctl_atomic");
+    }
+  }
+
+  Connection& conn_;
+  const bool own_;  // a transaction of its own, not a savepoint of the caller's
+  bool open_ = true;
+};
+
+Params slot_params(const std::string& id, Timestamp now, std::int64_t slots) {
+  Params p;
+  p.text(id).time(now).int64(slots);
+  return p;
+}
+
 }  // namespace
 
 PostgresConcurrency::PostgresConcurrency(Connection& conn, int busy_timeout_ms)
@@ -319,35 +391,19 @@ bool PostgresConcurrency::increment(const std::vector<std::string>& ids, std::in
   // total but updates nothing twice, so the increment cannot succeed (as on SQLite).
   const std::vector<std::string> unique = sorted_unique(ids);
   if (unique.size() != ids.size()) return false;
-  // One conditional UPDATE per limit, in id order; all or nothing: a refusal undoes the limits
-  // already taken (a savepoint, needed only when there are several).
-  const bool savepoint = unique.size() > 1;
-  if (savepoint) conn_.exec("SAVEPOINT runctl_increment");
-  try {
-    for (const std::string& id : unique) {
-      Params p;
-      p.text(id).time(now).int64(slots);
-      if (conn_.exec(kIncrementSql, p).affected() == 0) {
-        if (savepoint) {
-          conn_.exec("ROLLBACK TO runctl_increment");
-          conn_.exec("RELEASE runctl_increment");
-        }
-        return false;
-      }
+  // One conditional UPDATE per limit, in id order (so two increments never wait for each other in
+  // a cycle); a refusal undoes the limits already taken.
+  if (unique.empty()) return true;
+  if (unique.size() == 1)
+    return conn_.exec(kIncrementSql, slot_params(unique[0], now, slots)).affected() > 0;
+  Atomic atomic(conn_);
+  for (const std::string& id : unique) {
+    if (conn_.exec(kIncrementSql, slot_params(id, now, slots)).affected() == 0) {
+      atomic.rollback();
+      return false;
     }
-  } catch (...) {
-    if (savepoint && conn_.in_transaction()) {
-      try {
-        conn_.exec("ROLLBACK TO runctl_increment");
-        conn_.exec("RELEASE runctl_increment");
-        conn_.clear_failure();
-      } catch (const Error&) {
-        // The original error is the one worth reporting.
-      }
-    }
-    throw;
   }
-  if (savepoint) conn_.exec("RELEASE runctl_increment");
+  atomic.commit();
   return true;
 }
 
@@ -357,15 +413,22 @@ bool PostgresConcurrency::decrement(const std::vector<std::string>& ids, std::in
   std::optional<double> per_slot;
   if (occupancy_seconds && *occupancy_seconds != 0)
     per_slot = std::max(*occupancy_seconds / static_cast<double>(slots), 0.1);
-  std::int64_t matched = 0;  // rows really updated, as Prefect's rowcount
-  for (const std::string& id : sorted_unique(ids)) {
-    Params p;
-    p.text(id).time(now).int64(slots);
+  const std::vector<std::string> unique = sorted_unique(ids);
+  auto one = [&](const std::string& id) {
+    Params p = slot_params(id, now, slots);
     if (per_slot)
       p.real(*per_slot);
     else
       p.null();
-    matched += conn_.exec(kDecrementSql, p).affected();
+    return conn_.exec(kDecrementSql, p).affected();
+  };
+  std::int64_t matched = 0;  // rows really updated, as Prefect's rowcount
+  if (unique.size() == 1) {
+    matched = one(unique[0]);
+  } else if (unique.size() > 1) {
+    Atomic atomic(conn_);
+    for (const std::string& id : unique) matched += one(id);
+    atomic.commit();
   }
   return matched == static_cast<std::int64_t>(ids.size());
 }
@@ -506,8 +569,11 @@ std::vector<Lease> PostgresConcurrency::expired_leases(Timestamp now,
 
 std::vector<Lease> PostgresConcurrency::reap_expired_leases(
     Timestamp now, const std::vector<std::string>* limit_ids) {
+  std::vector<Lease> expired = expired_leases(now, limit_ids);
+  if (expired.empty()) return {};  // the common case: nothing to write, no round trip more
   std::vector<Lease> reaped;
-  for (Lease& lease : expired_leases(now, limit_ids)) {
+  Atomic atomic(conn_);  // a lease's revocation and the slots it frees commit together
+  for (Lease& lease : expired) {
     // Only the process whose DELETE removed the lease frees its slots: of two reapers, the
     // second's DELETE waits for the first's and then finds no row.
     if (!delete_lease(lease.id)) continue;
@@ -515,6 +581,7 @@ std::vector<Lease> PostgresConcurrency::reap_expired_leases(
     decrement(lease.resource_ids, lease.slots, now, occupancy);
     reaped.push_back(std::move(lease));
   }
+  atomic.commit();
   return reaped;
 }
 

@@ -1,9 +1,11 @@
 // ConcurrencyRepository over a PostgreSQL connection: limits, flows, deployments, leases, and the
-// events kept in log rows (postgres_events.cpp). It opens no transaction of its own: callers hold
-// one, and where many processes may write the same row at once it changes it by one atomic
-// statement (the slot counters: a conditional UPDATE checked by its row count, as Prefect does)
-// or reads it FOR UPDATE first (a row read inside a write transaction stays locked until the
-// transaction ends, so the caller's read-compute-write loses no concurrent update).
+// events kept in log rows (postgres_events.cpp). Where many processes may write the same row at
+// once it changes it by one atomic statement (the slot counters: a conditional UPDATE checked by
+// its row count, as Prefect does) or reads it FOR UPDATE first (a row read inside a write
+// transaction stays locked until the transaction ends, so the caller's read-compute-write loses
+// no concurrent update). A slot operation of several statements (an increment or decrement of
+// several limits, a reap that finds expired leases) runs in a savepoint of the caller's
+// transaction when one is open, else in a transaction of its own that it commits.
 #pragma once
 #include <memory>
 #include <string>

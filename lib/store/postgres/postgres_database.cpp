@@ -97,15 +97,18 @@ int PostgresDatabase::check_is_runctl_database(OpenMode mode) {
   const std::string not_ours = name + " is not a runctl database";
   if (p.version == 0) {
     // runctl writes its version in the transaction that creates its tables, so no version means
-    // an empty schema (created in kCreate) or someone else's tables. As with an empty SQLite
-    // file, only the commands that create may turn an empty schema into a runctl database.
+    // an empty schema (created in kCreate) or someone else's tables.
     if (p.relations > 0)
       throw Error(ErrorKind::kBadData,
                   p.has_version_table || mode == OpenMode::kRead
                       ? not_ours
                       : not_ours + " (it has tables but no runctl schema version)");
+    // An empty schema (a new database's `public`) is where no runctl database was created yet:
+    // as for a missing SQLite file, only the commands that create may create it there, and the
+    // others find no database (exit 66).
     if (mode != OpenMode::kCreate)
-      throw Error(ErrorKind::kBadData, not_ours + " (it is empty; `runctl init` creates one)");
+      throw Error(ErrorKind::kNotFound, "database not found: " + name +
+                                            " (its schema is empty; `runctl init` creates it)");
     return 0;
   }
   if (!p.has_run_table)

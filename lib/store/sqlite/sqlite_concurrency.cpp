@@ -183,6 +183,72 @@ std::vector<std::string> unique_in_order(const std::vector<std::string>& ids) {
   return out;
 }
 
+// The statements an Atomic runs, prepared once per connection.
+struct AtomicSlots {
+  Slot begin, commit, rollback, savepoint, release, rollback_to;
+};
+
+// One slot operation, all or nothing and isolated (repositories.hpp): a savepoint of the
+// caller's transaction when one is open, else a write transaction of its own. BEGIN IMMEDIATE
+// takes the file's write lock before the operation reads a limit, so no other connection can
+// change what it read before it commits (a savepoint outside a transaction would begin a
+// deferred one, which reads first and lets racing increments overcommit). Savepoints nest: each
+// RELEASE and ROLLBACK TO applies to the innermost open one of the name.
+class Atomic {
+ public:
+  Atomic(SQLite::Database& db, const std::string& path, AtomicSlots& slots)
+      : db_(db), path_(path), slots_(slots), own_(sqlite3_get_autocommit(db.getHandle()) != 0) {
+    guarded(path_, [&] {
+      if (own_)
+        Use(db_, slots_.begin, "BEGIN IMMEDIATE")->exec();
+      else
+        Use(db_, slots_.savepoint, "SAVEPOINT runctl_atomic")->exec();
+    });
+  }
+  ~Atomic() {
+    if (!open_) return;
+    try {
+      undo();
+    } catch (const SQLite::Exception&) {
+      // The error that left the operation unfinished is the one worth reporting.
+    }
+  }
+  Atomic(const Atomic&) = delete;
+  Atomic& operator=(const Atomic&) = delete;
+
+  void commit() {
+    guarded(path_, [&] {
+      if (own_)
+        Use(db_, slots_.commit, "COMMIT")->exec();
+      else
+        Use(db_, slots_.release, "RELEASE runctl_atomic")->exec();
+    });
+    open_ = false;
+  }
+  void rollback() {
+    open_ = false;
+    guarded(path_, [&] { undo(); });
+  }
+
+ private:
+  void undo() {
+    // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) already rolled the whole transaction back.
+    if (sqlite3_get_autocommit(db_.getHandle())) return;
+    if (own_) {
+      Use(db_, slots_.rollback, "ROLLBACK")->exec();
+    } else {
+      Use(db_, slots_.rollback_to, "ROLLBACK TO runctl_atomic")->exec();
+      Use(db_, slots_.release, "RELEASE runctl_atomic")->exec();
+    }
+  }
+
+  SQLite::Database& db_;
+  const std::string& path_;
+  AtomicSlots& slots_;
+  const bool own_;  // a transaction of its own, not a savepoint of the caller's
+  bool open_ = true;
+};
+
 }  // namespace
 
 struct SqliteConcurrency::Statements {
@@ -193,6 +259,7 @@ struct SqliteConcurrency::Statements {
   Slot lease_insert, lease_resource_insert, lease_by_id, lease_set_expiration, lease_delete;
   Slot leases_for_limit, lease_list, leases_expired, leases_expired_for_limits;
   Slot events_all, events_for_resource;
+  AtomicSlots atomic;
 };
 
 SqliteConcurrency::SqliteConcurrency(SQLite::Database& db, const std::string& path,
@@ -209,7 +276,7 @@ SqliteConcurrency::~SqliteConcurrency() = default;
 // V1.
 
 V1Limit SqliteConcurrency::upsert_v1_limit(const std::string& new_id, const std::string& tag,
-                                          std::int64_t limit, Timestamp now) {
+                                           std::int64_t limit, Timestamp now) {
   guarded(path_, [&] {
     Use s(db_, stmts_->v1_upsert,
           "INSERT INTO concurrency_limit (id, created, updated, tag, concurrency_limit, "
@@ -264,7 +331,7 @@ std::vector<V1Limit> SqliteConcurrency::list_v1_limits() {
 }
 
 bool SqliteConcurrency::set_v1_active_slots(const std::string& tag,
-                                           const std::vector<std::string>& slots, Timestamp now) {
+                                            const std::vector<std::string>& slots, Timestamp now) {
   // A set: stored sorted so the same holders always give the same row.
   const std::set<std::string> unique(slots.begin(), slots.end());
   return guarded(path_, [&] {
@@ -293,11 +360,6 @@ namespace {
 [[noreturn]] void name_taken(const std::string& name) {
   throw Error(ErrorKind::kBadData,
               "a global concurrency limit named \"" + name + "\" already exists");
-}
-
-bool is_unique_violation(const SQLite::Exception& e) {
-  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
-         e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
 }  // namespace
@@ -389,48 +451,43 @@ bool SqliteConcurrency::delete_v2_limit(const std::string& id) {
 }
 
 bool SqliteConcurrency::increment(const std::vector<std::string>& ids, std::int64_t slots,
-                                 Timestamp now) {
+                                  Timestamp now) {
+  // Prefect's `id IN (...)` matches each row once: a repeated id counts toward the expected
+  // total but updates nothing twice, so the increment cannot succeed (as on PostgreSQL).
+  const std::vector<std::string> unique = unique_in_order(ids);
+  if (unique.size() != ids.size()) return false;
+  if (unique.empty()) return true;
+  Atomic atomic(db_, path_, stmts_->atomic);
   // Checked in full before anything is written: Prefect's single UPDATE may change some rows and
   // report failure, but every caller then rolls back, so all-or-nothing is what it observes.
   std::vector<V2Limit> rows;
-  for (const auto& id : unique_in_order(ids)) {
+  for (const auto& id : unique) {
     auto l = v2_limit_by_id(id);
-    if (!l || !l->active || active_after_decay(*l, now) + slots > l->limit) return false;
+    if (!l || !l->active || active_after_decay(*l, now) + slots > l->limit) {
+      atomic.rollback();
+      return false;
+    }
     rows.push_back(*l);
   }
-  if (rows.size() != ids.size()) return false;
-  // A savepoint keeps it all or nothing even if a row refuses the write (a trigger, say).
-  guarded(path_, [&] { db_.exec("SAVEPOINT runctl_increment"); });
-  bool all = true;
-  try {
-    for (V2Limit& l : rows) {
-      const std::int64_t active = active_after_decay(l, now);
-      l.denied_slots = denied_after_decay(l, now);
-      l.active_slots = active + slots;
-      l.updated = now;
-      if (!update_v2_limit(l)) {
-        all = false;
-        break;
-      }
+  for (V2Limit& l : rows) {
+    const std::int64_t active = active_after_decay(l, now);
+    l.denied_slots = denied_after_decay(l, now);
+    l.active_slots = active + slots;
+    l.updated = now;
+    // A row that refuses the write (a trigger, say) undoes the limits already taken.
+    if (!update_v2_limit(l)) {
+      atomic.rollback();
+      return false;
     }
-  } catch (...) {
-    try {
-      db_.exec("ROLLBACK TO runctl_increment");
-      db_.exec("RELEASE runctl_increment");
-    } catch (const SQLite::Exception&) {
-      // The original error is the one worth reporting.
-    }
-    throw;
   }
-  guarded(path_, [&] {
-    if (!all) db_.exec("ROLLBACK TO runctl_increment");
-    db_.exec("RELEASE runctl_increment");
-  });
-  return all;
+  atomic.commit();
+  return true;
 }
 
 bool SqliteConcurrency::decrement(const std::vector<std::string>& ids, std::int64_t slots,
-                                 Timestamp now, std::optional<double> occupancy_seconds) {
+                                  Timestamp now, std::optional<double> occupancy_seconds) {
+  if (ids.empty()) return true;
+  Atomic atomic(db_, path_, stmts_->atomic);
   std::size_t matched = 0;  // rows really updated, as Prefect's rowcount
   for (const auto& id : unique_in_order(ids)) {
     auto l = v2_limit_by_id(id);
@@ -450,6 +507,7 @@ bool SqliteConcurrency::decrement(const std::vector<std::string>& ids, std::int6
     l->updated = now;
     if (update_v2_limit(*l)) ++matched;
   }
+  atomic.commit();
   return matched == ids.size();
 }
 
@@ -457,7 +515,7 @@ bool SqliteConcurrency::decrement(const std::vector<std::string>& ids, std::int6
 // Flows and deployments.
 
 FlowInfo SqliteConcurrency::ensure_flow(const std::string& new_id, const std::string& name,
-                                       Timestamp now) {
+                                        Timestamp now) {
   return guarded(path_, [&] {
     {
       Use s(db_, stmts_->flow_insert,
@@ -627,7 +685,7 @@ std::vector<Lease> SqliteConcurrency::list_leases() {
 }
 
 std::vector<Lease> SqliteConcurrency::expired_leases(Timestamp now,
-                                                    const std::vector<std::string>* limit_ids) {
+                                                     const std::vector<std::string>* limit_ids) {
   if (!has_tables_) return {};  // an older read-only file
   return guarded(path_, [&] {
     std::vector<Lease> out;
@@ -655,14 +713,19 @@ std::vector<Lease> SqliteConcurrency::expired_leases(Timestamp now,
 
 std::vector<Lease> SqliteConcurrency::reap_expired_leases(
     Timestamp now, const std::vector<std::string>* limit_ids) {
+  std::vector<Lease> expired = expired_leases(now, limit_ids);
+  if (expired.empty()) return {};  // the common case: nothing to write, no lock to take
   std::vector<Lease> reaped;
-  for (Lease& lease : expired_leases(now, limit_ids)) {
-    // Only the delete that removed the lease frees its slots (the repository's contract).
+  Atomic atomic(db_, path_, stmts_->atomic);
+  for (Lease& lease : expired) {
+    // Only the delete that removed the lease frees its slots (the repository's contract): one
+    // read before the write lock may list a lease another connection has reaped since.
     if (!delete_lease(lease.id)) continue;
     const double occupancy = static_cast<double>(now - lease.created_at) / kMicrosPerSecond;
     decrement(lease.resource_ids, lease.slots, now, occupancy);
     reaped.push_back(std::move(lease));
   }
+  atomic.commit();
   return reaped;
 }
 
@@ -670,8 +733,8 @@ std::vector<Lease> SqliteConcurrency::reap_expired_leases(
 // Events.
 
 std::vector<Event> SqliteConcurrency::list_events(const std::optional<std::string>& resource_id,
-                                                 std::int64_t after_seq,
-                                                 std::optional<std::int64_t> max_count) {
+                                                  std::int64_t after_seq,
+                                                  std::optional<std::int64_t> max_count) {
   if (!has_log_events_) return {};  // an older read-only file keeps them elsewhere
   return guarded(path_, [&] {
     std::vector<Event> out;

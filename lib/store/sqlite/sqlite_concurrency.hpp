@@ -1,8 +1,10 @@
 // ConcurrencyRepository over a SQLite connection: limits, flows, deployments, leases (schema 003)
-// and the events kept in log rows (schema 004). It never opens a transaction: callers hold one
-// (a transition's BEGIN IMMEDIATE, or a command's own), and BEGIN IMMEDIATE makes every
-// read-compute-write here atomic. A read-only file of an older schema has none of these rows:
-// reads then find nothing.
+// and the events kept in log rows (schema 004). Its read-compute-writes are atomic under BEGIN
+// IMMEDIATE (the file's one write lock): the slot operations (increment, decrement,
+// reap_expired_leases) run in a savepoint of the caller's transaction when one is open (a
+// transition's, or a command's own), else in a BEGIN IMMEDIATE transaction of their own, taken
+// before they read a limit. A read-only file of an older schema has none of these rows: reads
+// then find nothing.
 #pragma once
 #include <memory>
 #include <string>
@@ -63,8 +65,8 @@ class SqliteConcurrency final : public ConcurrencyRepository {
 
   SQLite::Database& db_;
   const std::string& path_;
-  bool has_tables_;        // schema 003 and later
-  bool has_log_events_;    // schema 004 and later
+  bool has_tables_;      // schema 003 and later
+  bool has_log_events_;  // schema 004 and later
   std::unique_ptr<Statements> stmts_;
 };
 

@@ -492,11 +492,16 @@ std::optional<Run> SqliteRuns::load_run(RunKind kind, const std::string& run_id,
 }
 
 void SqliteRuns::insert_run(const Run& run) {
-  guarded(path_, [&] {
+  try {
     Use s(db_, stmts_->insert_run[index_of(run.kind)], [&] { return insert_run_sql(run.kind); });
     bind_run(s, run, run.created, stmts_->policy_memo);
     s->exec();
-  });
+  } catch (const SQLite::Exception& e) {
+    // The id is the run table's only unique key; the message is PostgreSQL's (and the CLI's).
+    if (is_unique_violation(e))
+      throw Error(ErrorKind::kBadData, "a run with id " + run.id + " already exists");
+    throw_sqlite_error(e, path_);
+  }
 }
 
 void SqliteRuns::update_run(const Run& run) {

@@ -38,6 +38,11 @@ bool is_busy(const SQLite::Exception& e) {
   return code == SQLITE_BUSY || code == SQLITE_LOCKED;
 }
 
+bool is_unique_violation(const SQLite::Exception& e) {
+  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
+         e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
 std::string busy_message(const std::string& path) {
   return "database is busy: " + path +
          " (locked by another process for longer than the busy timeout)";

@@ -27,6 +27,9 @@ namespace runctl {
 std::string one_line(std::string text);
 
 bool is_busy(const SQLite::Exception& e);
+// A UNIQUE or PRIMARY KEY constraint refused the write: the statement changed nothing, and the
+// transaction it ran in stays open.
+bool is_unique_violation(const SQLite::Exception& e);
 std::string busy_message(const std::string& path);
 std::string parent_dir(const std::string& path);
 
