@@ -74,7 +74,7 @@ TransitionRequest parse_request(const Json& j, std::optional<std::string>& run_i
   if (id == j.end() || !id->is_string()) bad_line("run_id: expected a run id (a UUID string)");
   request.run_id = parse_run_id(id->get<std::string>());
   run_id = request.run_id;
-  check_keys(j, {"run_id", "state", "force", "params"}, "");
+  check_keys(j, {"run_id", "state", "force", "params", "expect_state"}, "");
 
   auto state = j.find("state");
   if (state == j.end() || !state->is_object()) bad_line("state: expected an object");
@@ -102,6 +102,21 @@ TransitionRequest parse_request(const Json& j, std::optional<std::string>& run_i
   if (const Json* params = optional_member(j, "params")) {
     if (!params->is_object()) bad_line("params: expected an object");
     request.parameters = *params;
+  }
+  // "RUNNING,PENDING" as --expect-state takes it, or ["RUNNING", "PENDING"].
+  if (const Json* expected = optional_member(j, "expect_state")) {
+    std::string list;
+    if (expected->is_string()) {
+      list = expected->get<std::string>();
+    } else if (expected->is_array() && !expected->empty()) {
+      for (const Json& item : *expected) {
+        if (!item.is_string()) bad_line("expect_state: expected state type names");
+        list += (list.empty() ? "" : ",") + item.get<std::string>();
+      }
+    } else {
+      bad_line("expect_state: expected a state type, \"TYPE,TYPE\" or an array of types");
+    }
+    request.expected_state = parse_expected_state(list, "expect_state");
   }
   request.proposed_state_json = false;  // the output writes proposed_state_text
   return request;

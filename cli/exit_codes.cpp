@@ -5,6 +5,7 @@ namespace runctl::cli {
 std::string exit_codes_help() {
   return "\nExit codes:\n"
          "  0 ACCEPT   1 REJECT   2 WAIT   3 ABORT   (set-state: the orchestration status)\n"
+         "  4 not in the --expect-state state (nothing written)\n"
          "  64 usage error                 65 bad data (JSON, UUID, state, database format)\n"
          "  66 run or database not found   69 database server unreachable\n"
          "  70 a hook raised (transaction rolled back)\n"
@@ -14,6 +15,8 @@ std::string exit_codes_help() {
 
 int exit_code_for(ErrorKind kind) {
   switch (kind) {
+    case ErrorKind::kUnexpectedState:
+      return exit_code::kUnexpectedState;
     case ErrorKind::kUsage:
       return exit_code::kUsage;
     case ErrorKind::kBadData:

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "cli/app.hpp"
 #include "cli/exit_codes.hpp"
@@ -81,6 +82,30 @@ Registrar registrar_for(int argc, char** argv) {
   return nullptr;
 }
 
+// `runctl help [COMMAND...]` is `runctl [COMMAND...] --help`, as in git: the word is dropped and
+// --help put at the end, so CLI11 prints the same page for both.
+std::vector<char*> with_help_rewritten(int argc, char** argv) {
+  std::vector<char*> args(argv, argv + argc);
+  constexpr std::string_view kValued[] = {"--db", "--now", "--seed", "--busy-timeout"};
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    bool valued = false;
+    for (std::string_view option : kValued) valued = valued || arg == option;
+    if (valued) {
+      ++i;
+      continue;
+    }
+    if (arg.starts_with("-")) continue;
+    if (arg == "help") {
+      static char help_flag[] = "--help";
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+      args.push_back(help_flag);
+    }
+    break;
+  }
+  return args;
+}
+
 std::string default_db() {
   const char* env = std::getenv("RUNCTL_DB");
   return env && *env ? env : "runctl.db";
@@ -149,7 +174,10 @@ int check_output(runctl::cli::StdoutGuard& out, const runctl::cli::App& app, int
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc_given, char** argv_given) {
+  std::vector<char*> args = with_help_rewritten(argc_given, argv_given);
+  const int argc = static_cast<int>(args.size());
+  char** argv = args.data();
   runctl::cli::StdoutGuard out;
   runctl::cli::App app;
   CLI::App cli{
@@ -187,6 +215,11 @@ int main(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
+    // `runctl help sett-state`: no page to show for a command runctl does not have.
+    if (const std::string unknown = unknown_command_message(cli, argc, argv); !unknown.empty()) {
+      std::cerr << "runctl: usage: " << one_line(unknown) << " (see --help)\n";
+      return exit_code::kUsage;
+    }
     std::cout << cli.help();
     return check_output(out, app, exit_code::kAccept);
   } catch (const CLI::CallForAllHelp&) {

@@ -14,7 +14,7 @@ void add_set_state_command(CLI::App& cli, App& app) {
   struct Flags {
     std::string run_id;
     StateFlags state;
-    std::optional<std::string> policy, client_version;
+    std::optional<std::string> policy, client_version, expect_state;
     std::vector<std::string> params;
     bool force = false, dry_run = false, json = false, verbose = false;
   };
@@ -30,6 +30,9 @@ void add_set_state_command(CLI::App& cli, App& app) {
   cmd->add_flag("--force", flags->force, "use the minimal policy, as Prefect's force=true does");
   cmd->add_option("--param", flags->params, "orchestration parameter KEY=JSON (repeatable)");
   cmd->add_option("--client-version", flags->client_version, "Prefect client version, e.g. 3.4.0");
+  cmd->add_option("--expect-state", flags->expect_state,
+                  "TYPE[,TYPE...]: refuse (exit 4, nothing written) unless the run is in one of "
+                  "these states (NONE: no state)");
   cmd->add_flag("--dry-run", flags->dry_run, "run everything, then roll back");
   cmd->add_flag("--json", flags->json, "print one JSON object on stdout");
   cmd->add_flag("-v,--verbose", flags->verbose,
@@ -50,6 +53,8 @@ void add_set_state_command(CLI::App& cli, App& app) {
     request.force = flags->force;
     request.parameters = parse_parameters(flags->params);
     request.client_version = flags->client_version;
+    if (flags->expect_state)
+      request.expected_state = parse_expected_state(*flags->expect_state, "--expect-state");
     request.dry_run = flags->dry_run;
     request.trace = flags->verbose;
 

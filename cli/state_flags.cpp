@@ -40,9 +40,14 @@ void check_text_flag(const std::string& flag, const std::optional<std::string>& 
 }
 
 void add_state_flags(CLI::App* command, StateFlags& flags, const std::string& prefix) {
-  command->add_option("--" + prefix + "name", flags.name,
+  // set-state takes --state-name and --state-message as the create commands do, and keeps its
+  // older --name and --message.
+  const auto names = [&](const std::string& field) {
+    return prefix.empty() ? "--state-" + field + ",--" + field : "--" + prefix + field;
+  };
+  command->add_option(names("name"), flags.name,
                       "state name (default: the type's name, e.g. Running)");
-  command->add_option("--" + prefix + "message", flags.message, "state message");
+  command->add_option(names("message"), flags.message, "state message");
   command->add_option("--details", flags.details,
                       "state_details as a JSON object, e.g. '{\"cache_key\": \"k\"}'");
   command->add_option("--data", flags.data, "result data, any JSON value");

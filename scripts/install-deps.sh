@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages runctl needs, only those that are missing.
 set -euo pipefail
-# postgresql and libpq-dev: the PostgreSQL backend and the throwaway cluster its tests run on
-# (scripts/with-postgres.sh).
-packages=(g++ cmake make libcli11-dev libsqlitecpp-dev nlohmann-json3-dev doctest-dev libsqlite3-dev sqlite3
-          postgresql libpq-dev)
+#   --tool   only what building the runctl binary needs (`make build`, `make demo`)
+# libpq-dev: the PostgreSQL backend. doctest-dev, sqlite3 and postgresql: the tests, the throwaway
+# cluster they run on (scripts/with-postgres.sh).
+packages=(g++ cmake make libcli11-dev libsqlitecpp-dev nlohmann-json3-dev libsqlite3-dev libpq-dev)
+[ "${1:-}" = "--tool" ] || packages+=(doctest-dev sqlite3 postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -102,6 +102,10 @@ TransitionBatch::Ran TransitionBatch::run_once(const TransitionRequest& request,
     outcome.error = Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
     return Ran::kDone;
   }
+  if (std::optional<Error> refused = unexpected_state(*run, request)) {
+    outcome.error = std::move(refused);  // refused before any rule ran: nothing was written
+    return Ran::kDone;
+  }
   const bool deferred = request.proposal.details.deferred.value_or(false);
   const PreparedPolicy& policy = policy_for(run->kind, request.force, deferred);
   TransitionResult result = apply_transition(db_, *run, policy, request, group_env_);

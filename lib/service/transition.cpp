@@ -1,5 +1,6 @@
 #include "service/transition.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/rule.hpp"
@@ -153,6 +154,43 @@ TransitionResult apply_transition(Database& db, Run& run, const PreparedPolicy& 
   return run_transition(db, run, policy.policy(), policy.transforms(), &policy, request, env);
 }
 
+std::optional<Error> unexpected_state(const Run& run, const TransitionRequest& request) {
+  if (!request.expected_state || request.expected_state->contains(run.state_type))
+    return std::nullopt;
+  std::string expected;
+  std::size_t left = 0;
+  request.expected_state->for_each([&](MaybeType) { ++left; });
+  request.expected_state->for_each([&](MaybeType t) {
+    --left;
+    if (!expected.empty()) expected += left == 0 ? " or " : ", ";
+    expected += type_name(t);
+  });
+  const std::string is =
+      run.state_type ? "is " + std::string(type_name(run.state_type)) : std::string("has no state");
+  return Error(ErrorKind::kUnexpectedState,
+               "run " + run.id + " " + is + ", expected " + expected + " (nothing was written)");
+}
+
+StateTypeSet parse_expected_state(std::string_view text, const std::string& what) {
+  StateTypeSet set;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string_view item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    const std::optional<MaybeType> type = parse_maybe_type(item);
+    if (!type)
+      throw Error(ErrorKind::kBadData,
+                  what + ": unknown state type \"" + std::string(item) +
+                      "\" (expected a comma-separated list of SCHEDULED, PENDING, RUNNING, "
+                      "COMPLETED, FAILED, CANCELLED, CRASHED, PAUSED, CANCELLING or NONE)");
+    set.add(*type);
+    start = comma + 1;
+  }
+  return set;
+}
+
 LogEntry failed_transition_log_entry(const TransitionResult& result, const Environment& env,
                                      bool forced) {
   LogEntry entry = log_entry_for(result, env, forced);
@@ -167,6 +205,7 @@ TransitionResult set_state_once(Database& db, const TransitionRequest& request,
   WriteTransaction tx(db);
   std::optional<Run> run = db.runs().find_run(request.run_id, RowLock::kForUpdate);
   if (!run) throw Error(ErrorKind::kNotFound, "run " + request.run_id + " not found");
+  if (std::optional<Error> refused = unexpected_state(*run, request)) throw *refused;
   const bool deferred = request.proposal.details.deferred.value_or(false);
   const Policy policy = choose_policy(run->kind, request.policy_ref, request.force, deferred);
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/chain.hpp"
@@ -11,6 +12,7 @@
 #include "policy/policy.hpp"
 #include "service/store_services.hpp"
 #include "store/database.hpp"
+#include "util/error.hpp"
 
 namespace runctl {
 
@@ -26,6 +28,9 @@ struct TransitionRequest {
   // validation writes that copy's id and timestamp. Otherwise the server mints both (spec §1.2).
   std::optional<std::string> state_id;
   std::optional<Timestamp> state_timestamp;
+  // --expect-state: the state types the run must be in (NONE for a run with no state) for the
+  // transition to run at all; checked on the locked run before any rule runs.
+  std::optional<StateTypeSet> expected_state;
   bool dry_run = false;
   bool trace = false;
   // Whether TransitionResult::proposed_state is filled (set-state prints it). Callers that only
@@ -85,6 +90,14 @@ TransitionResult apply_transition(Database& db, Run& run, const Policy& policy,
                                   const TransitionRequest& request, const Environment& env);
 TransitionResult apply_transition(Database& db, Run& run, const PreparedPolicy& policy,
                                   const TransitionRequest& request, const Environment& env);
+
+// The refusal of a request whose expected_state the run is not in (kUnexpectedState, "run ID is
+// RUNNING, not PENDING or SCHEDULED"), or nothing when the request may run.
+std::optional<Error> unexpected_state(const Run& run, const TransitionRequest& request);
+
+// "RUNNING,PENDING" (case-insensitive, NONE for no state) as a set; throws Error(kBadData) naming
+// `what` for an unknown or empty type.
+StateTypeSet parse_expected_state(std::string_view text, const std::string& what);
 
 // How many times in all a transition that lost a race (deadlock, serialization failure) is run.
 inline constexpr int kTransitionAttempts = 5;

@@ -7,15 +7,16 @@
 namespace runctl {
 
 enum class ErrorKind {
-  kUsage,      // 64: bad command line
-  kBadData,    // 65: malformed JSON, UUID, state, not a runctl database, newer schema
-  kNotFound,   // 66: run or database not found
-  kUnavailable,  // 69: a database server that cannot be reached
-  kHook,       // 70: a hook raised (transaction rolled back)
-  kIo,         // 74: I/O error
-  kBusy,       // 75: database busy past the timeout
-  kReadOnly,   // 77: database read-only or not permitted
-  kBadPolicy,  // 78: bad policy file
+  kUnexpectedState,  // 4: the run is not in the state the caller expected (--expect-state)
+  kUsage,            // 64: bad command line
+  kBadData,          // 65: malformed JSON, UUID, state, not a runctl database, newer schema
+  kNotFound,         // 66: run or database not found
+  kUnavailable,      // 69: a database server that cannot be reached
+  kHook,             // 70: a hook raised (transaction rolled back)
+  kIo,               // 74: I/O error
+  kBusy,             // 75: database busy past the timeout
+  kReadOnly,         // 77: database read-only or not permitted
+  kBadPolicy,        // 78: bad policy file
 };
 
 // What a caller may do about an error beyond its kind: the store marks the failures a caller
