@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/run.hpp"
 #include "engine/state_type.hpp"
 #include "service/environment.hpp"
 #include "store/database.hpp"
@@ -66,6 +67,8 @@ void add_concurrency_commands(CLI::App& cli, App& app);  // concurrency-limit, g
 void add_deployment_commands(CLI::App& cli, App& app);   // cli/deployment_commands.cpp
 void add_lease_commands(CLI::App& cli, App& app);        // cli/lease_commands.cpp
 void add_events_command(CLI::App& cli, App& app);        // cli/events_command.cpp
+// `list` under the flow-run or task-run group (cli/run_list_command.cpp).
+void add_run_list_command(CLI::App* group, App& app, RunKind kind);
 
 // Reads an argument that must be a run id (any case) and returns it canonical, or throws
 // Error(kBadData).

@@ -71,6 +71,7 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
                                            "s, optionally with a "
                                            "state (set through the minimal policy, as "
                                            "Prefect does on creation)");
+  add_run_list_command(parent, app, kind);
   auto flags = std::make_shared<CreateFlags>();
   create->add_option("--name", flags->name, "run name (default: derived from the id)");
   create->add_option("--state", flags->state.type, "initial state type, e.g. PENDING");
@@ -135,14 +136,19 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     const auto runs = create_runs(*db, spec, flags->count, state, env);
     app.committed = true;
     if (flags->json) {
+      // docs/cli.md, "JSON output": a run is run_id / run_kind, and ids is there for one run
+      // too; id and kind stay, as scripts read them.
+      Json ids = Json::array();
+      for (const auto& r : runs) ids.push_back(r.run.id);
       if (flags->count == 1) {
         print_json(Json{{"id", runs[0].run.id},
                         {"kind", kind_name(kind)},
-                        {"state", state_to_json(runs[0].state)}});
+                        {"state", state_to_json(runs[0].state)},
+                        {"run_id", runs[0].run.id},
+                        {"run_kind", kind_name(kind)},
+                        {"ids", ids}});
       } else {
-        Json ids = Json::array();
-        for (const auto& r : runs) ids.push_back(r.run.id);
-        print_json(Json{{"ids", ids}, {"kind", kind_name(kind)}});
+        print_json(Json{{"ids", ids}, {"kind", kind_name(kind)}, {"run_kind", kind_name(kind)}});
       }
     } else {
       for (const auto& r : runs) std::cout << r.run.id << '\n';

@@ -30,6 +30,19 @@ enum class RowLock {
   kForUpdate,  // the row stays write-locked until the transaction ends (SELECT ... FOR UPDATE)
 };
 
+// Which runs list_run_ids returns: every given field narrows the list (they compose with AND).
+struct RunFilter {
+  RunKind kind = RunKind::kFlow;
+  StateTypeSet states;                       // current state type in this set; empty: any
+  std::optional<std::string> name_glob;      // the run name matches this glob (*, ?, [...])
+  std::optional<std::string> tag;            // the run has this tag
+  std::optional<std::string> deployment_id;  // flow runs of this deployment
+  std::optional<std::string> flow_run_id;    // task runs of this flow run
+  std::optional<Timestamp> state_before;     // the current state's timestamp is earlier than this
+  std::optional<Timestamp> state_since;      // ... is at or after this
+  std::int64_t limit = 100;
+};
+
 class RunRepository {
  public:
   virtual ~RunRepository() = default;
@@ -64,6 +77,10 @@ class RunRepository {
   virtual std::vector<LogEntry> load_log(const std::string& run_id) = 0;
 
   virtual std::int64_t count_runs(RunKind kind) = 0;
+  // Ids of the runs the filter selects, at most filter.limit of them: oldest current state
+  // first (runs with no state before any), then by id. Served by an index on (state_type,
+  // state_timestamp) when filter.states is given.
+  virtual std::vector<std::string> list_run_ids(const RunFilter& filter) = 0;
 
   // Task-run state cache: the state of the newest entry for the key not expired at `now` (the
   // later insert wins among entries created at the same time), or null when there is none or

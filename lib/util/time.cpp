@@ -181,4 +181,37 @@ Timestamp SystemClock::now() const {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::optional<Timestamp> parse_duration(std::string_view text) {
+  struct Unit {
+    char name;
+    double micros;
+  };
+  constexpr Unit kUnits[] = {
+      {'s', 1e6}, {'m', 60e6}, {'h', 3600e6}, {'d', 86400e6}, {'w', 604800e6}};
+  if (text.empty()) return std::nullopt;
+  double total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t start = i;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    const std::string number(text.substr(start, i - start));
+    if (number.empty() || number.front() == '.' || number.back() == '.' ||
+        number.find('.') != number.rfind('.'))
+      return std::nullopt;
+    double unit = 0;
+    if (i == text.size()) {
+      if (start != 0) return std::nullopt;  // "1h30": the unit of 30 is missing
+      unit = 1e6;
+    } else {
+      for (const Unit& u : kUnits)
+        if (text[i] == u.name) unit = u.micros;
+      if (unit == 0) return std::nullopt;
+      ++i;
+    }
+    total += std::stod(number) * unit;
+  }
+  if (!(total < 9.0e18)) return std::nullopt;
+  return static_cast<Timestamp>(total);
+}
+
 }  // namespace runctl

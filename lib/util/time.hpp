@@ -23,6 +23,11 @@ void append_timestamp(std::string& out, Timestamp t);
 // Returns nullopt for anything else.
 std::optional<Timestamp> parse_timestamp(std::string_view text);
 
+// "90s", "15m", "1h30m", "2d", "1w", or bare seconds ("3600", "0.5"): a length of time in
+// microseconds, >= 0. Returns nullopt for anything else (a unit missing between numbers, an
+// unknown unit, a negative or overflowing length).
+std::optional<Timestamp> parse_duration(std::string_view text);
+
 // Where "now" comes from. Rules read time only through the context's clock.
 class Clock {
  public:

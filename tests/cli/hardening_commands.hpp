@@ -47,6 +47,8 @@ struct EveryCommand {
         {"init", {"init"}},
         {"flow-run create", {"flow-run", "create"}},
         {"task-run create", {"task-run", "create"}},
+        {"flow-run list", {"flow-run", "list", "--older-than", "1h"}},
+        {"task-run list", {"task-run", "list", "--newer-than", "1h"}},
         {"set-state", {"set-state", flow, "RUNNING"}},
         {"show", {"show", flow}},
         {"history", {"history", flow}},

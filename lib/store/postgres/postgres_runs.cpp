@@ -7,6 +7,7 @@
 #include "engine/state_text.hpp"
 #include "store/log_codec.hpp"
 #include "store/postgres/pg_artifacts.hpp"
+#include "store/run_listing.hpp"
 #include "util/error.hpp"
 
 namespace runctl::pg {
@@ -509,6 +510,20 @@ bool PostgresRuns::flow_state_timestamp_taken(const std::string& flow_run_id, Ti
               .exec("SELECT 1 FROM flow_run_state WHERE flow_run_id = $1 AND timestamp = $2",
                     Params().text(flow_run_id).time(t))
               .empty();
+}
+
+std::vector<std::string> PostgresRuns::list_run_ids(const RunFilter& filter) {
+  static const SqlDialect kPostgres{[](int n) { return "$" + std::to_string(n); },
+                                    [](const std::string& p) { return "name ~ " + p; },
+                                    [](const std::string& p) { return "tags::jsonb ? " + p; }, true,
+                                    " NULLS FIRST"};
+  const ListQuery q = run_listing_query(filter, kPostgres);
+  Params params;
+  for (const std::string& p : q.params) params.text(p);
+  const Result r = conn_.exec(q.sql, params);
+  std::vector<std::string> ids;
+  for (int i = 0; i < r.rows(); ++i) ids.push_back(r.text(i, 0));
+  return ids;
 }
 
 std::vector<std::string> PostgresRuns::failed_task_runs(const std::string& flow_run_id) {

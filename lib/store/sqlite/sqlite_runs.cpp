@@ -20,6 +20,7 @@
 #include "engine/state_text.hpp"
 #include "store/log_codec.hpp"
 #include "store/migrations.hpp"
+#include "store/run_listing.hpp"
 #include "store/sqlite/sqlite_support.hpp"
 #include "util/error.hpp"
 #include "util/uuid.hpp"
@@ -523,6 +524,24 @@ std::int64_t SqliteRuns::count_runs(RunKind kind) {
           [&] { return std::string("SELECT count(*) FROM ") + kNames[k].run_table; });
     s->executeStep();
     return s->getColumn(0).getInt64();
+  });
+}
+
+std::vector<std::string> SqliteRuns::list_run_ids(const RunFilter& filter) {
+  static const SqlDialect kSqlite{
+      [](int n) { return "?" + std::to_string(n); },
+      [](const std::string& p) { return "name GLOB " + p; },
+      [](const std::string& p) {
+        return "EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = " + p + ")";
+      },
+      false, ""};
+  const ListQuery q = run_listing_query(filter, kSqlite);
+  return guarded(path_, [&] {
+    SQLite::Statement s(db_, q.sql);  // its shape varies with the filter: not cached
+    for (std::size_t i = 0; i < q.params.size(); ++i) s.bind(static_cast<int>(i + 1), q.params[i]);
+    std::vector<std::string> ids;
+    while (s.executeStep()) ids.push_back(s.getColumn(0).getString());
+    return ids;
   });
 }
 
