@@ -49,14 +49,13 @@ std::string glob_to_regex(const std::string& glob) {
     } else if (c == '?') {
       out += '.';
     } else if (c == '[') {
-      // A bracket expression as GLOB reads it: "[!...]" negates, "]" first is a member.
-      const std::size_t close = glob.find(']', i + (i + 1 < glob.size() && glob[i + 1] == '!') + 2);
+      // A bracket expression as SQLite's GLOB reads it: "[^...]" negates, "]" first is a member.
+      const std::size_t close = glob.find(']', i + (i + 1 < glob.size() && glob[i + 1] == '^') + 2);
       if (close == std::string::npos) {
         out += "\\[";
         continue;
       }
       std::string body = glob.substr(i + 1, close - i - 1);
-      if (!body.empty() && body[0] == '!') body[0] = '^';
       std::string escaped;
       for (char b : body) {
         if (b == '\\')

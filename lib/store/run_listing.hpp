@@ -26,7 +26,7 @@ struct ListQuery {
 
 ListQuery run_listing_query(const RunFilter& filter, const SqlDialect& dialect);
 
-// "a*b?[!c]" as an anchored POSIX regex with the same meaning as SQLite's GLOB.
+// "a*b?[^c]" as an anchored POSIX regex with the same meaning as SQLite's GLOB.
 std::string glob_to_regex(const std::string& glob);
 
 }  // namespace runctl

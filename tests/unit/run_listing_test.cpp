@@ -42,7 +42,8 @@ TEST_CASE("run listing: a glob as a regex means what SQLite's GLOB means") {
   CHECK(glob_to_regex("nightly-*") == "^nightly-.*$");
   CHECK(glob_to_regex("a?c") == "^a.c$");
   CHECK(glob_to_regex("[a-m]*") == "^[a-m].*$");
-  CHECK(glob_to_regex("[!a]x") == "^[^a]x$");
+  CHECK(glob_to_regex("[^a]x") == "^[^a]x$");
+  CHECK(glob_to_regex("[^]]x") == "^[^]]x$");
   CHECK(glob_to_regex("[]]") == "^[]]$");
   CHECK(glob_to_regex("a.b+(c)|$^") == "^a\\.b\\+\\(c\\)\\|\\$\\^$");
   CHECK(glob_to_regex("[unclosed") == "^\\[unclosed$");

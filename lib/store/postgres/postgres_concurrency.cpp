@@ -4,6 +4,7 @@
 #include <set>
 #include <string_view>
 
+#include "store/postgres/libpq_api.hpp"
 #include "util/error.hpp"
 
 namespace runctl::pg {
@@ -224,7 +225,7 @@ class Atomic {
       throw;
     }
     conn_.clear_failure();
-    if (std::string_view(PQcmdStatus(r.get())) != "COMMIT")
+    if (std::string_view(libpq().PQcmdStatus(r.get())) != "COMMIT")
       throw Error(ErrorKind::kIo,
                   "database error on " + conn_.name() + ": the server rolled the transaction back");
   }
