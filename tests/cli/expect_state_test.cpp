@@ -71,7 +71,7 @@ TEST_CASE("expect-state: an unknown type is bad data, checked before the databas
   CliDb db;
   const std::string id = db.create_flow({"--now", kNow, "--state", "PENDING"});
   const std::string before = db.snapshot();
-  for (const std::string& list : {"RUNING", "PENDING,", ""}) {
+  for (const std::string list : {"RUNING", "PENDING,", ""}) {
     CAPTURE(list);
     const ProcessResult r = db.run({"set-state", id, "RUNNING", "--expect-state", list});
     CHECK(r.exit_code == 65);
