@@ -196,7 +196,9 @@ TEST_CASE("contract: inserting a run whose id is taken is kBadData") {
   on_every_backend([](Scratch& s) {
     s.runs().insert_run(new_run(RunKind::kFlow, kFlow));
     s.runs().insert_run(new_run(RunKind::kTask, kTask));
-    for (auto [kind, id] : {std::pair{RunKind::kFlow, kFlow}, {RunKind::kTask, kTask}}) {
+    for (const auto& run : {std::pair{RunKind::kFlow, kFlow}, {RunKind::kTask, kTask}}) {
+      const RunKind kind = run.first;  // not a structured binding: clang 14 cannot capture one
+      const std::string& id = run.second;
       const auto taken = error_of([&] { s.runs().insert_run(new_run(kind, id)); });
       REQUIRE(taken);
       CHECK(taken->kind() == ErrorKind::kBadData);
