@@ -1,4 +1,5 @@
-// The chain runner: Prefect's AsyncExitStack over a policy's rules and transforms (spec §4.1).
+// The chain runner: the AsyncExitStack over a policy's rules and transforms in Prefect's
+// models.flow_runs.set_flow_run_state / models.task_runs.set_task_run_state.
 #pragma once
 #include <exception>
 #include <optional>

@@ -1,7 +1,8 @@
 // What the concurrency rules and the instrumentation transform ask of the outside world: tag
-// concurrency limits (V1 and V2), deployments, concurrency leases and the event sink (spec §5.1,
-// 5.7-5.11, 5.18, 5.22, 5.28, 5.I1, §8.1). The store implements it (service/concurrency_services)
-// inside the transition's own transaction; Services::concurrency() hands it to the rules.
+// concurrency limits (V1 and V2), deployments, concurrency leases and the event sink, as
+// lib/rules/concurrency.cpp and lib/rules/instrumentation.cpp use them (docs/concurrency.md). The
+// store implements it (service/concurrency_services) inside the transition's own transaction;
+// Services::concurrency() hands it to the rules.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -121,16 +122,16 @@ class ConcurrencyServices {
 
   // V2 limits with one of these names, active or not, ordered by name.
   virtual std::vector<V2Limit> v2_limits_by_names(const std::vector<std::string>& names) = 0;
-  // Appendix C.2, all or nothing: true iff every id names an active limit with room for `slots`
-  // (after decay); only then are they all incremented.
+  // Prefect's bulk_increment_active_slots, all or nothing: true iff every id names an active limit
+  // with room for `slots` (after decay); only then are they all incremented.
   virtual bool increment_active_slots(const std::vector<std::string>& limit_ids,
                                       std::int64_t slots) = 0;
-  // Appendix C.2: decrements every active limit among the ids (never below 0); true iff every id
-  // matched an active limit.
+  // Prefect's bulk_decrement_active_slots: decrements every active limit among the ids, never
+  // below 0; true iff every id matched an active limit.
   virtual bool decrement_active_slots(const std::vector<std::string>& limit_ids,
                                       std::int64_t slots) = 0;
 
-  // Lease storage (spec §8.1).
+  // Lease storage: Prefect's ConcurrencyLeaseStorage (prefect.server.concurrency.lease_storage).
   virtual Lease create_lease(const std::vector<std::string>& resource_ids, double ttl_seconds,
                              std::int64_t slots, const std::optional<LeaseHolder>& holder,
                              const std::string& origin_run_id) = 0;
@@ -160,7 +161,7 @@ Json concurrency_options_to_json(const std::optional<ConcurrencyOptions>& o);
 // Prefect's Event fields: occurred, event, resource, related, payload, id, follows.
 Json event_to_json(const Event& e);
 
-// Prefect's truncated_to (spec Appendix C.4): "" for no or empty text; a text longer than
+// Prefect's truncated_to (prefect.utilities.text): "" for no or empty text; a text longer than
 // `limit` characters (code points) becomes its first limit/2 characters, "...<n> additional
 // characters...", and its last limit/2 characters, unless that is not shorter.
 std::string truncated_to(std::size_t limit, const std::optional<std::string>& text);

@@ -1,4 +1,5 @@
-// The orchestration context threaded through every rule and transform (spec §3.1).
+// The orchestration context threaded through every rule and transform: Prefect's
+// OrchestrationContext (prefect.server.orchestration.rules).
 #pragma once
 #include <optional>
 #include <string>
@@ -52,9 +53,10 @@ struct Context {
   Timestamp now() const { return clock->now(); }
 };
 
-// What a rule's hook receives: copies of the context's states (shallow, spec §3.2) and of its
-// parameters. Assigning to them changes nothing; editing a details field inside a copied state
-// edits the real one, as in Prefect. The run is the real one.
+// What a rule's hook receives: copies of the context's states (shallow, as
+// OrchestrationContext.safe_copy makes them) and of its parameters. Assigning to them changes
+// nothing; editing a details field inside a copied state edits the real one, as in Prefect. The run
+// is the real one.
 struct ContextCopy {
   RunKind kind;
   Run& run;

@@ -1,4 +1,5 @@
-// The orchestration response: status and details (spec §3.8).
+// The orchestration response: Prefect's OrchestrationResult, SetStateStatus and the details
+// classes (prefect.server.schemas.responses).
 #pragma once
 #include <cstdint>
 #include <optional>

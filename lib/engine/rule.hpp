@@ -1,4 +1,5 @@
-// Orchestration rules and universal transforms (spec §3.3–3.6).
+// Orchestration rules and universal transforms: Prefect's BaseOrchestrationRule and
+// BaseUniversalTransform (prefect.server.orchestration.rules).
 #pragma once
 #include <any>
 #include <memory>
@@ -40,7 +41,8 @@ struct RuleInstanceState {
 };
 
 // What a rule hook sees and may do. The states and parameters are copies (ContextCopy); the
-// helpers act on the real context, with Prefect's guards and error texts (spec §3.5).
+// helpers act on the real context, with the guards and error texts of Prefect's
+// reject_transition, delay_transition, abort_transition and rename_state.
 class RuleHook {
  public:
   // With a copy the caller made.

@@ -1,4 +1,5 @@
-// Flow runs and task runs: the columns orchestration reads and writes (spec §2).
+// Flow runs and task runs: the columns of Prefect's FlowRun and TaskRun (server ORM models) that
+// orchestration reads and writes.
 #pragma once
 #include <optional>
 #include <string>

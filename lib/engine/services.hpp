@@ -1,5 +1,5 @@
 // What the engine asks of the outside world: reads and writes beyond the run being orchestrated
-// (spec §5.0b). The store implements it (service/store_services); tests fake it.
+// (docs/architecture.md). The store implements it (service/store_services); tests fake it.
 #pragma once
 #include <optional>
 #include <string>
@@ -11,7 +11,7 @@
 namespace runctl {
 
 // Raised by a service for errors Prefect treats as client-retryable (database busy/locked): they
-// escape validation instead of becoming an ABORT (spec §3.7).
+// escape validation instead of becoming an ABORT (validate_proposed_state).
 class RetryableError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -23,7 +23,7 @@ struct RunSnapshot {
   StatePtr state;
 };
 
-// Prefect's server settings that rules read (spec Appendix B), with Prefect's defaults.
+// Prefect's server settings that rules read (prefect.settings), with Prefect's defaults.
 struct Settings {
   double tag_concurrency_slot_wait_seconds = 10;
   std::size_t max_cache_key_length = 2000;
@@ -43,7 +43,7 @@ class Services {
   // (tests of other rules), and the concurrency rules then do nothing.
   virtual ConcurrencyServices* concurrency() { return nullptr; }
 
-  // Persists a newly validated state of `run` (validation, spec §3.7). May strip the artifact
+  // Persists a newly validated state of `run` (validate_proposed_state). May strip the artifact
   // keys from the state's data in place, as Prefect does. Any error other than RetryableError
   // or runctl::Error turns into ABORT "Error validating state: ...".
   virtual void write_state(const Run& run, State& state) = 0;
@@ -57,7 +57,8 @@ class Services {
   virtual void insert_cache_entry(const std::string& key, std::optional<Timestamp> expiration,
                                   const std::string& task_run_state_id, Timestamp now) = 0;
 
-  // Whether a state row of this flow run already has exactly this timestamp (G1).
+  // Whether a state row of this flow run already has exactly this timestamp
+  // (EnsureFlowRunStateTimestampIsUnique).
   virtual bool flow_state_timestamp_taken(const std::string& flow_run_id, Timestamp t) = 0;
 
   // A nested forced orchestration of another task run (MinimalTaskPolicy + GlobalTaskPolicy), as

@@ -1,4 +1,5 @@
-// Rule and finalization signatures as names interned once per process (spec §3.4).
+// Rule and finalization signatures (OrchestrationContext.rule_signature and
+// finalization_signature) as names interned once per process.
 #pragma once
 #include <algorithm>
 #include <compare>

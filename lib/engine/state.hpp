@@ -1,4 +1,5 @@
-// A run's state, as Prefect's State schema has it (spec §1.2, §1.3).
+// A run's state, as Prefect's State and StateDetails schemas have it
+// (prefect.server.schemas.states).
 #pragma once
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -36,9 +37,10 @@ struct StateDetails {
   bool operator==(const StateDetails&) const = default;
 };
 
-// Copying a State is Prefect's shallow copy: the copy shares its details and data with the
-// original (spec §3.2), so rules that edit a details field through their copy edit the real
-// proposal, while re-assigning a top-level field only changes the copy. deep_copy() shares nothing.
+// Copying a State is Prefect's shallow copy: the copy shares its details and data with the original
+// (OrchestrationContext.safe_copy), so rules that edit a details field through their copy edit the
+// real proposal, while re-assigning a top-level field only changes the copy. deep_copy() shares
+// nothing.
 struct State {
   std::string id;
   StateType type = StateType::kPending;
@@ -57,7 +59,7 @@ inline MaybeType type_of(const StatePtr& s) {
   return s ? MaybeType(s->type) : MaybeType();
 }
 
-// What a caller supplies for a new state; the server mints id and timestamp (spec §1.2).
+// What a caller supplies for a new state; the server mints id and timestamp.
 struct StateProposal {
   StateType type = StateType::kPending;
   std::optional<std::string> name;

@@ -1,4 +1,5 @@
-// Prefect's policies: ordered lists of entry names (spec §6).
+// Prefect's policies as ordered lists of entry names: the priority() of each policy class in
+// prefect.server.orchestration.core_policy and global_policy.
 #pragma once
 #include <optional>
 #include <string_view>

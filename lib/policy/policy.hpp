@@ -37,7 +37,8 @@ Policy parse_policy(std::string_view text, const std::string& origin);
 // A built-in policy's name or alias, else a policy file's path.
 Policy resolve_policy(const std::string& ref);
 
-// Which policy a set-state runs, as Prefect chooses it (spec §4.3): a task proposal with
+// Which policy a set-state runs, as Prefect chooses it (models.task_runs.set_task_run_state and
+// models.flow_runs.set_flow_run_state, and the set_state API routes): a task proposal with
 // `deferred` set runs BackgroundTaskPolicy even when forced; --force runs the minimal policy;
 // else the given one, else the run kind's core policy.
 Policy choose_policy(RunKind kind, const std::optional<std::string>& policy_ref, bool force,

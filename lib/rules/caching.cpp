@@ -1,4 +1,4 @@
-// The task-run result cache: Prefect's CacheRetrieval and CacheInsertion (spec §5.19, §5.25).
+// The task-run result cache: Prefect's CacheRetrieval and CacheInsertion.
 #include <string>
 
 #include "rules/families.hpp"

@@ -1,5 +1,5 @@
 // Cancellation: Prefect's EnforceCancellingToCancelledTransition and
-// BypassCancellingFlowRunsWithNoInfra (spec §5.4, §5.5).
+// BypassCancellingFlowRunsWithNoInfra.
 #include "rules/families.hpp"
 
 namespace runctl {

@@ -1,8 +1,8 @@
 // Deployment and tag concurrency: Prefect's PreserveDeploymentConcurrencyLeaseId,
 // ValidateDeploymentConcurrencyAtRunning, SecureFlowConcurrencySlots,
 // RemoveDeploymentConcurrencyLeaseForOldClientVersions, EnforceDeploymentConcurrencyOnLate,
-// ReleaseFlowConcurrencySlots, SecureTaskConcurrencySlots and ReleaseTaskConcurrencySlots
-// (spec §5.1, 5.7-5.9, 5.11, 5.18, 5.22, 5.28, helper 5.H).
+// ReleaseFlowConcurrencySlots, SecureTaskConcurrencySlots and ReleaseTaskConcurrencySlots, with
+// their shared helper core_policy._release_concurrency_lease.
 //
 // Every limit, lease and slot change goes through Services::concurrency(), which the store
 // answers inside the transition's transaction. Where Prefect has no database session the rules do
@@ -54,9 +54,9 @@ double grace_period_seconds(const Deployment& d, const Settings& settings) {
   return settings.initial_deployment_lease_duration;
 }
 
-// Spec 5.H: decrements what the lease holds and revokes it. A lease that is gone (revoked, or
-// reaped) releases the fallback limits instead, when given. A decrement that misses a limit
-// (deleted or inactive) raises: the transition fails and rolls back.
+// Prefect's core_policy._release_concurrency_lease: decrements what the lease holds and revokes it.
+// A lease that is gone (revoked, or reaped) releases the fallback limits instead, when given. A
+// decrement that misses a limit (deleted or inactive) raises: the transition fails and rolls back.
 void release_lease(ConcurrencyServices& cs, const std::string& lease_id,
                    const std::vector<std::string>* fallback_limit_ids,
                    std::int64_t fallback_slots = 1) {
@@ -94,7 +94,7 @@ std::string zero_tag_limit_reason(const std::string& tag) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5.1
+// PreserveDeploymentConcurrencyLeaseId
 
 class PreserveDeploymentConcurrencyLeaseId final : public Transform {
  public:
@@ -114,7 +114,7 @@ class PreserveDeploymentConcurrencyLeaseId final : public Transform {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5.7
+// ValidateDeploymentConcurrencyAtRunning
 
 class ValidateDeploymentConcurrencyAtRunning final : public Rule {
  public:
@@ -168,7 +168,7 @@ class ValidateDeploymentConcurrencyAtRunning final : public Rule {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5.8
+// SecureFlowConcurrencySlots
 
 struct FlowAcquisition {
   std::optional<std::string> limit_id;
@@ -254,7 +254,7 @@ class SecureFlowConcurrencySlots final : public Rule {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5.9
+// RemoveDeploymentConcurrencyLeaseForOldClientVersions
 
 class RemoveDeploymentConcurrencyLeaseForOldClientVersions final : public Rule {
  public:
@@ -277,7 +277,7 @@ class RemoveDeploymentConcurrencyLeaseForOldClientVersions final : public Rule {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5.11
+// EnforceDeploymentConcurrencyOnLate
 
 class EnforceDeploymentConcurrencyOnLate final : public Rule {
  public:
@@ -310,7 +310,7 @@ class EnforceDeploymentConcurrencyOnLate final : public Rule {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5.18
+// ReleaseFlowConcurrencySlots
 
 bool holds_deployment_slot(MaybeType t) {
   return t == StateType::kRunning || t == StateType::kCancelling || t == StateType::kPending;
@@ -348,7 +348,7 @@ class ReleaseFlowConcurrencySlots final : public Transform {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5.22
+// SecureTaskConcurrencySlots
 
 struct TaskAcquisition {
   std::vector<std::string> applied_v1;  // tags whose V1 slot this run took
@@ -496,7 +496,7 @@ class SecureTaskConcurrencySlots final : public Rule {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5.28
+// ReleaseTaskConcurrencySlots
 
 class ReleaseTaskConcurrencySlots final : public Transform {
  public:

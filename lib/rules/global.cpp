@@ -1,5 +1,6 @@
-// The global transforms (spec §5.G): bookkeeping that GlobalFlowPolicy / GlobalTaskPolicy run
-// after every policy. They get the real context (spec §3.6), so each hook checks for a null
+// The global transforms (prefect.server.orchestration.global_policy): bookkeeping that
+// GlobalFlowPolicy / GlobalTaskPolicy run after every policy. As universal transforms
+// (BaseUniversalTransform) they get the real context, so each hook checks for a null
 // proposal itself: a WAIT, ABORT or null REJECT must leave the run's columns untouched.
 #include "rules/families.hpp"
 #include "rules/rule_support.hpp"
@@ -7,7 +8,7 @@
 namespace runctl {
 namespace {
 
-// G1. Flow state rows are unique per (run, timestamp); the server mints timestamps from a clock
+// Flow state rows are unique per (run, timestamp); the server mints timestamps from a clock
 // that may not tick between two states, so a colliding timestamp moves on by 1 µs until free.
 // It runs first so the later transforms all read the adjusted timestamp.
 class EnsureFlowRunStateTimestampIsUnique final : public Transform {
@@ -25,7 +26,6 @@ class EnsureFlowRunStateTimestampIsUnique final : public Transform {
   }
 };
 
-// G2.
 class SetRunStateType final : public Transform {
  public:
   SetRunStateType()
@@ -36,7 +36,6 @@ class SetRunStateType final : public Transform {
   }
 };
 
-// G3.
 class SetRunStateName final : public Transform {
  public:
   SetRunStateName()
@@ -47,7 +46,6 @@ class SetRunStateName final : public Transform {
   }
 };
 
-// G4.
 class SetRunStateTimestamp final : public Transform {
  public:
   SetRunStateTimestamp()
@@ -59,7 +57,7 @@ class SetRunStateTimestamp final : public Transform {
   }
 };
 
-// G5. Only the first RUNNING counts: retries and resumes keep the original start.
+// Only the first RUNNING counts: retries and resumes keep the original start.
 class SetStartTime final : public Transform {
  public:
   SetStartTime()
@@ -75,7 +73,7 @@ class SetStartTime final : public Transform {
   }
 };
 
-// G6. A forced move out of a final state reopens the run; final → final keeps the first
+// A forced move out of a final state reopens the run; final → final keeps the first
 // end_time. A run that ends without ever running (fails before execution) gets its start_time
 // here too, so start_time <= end_time always holds.
 class SetEndTime final : public Transform {
@@ -98,7 +96,7 @@ class SetEndTime final : public Transform {
   }
 };
 
-// G7. Time spent in RUNNING, measured state to state; RUNNING → RUNNING counts too.
+// Time spent in RUNNING, measured state to state; RUNNING → RUNNING counts too.
 class IncrementRunTime final : public Transform {
  public:
   IncrementRunTime()
@@ -113,7 +111,7 @@ class IncrementRunTime final : public Transform {
   }
 };
 
-// G8. Set once, by the run's first written state.
+// Set once, by the run's first written state.
 class SetExpectedStartTime final : public Transform {
  public:
   SetExpectedStartTime()
@@ -131,7 +129,7 @@ class SetExpectedStartTime final : public Transform {
   }
 };
 
-// G9. What the late-runs service reads: only meaningful while the run is SCHEDULED.
+// What the late-runs service reads: only meaningful while the run is SCHEDULED.
 class SetNextScheduledStartTime final : public Transform {
  public:
   SetNextScheduledStartTime()
@@ -149,7 +147,7 @@ class SetNextScheduledStartTime final : public Transform {
   }
 };
 
-// G10. One class for both kinds, as in Prefect: it branches on the context's kind. Whatever the
+// One class for both kinds, as in Prefect: it branches on the context's kind. Whatever the
 // client sent in these fields is overwritten (a task's flow_run_id may become null).
 class UpdateStateDetails final : public Transform {
  public:
@@ -171,7 +169,7 @@ class UpdateStateDetails final : public Transform {
   }
 };
 
-// G11. A subflow's parent task run mirrors the subflow's state. After validation, so the parent
+// A subflow's parent task run mirrors the subflow's state. After validation, so the parent
 // gets what was really written (a replacement state after a REJECT). The copy is fresh (new id,
 // timestamp now) so the two runs never share a state row; the nested forced orchestration runs
 // in the same transaction and its errors propagate.
@@ -194,7 +192,7 @@ class UpdateSubflowParentTask final : public Transform {
   }
 };
 
-// G12. A subflow's states point at the task run that represents it in the parent flow.
+// A subflow's states point at the task run that represents it in the parent flow.
 class UpdateSubflowStateDetails final : public Transform {
  public:
   UpdateSubflowStateDetails()
@@ -215,7 +213,7 @@ bool resuming(const Run& run) {
   return it != run.empirical_policy.end() && truthy(*it);
 }
 
-// G13. Resuming a paused flow is the same attempt, not a new one; clients older than API
+// Resuming a paused flow is the same attempt, not a new one; clients older than API
 // 0.8.4 did not know about the flag, so they always count.
 class IncrementFlowRunCount final : public Transform {
  public:
@@ -233,7 +231,7 @@ class IncrementFlowRunCount final : public Transform {
   }
 };
 
-// G14. Runs after G13, so the flag suppresses exactly one increment and is then cleared.
+// After IncrementFlowRunCount, so the flag suppresses exactly one increment and is then cleared.
 class RemoveResumingIndicator final : public Transform {
  public:
   RemoveResumingIndicator()
@@ -252,7 +250,7 @@ class RemoveResumingIndicator final : public Transform {
   }
 };
 
-// G15. Tasks have no pause/resume flag: every RUNNING is an attempt.
+// Tasks have no pause/resume flag: every RUNNING is an attempt.
 class IncrementTaskRunCount final : public Transform {
  public:
   IncrementTaskRunCount()

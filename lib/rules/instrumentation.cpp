@@ -1,7 +1,7 @@
-// InstrumentFlowRunStateTransitions (spec §5.I1): every flow-run state that is written (accepted,
-// or a rejection's replacement) becomes one event, stored with the transition's log row, shaped as
-// Prefect's `prefect.flow-run.<state name>` event. runctl writes it in the transition's
-// transaction, so a rolled-back transition emits nothing.
+// InstrumentFlowRunStateTransitions (prefect.server.orchestration.instrumentation_policies): every
+// flow-run state that is written (accepted, or a rejection's replacement) becomes one event, stored
+// with the transition's log row, shaped as Prefect's `prefect.flow-run.<state name>` event. runctl
+// writes it in the transition's transaction, so a rolled-back transition emits nothing.
 #include <set>
 #include <string>
 #include <string_view>

@@ -1,5 +1,4 @@
-// Pausing and resuming flow runs: Prefect's HandlePausingFlows and HandleResumingPausedFlows
-// (spec §5.12, §5.13).
+// Pausing and resuming flow runs: Prefect's HandlePausingFlows and HandleResumingPausedFlows.
 #include <algorithm>
 #include <cctype>
 #include <string>

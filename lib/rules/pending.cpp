@@ -1,4 +1,4 @@
-// Duplicate-submission protection: Prefect's PreventPendingTransitions (spec §5.6).
+// Duplicate-submission protection: Prefect's PreventPendingTransitions.
 #include "rules/families.hpp"
 
 namespace runctl {

@@ -1,5 +1,5 @@
 // Automatic retries and rerun naming: Prefect's RetryFailedFlows, RetryFailedTasks and
-// RenameReruns (spec §5.16, §5.24, §5.26).
+// RenameReruns.
 #include <optional>
 #include <string>
 

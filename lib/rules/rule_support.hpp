@@ -15,11 +15,13 @@ inline bool truthy(const std::shared_ptr<Json>& data) {
   return data && truthy(*data);
 }
 
-// Flow predicate (spec §1.6): data is an object whose "type" is not "unpersisted".
+// Flow predicate, Prefect's core_policy._has_persisted_result: data is an object whose "type" is
+// not "unpersisted".
 bool has_persisted_result(const std::shared_ptr<Json>& data);
 
-// Task predicate (spec §1.6): data truthy and data.get("type") != "unpersisted". Prefect calls
-// .get on whatever the data is, so truthy non-object data raises: this throws HookError then.
+// Task predicate, inline in Prefect's HandleTaskTerminalStateTransitions: data truthy and
+// data.get("type") != "unpersisted". Prefect calls .get on whatever the data is, so truthy
+// non-object data raises: this throws HookError then.
 bool task_has_persisted_result(const std::shared_ptr<Json>& data);
 
 // parameters["api-version"] is null/absent, or at least `minimum` ("0.8.4"): the "modern" client

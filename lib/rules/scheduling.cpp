@@ -1,5 +1,5 @@
 // Scheduled starts: Prefect's EnsureOnlyScheduledFlowsMarkedLate, CopyScheduledTime and
-// WaitForScheduledTime (spec §5.10, §5.14, §5.15).
+// WaitForScheduledTime.
 #include "engine/intervals.hpp"
 #include "rules/families.hpp"
 

@@ -1,6 +1,6 @@
 // Task runs and their enclosing flow run, and background tasks: Prefect's
 // PreventRunningTasksFromStoppedFlows, UpdateFlowRunTrackerOnTasks, CopyTaskParametersID and
-// EnqueueScheduledTasks (spec §5.21, §5.27, §5.23, §5.29).
+// EnqueueScheduledTasks.
 #include <optional>
 #include <string>
 

@@ -1,6 +1,6 @@
 // Protection of terminal states and of idempotent transitions: Prefect's
 // PreventDuplicateTransitions, HandleFlowTerminalStateTransitions, PreventResultDataLoss and
-// HandleTaskTerminalStateTransitions (spec §5.2, §5.3, §5.17, §5.20).
+// HandleTaskTerminalStateTransitions.
 #include <string>
 
 #include "rules/families.hpp"

@@ -25,7 +25,7 @@ struct TransitionRequest {
   std::optional<std::string> client_version;
   // The proposed state's id and timestamp, when the caller proposes a state it already built:
   // Prefect's UpdateSubflowParentTask proposes its fresh copy of the subflow's state, and
-  // validation writes that copy's id and timestamp. Otherwise the server mints both (spec §1.2).
+  // validation writes that copy's id and timestamp. Otherwise the server mints both.
   std::optional<std::string> state_id;
   std::optional<Timestamp> state_timestamp;
   // --expect-state: the state types the run must be in (NONE for a run with no state) for the

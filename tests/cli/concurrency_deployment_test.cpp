@@ -1,7 +1,10 @@
-// Spec §7.4 items 155-184 and §7.5 items 196-201: deployment concurrency limits with leases
-// (SecureFlowConcurrencySlots, ReleaseFlowConcurrencySlots, ValidateDeploymentConcurrencyAtRunning,
+// Deployment concurrency limits with leases (SecureFlowConcurrencySlots,
+// ReleaseFlowConcurrencySlots, ValidateDeploymentConcurrencyAtRunning,
 // RemoveDeploymentConcurrencyLeaseForOldClientVersions, PreserveDeploymentConcurrencyLeaseId),
-// through the CLI.
+// through the CLI. The cases follow Prefect's TestFlowConcurrencyLimits and
+// TestPreserveDeploymentConcurrencyLeaseId (tests/server/orchestration/test_core_policy.py) and
+// TestValidateDeploymentConcurrencyAtRunning
+// (tests/server/orchestration/test_validate_deployment_concurrency_at_running.py).
 #include "cli/concurrency_fixture.hpp"
 #include "cli/fault_injection.hpp"
 
@@ -51,7 +54,8 @@ struct DeploymentCase {
   }
 };
 
-TEST_CASE("spec 7.4 #155: Secure takes nothing for runs already PENDING, RUNNING or CANCELLING") {
+TEST_CASE(
+    "SecureFlowConcurrencySlots takes nothing for runs already PENDING, RUNNING or CANCELLING") {
   DeploymentCase d;
   d.pending_with_lease();
   CHECK(d.active() == 1);
@@ -65,7 +69,7 @@ TEST_CASE("spec 7.4 #155: Secure takes nothing for runs already PENDING, RUNNING
     }
 }
 
-TEST_CASE("spec 7.4 #156: Release does nothing for a run without a deployment") {
+TEST_CASE("ReleaseFlowConcurrencySlots does nothing for a run without a deployment") {
   DeploymentCase d;
   d.pending_with_lease();
   for (const std::string initial :
@@ -79,7 +83,9 @@ TEST_CASE("spec 7.4 #156: Release does nothing for a run without a deployment") 
     }
 }
 
-TEST_CASE("spec 7.4 #157: a full deployment limit reschedules the run as AwaitingConcurrencySlot") {
+TEST_CASE(
+    "SecureFlowConcurrencySlots: "
+    "a full deployment limit reschedules the run as AwaitingConcurrencySlot") {
   DeploymentCase d({"--concurrency-limit", "2"});
   const auto [run1, lease1] = d.pending_with_lease();
   const auto [run2, lease2] = d.pending_with_lease();
@@ -100,7 +106,9 @@ TEST_CASE("spec 7.4 #157: a full deployment limit reschedules the run as Awaitin
   CHECK(d.active() == 2);
 }
 
-TEST_CASE("spec 7.4 #158: the lease follows the run to RUNNING and is released at the end") {
+TEST_CASE(
+    "ReleaseFlowConcurrencySlots: "
+    "the lease follows the run to RUNNING and is released at the end") {
   DeploymentCase d;
   const auto [run1, lease] = d.pending_with_lease();
   const std::string run2 = d.run("SCHEDULED");
@@ -116,7 +124,7 @@ TEST_CASE("spec 7.4 #158: the lease follows the run to RUNNING and is released a
   CHECK(status(d.set(run2, "PENDING", d.secure)) == "ACCEPT");
 }
 
-TEST_CASE("spec 7.4 #159: without the deployment the lease alone releases the slot") {
+TEST_CASE("ReleaseFlowConcurrencySlots: without the deployment the lease alone releases the slot") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   // The run's deployment is gone (Prefect lets a flow run's deployment_id dangle).
@@ -127,7 +135,7 @@ TEST_CASE("spec 7.4 #159: without the deployment the lease alone releases the sl
   CHECK(d.active() == 0);
 }
 
-TEST_CASE("spec 7.4 #160: a failing release in Secure's cleanup fails the transition") {
+TEST_CASE("SecureFlowConcurrencySlots: a failing release in its cleanup fails the transition") {
   DeploymentCase d;
   const std::string id = d.run("SCHEDULED");
   drop_v2_decrements(d.c.db);
@@ -143,7 +151,7 @@ TEST_CASE("spec 7.4 #160: a failing release in Secure's cleanup fails the transi
   CHECK(d.c.db.show(id)["state"]["type"] == "SCHEDULED");
 }
 
-TEST_CASE("spec 7.4 #161: CANCEL_NEW cancels the run that finds the limit full") {
+TEST_CASE("SecureFlowConcurrencySlots: CANCEL_NEW cancels the run that finds the limit full") {
   DeploymentCase d({"--concurrency-limit", "1", "--collision-strategy", "cancel-new"});
   d.pending_with_lease();
   const Json r = d.set(d.run("SCHEDULED"), "PENDING", d.secure);
@@ -167,17 +175,19 @@ void enqueue_then_run(DeploymentCase& d) {
   CHECK(d.active() == 1);
 }
 
-TEST_CASE("spec 7.4 #162: ENQUEUE: the rescheduled run gets the slot once it is free") {
+TEST_CASE(
+    "SecureFlowConcurrencySlots: "
+    "ENQUEUE: the rescheduled run gets the slot once it is free") {
   DeploymentCase d({"--concurrency-limit", "1", "--collision-strategy", "enqueue"});
   enqueue_then_run(d);
 }
 
-TEST_CASE("spec 7.4 #163: no concurrency options behaves as ENQUEUE") {
+TEST_CASE("SecureFlowConcurrencySlots: no concurrency options behaves as ENQUEUE") {
   DeploymentCase d;
   enqueue_then_run(d);
 }
 
-TEST_CASE("spec 7.4 #164: a deployment limit of 0 aborts") {
+TEST_CASE("SecureFlowConcurrencySlots: a deployment limit of 0 aborts") {
   DeploymentCase d({"--concurrency-limit", "0"});
   const Json r = d.set(d.run("SCHEDULED"), "PENDING", d.secure);
   CHECK(status(r) == "ABORT");
@@ -185,7 +195,7 @@ TEST_CASE("spec 7.4 #164: a deployment limit of 0 aborts") {
         "The deployment concurrency limit is 0. The flow will deadlock if submitted again.");
 }
 
-TEST_CASE("spec 7.4 #165: a deployment without a limit is not limited") {
+TEST_CASE("SecureFlowConcurrencySlots: a deployment without a limit is not limited") {
   DeploymentCase d(std::vector<std::string>{});
   const std::string p =
       d.c.policy(Json::array({"SecureFlowConcurrencySlots", "ReleaseFlowConcurrencySlots"}));
@@ -195,7 +205,7 @@ TEST_CASE("spec 7.4 #165: a deployment without a limit is not limited") {
   CHECK(d.c.leases() == 0);
 }
 
-TEST_CASE("spec 7.4 #166: an aborted transition keeps the slot") {
+TEST_CASE("ReleaseFlowConcurrencySlots: an aborted transition keeps the slot") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   CHECK(status(d.set(id, "RUNNING", d.neutral)) == "ACCEPT");
@@ -207,7 +217,7 @@ TEST_CASE("spec 7.4 #166: an aborted transition keeps the slot") {
   CHECK(d.active() == 1);
 }
 
-TEST_CASE("spec 7.4 #167: each deployment has its own limit") {
+TEST_CASE("SecureFlowConcurrencySlots: each deployment has its own limit") {
   DeploymentCase a;
   const std::string b = a.c.deployment({"--concurrency-limit", "2"});
   const std::string b_limit = a.c.deployment_limit_id(b);
@@ -222,7 +232,7 @@ TEST_CASE("spec 7.4 #167: each deployment has its own limit") {
   CHECK(a.active() == 1);
 }
 
-TEST_CASE("spec 7.4 #168: CANCELLING keeps the deployment slot, CANCELLED frees it") {
+TEST_CASE("ReleaseFlowConcurrencySlots: CANCELLING keeps the deployment slot, CANCELLED frees it") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   CHECK(status(d.set(id, "RUNNING", d.neutral)) == "ACCEPT");
@@ -234,7 +244,9 @@ TEST_CASE("spec 7.4 #168: CANCELLING keeps the deployment slot, CANCELLED frees 
   CHECK(d.active() == 1);
 }
 
-TEST_CASE("spec 7.4 #169: without a lease id the slot is released through the deployment") {
+TEST_CASE(
+    "ReleaseFlowConcurrencySlots: "
+    "without a lease id the slot is released through the deployment") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   // Through Secure only (not compiled for PENDING -> RUNNING) nothing carries the lease id over.
@@ -246,7 +258,7 @@ TEST_CASE("spec 7.4 #169: without a lease id the slot is released through the de
   CHECK(d.active() == 0);
 }
 
-TEST_CASE("spec 7.4 #170: an error reading the deployment aborts and takes nothing") {
+TEST_CASE("SecureFlowConcurrencySlots: an error reading the deployment aborts and takes nothing") {
   DeploymentCase d;
   const std::string id = d.run("SCHEDULED");
   corrupt_concurrency_options(d.c.db, d.deployment);
@@ -258,7 +270,7 @@ TEST_CASE("spec 7.4 #170: an error reading the deployment aborts and takes nothi
   CHECK(d.active() == 0);
 }
 
-TEST_CASE("spec 7.4 #171/#172: a later rejection makes Secure give the slot and lease back") {
+TEST_CASE("SecureFlowConcurrencySlots: a later rejection makes it give the slot and lease back") {
   for (const bool with_client : {false, true}) {
     CAPTURE(with_client);
     DeploymentCase d;
@@ -275,7 +287,9 @@ TEST_CASE("spec 7.4 #171/#172: a later rejection makes Secure give the slot and 
   }
 }
 
-TEST_CASE("spec 7.4 #173/#174: old clients' leases are revoked when the run leaves PENDING") {
+TEST_CASE(
+    "RemoveDeploymentConcurrencyLeaseForOldClientVersions: "
+    "old clients' leases are revoked when the run leaves PENDING") {
   const std::string remove = "RemoveDeploymentConcurrencyLeaseForOldClientVersions";
   for (const char* client : {"3.4.10", "3.4.11", ""}) {
     CAPTURE(client);
@@ -290,14 +304,14 @@ TEST_CASE("spec 7.4 #173/#174: old clients' leases are revoked when the run leav
   }
 }
 
-TEST_CASE("spec 7.4 #175: the lease duration setting sets the lease TTL") {
+TEST_CASE("SecureFlowConcurrencySlots: the lease duration setting sets the lease TTL") {
   ScopedEnv env("PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION", "123");
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   CHECK(d.lease_expiration(lease) == "2026-01-01T12:02:03.000000+00:00");
 }
 
-TEST_CASE("spec 7.4 #176/#177/#178: the lease TTL is the grace period, else 300 s") {
+TEST_CASE("SecureFlowConcurrencySlots: the lease TTL is the grace period, else 300 s") {
   struct Case {
     std::vector<std::string> flags;
     const char* expiration;
@@ -343,7 +357,9 @@ struct PreserveCase {
   }
 };
 
-TEST_CASE("spec 7.4 #179: an explicit null lease id takes the current state's") {
+TEST_CASE(
+    "PreserveDeploymentConcurrencyLeaseId: "
+    "an explicit null lease id takes the current state's") {
   PreserveCase t;
   const Json r =
       t.c.set(t.pending_run(), "PENDING",
@@ -352,7 +368,7 @@ TEST_CASE("spec 7.4 #179: an explicit null lease id takes the current state's") 
   CHECK(lease_id_of(validated(r)) == kLease);
 }
 
-TEST_CASE("spec 7.4 #180: a proposal's own lease id is kept") {
+TEST_CASE("PreserveDeploymentConcurrencyLeaseId: a proposal's own lease id is kept") {
   PreserveCase t;
   const Json r =
       t.c.set(t.pending_run(), "PENDING",
@@ -360,20 +376,22 @@ TEST_CASE("spec 7.4 #180: a proposal's own lease id is kept") {
   CHECK(lease_id_of(validated(r)) == kLease2);
 }
 
-TEST_CASE("spec 7.4 #181: no current state: the proposal is unchanged") {
+TEST_CASE("PreserveDeploymentConcurrencyLeaseId: no current state: the proposal is unchanged") {
   PreserveCase t;
   const Json r = t.c.set(t.c.flow(), "PENDING", {"--policy", t.preserve});
   CHECK(status(r) == "ACCEPT");
   CHECK(lease_id_of(validated(r)).is_null());
 }
 
-TEST_CASE("spec 7.4 #182: PENDING -> RUNNING keeps the lease id") {
+TEST_CASE("PreserveDeploymentConcurrencyLeaseId: PENDING -> RUNNING keeps the lease id") {
   PreserveCase t;
   const Json r = t.c.set(t.pending_run(), "RUNNING", {"--policy", t.preserve});
   CHECK(lease_id_of(validated(r)) == kLease);
 }
 
-TEST_CASE("spec 7.4 #183: with PreventPendingTransitions, Pending -> Submitting keeps the lease") {
+TEST_CASE(
+    "PreserveDeploymentConcurrencyLeaseId with PreventPendingTransitions: "
+    "Pending -> Submitting keeps the lease") {
   PreserveCase t;
   const std::string p = t.c.policy(
       Json::array({"PreserveDeploymentConcurrencyLeaseId", "PreventPendingTransitions"}));
@@ -382,7 +400,7 @@ TEST_CASE("spec 7.4 #183: with PreventPendingTransitions, Pending -> Submitting 
   CHECK(lease_id_of(validated(r)) == kLease);
 }
 
-TEST_CASE("spec 7.4 #184: any client version keeps the lease id") {
+TEST_CASE("PreserveDeploymentConcurrencyLeaseId: any client version keeps the lease id") {
   PreserveCase t;
   const Json r =
       t.c.set(t.pending_run(), "RUNNING", {"--policy", t.preserve, "--client-version", "0.1.0"});
@@ -391,14 +409,14 @@ TEST_CASE("spec 7.4 #184: any client version keeps the lease id") {
 
 // ValidateDeploymentConcurrencyAtRunning --------------------------------------------------------
 
-TEST_CASE("spec 7.5 #196: PENDING without a lease: RUNNING without one") {
+TEST_CASE("ValidateDeploymentConcurrencyAtRunning: PENDING without a lease: RUNNING without one") {
   DeploymentCase d;
   const Json r = d.set(d.run("PENDING"), "RUNNING", d.validate, {"--client-version", "3.5.0"});
   CHECK(status(r) == "ACCEPT");
   CHECK(lease_id_of(validated(r)).is_null());
 }
 
-TEST_CASE("spec 7.5 #197: a live lease is renewed and kept") {
+TEST_CASE("ValidateDeploymentConcurrencyAtRunning: a live lease is renewed and kept") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   d.c.now = at(1, 40);
@@ -409,7 +427,9 @@ TEST_CASE("spec 7.5 #197: a live lease is renewed and kept") {
   CHECK(d.active() == 1);
 }
 
-TEST_CASE("spec 7.5 #198: a revoked lease with a free slot gets a new lease") {
+TEST_CASE(
+    "ValidateDeploymentConcurrencyAtRunning: "
+    "a revoked lease with a free slot gets a new lease") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   d.c.cmd({"lease", "release", lease}, 0);
@@ -425,7 +445,9 @@ TEST_CASE("spec 7.5 #198: a revoked lease with a free slot gets a new lease") {
   CHECK(leases[0]["metadata"]["holder"] == Json{{"type", "flow_run"}, {"id", id}});
 }
 
-TEST_CASE("spec 7.5 #199: a revoked lease whose slot was taken cancels the run") {
+TEST_CASE(
+    "ValidateDeploymentConcurrencyAtRunning: "
+    "a revoked lease whose slot was taken cancels the run") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   d.c.cmd({"lease", "release", lease}, 0);
@@ -438,7 +460,9 @@ TEST_CASE("spec 7.5 #199: a revoked lease whose slot was taken cancels the run")
         std::string::npos);
 }
 
-TEST_CASE("spec 7.5 #199: an expired lease is reaped when another run takes the slot") {
+TEST_CASE(
+    "ValidateDeploymentConcurrencyAtRunning: "
+    "an expired lease is reaped when another run takes the slot") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();  // expires at 12:05:00
   d.c.now = at(5, 1);
@@ -451,7 +475,9 @@ TEST_CASE("spec 7.5 #199: an expired lease is reaped when another run takes the 
   CHECK(validated(r)["type"] == "CANCELLED");
 }
 
-TEST_CASE("spec 7.5 #199: an expired lease not yet reaped is still renewed") {
+TEST_CASE(
+    "ValidateDeploymentConcurrencyAtRunning: "
+    "an expired lease not yet reaped is still renewed") {
   DeploymentCase d;
   const auto [id, lease] = d.pending_with_lease();
   d.c.now = at(6);
@@ -461,7 +487,9 @@ TEST_CASE("spec 7.5 #199: an expired lease not yet reaped is still renewed") {
   CHECK(d.lease_expiration(lease) == "2026-01-01T12:11:00.000000+00:00");
 }
 
-TEST_CASE("spec 7.5 #200: old or unknown clients' leases are not validated") {
+TEST_CASE(
+    "ValidateDeploymentConcurrencyAtRunning: "
+    "old or unknown clients' leases are not validated") {
   for (const char* client : {"3.4.10", ""}) {
     CAPTURE(client);
     DeploymentCase d;
@@ -476,7 +504,9 @@ TEST_CASE("spec 7.5 #200: old or unknown clients' leases are not validated") {
   }
 }
 
-TEST_CASE("spec 7.5 #201: a deployment without a limit keeps even a bogus lease id") {
+TEST_CASE(
+    "ValidateDeploymentConcurrencyAtRunning: "
+    "a deployment without a limit keeps even a bogus lease id") {
   DeploymentCase d(std::vector<std::string>{});
   const std::string id = d.c.flow(
       {"--deployment-id", d.deployment, "--state", "PENDING", "--details", with_lease(kLease)});
@@ -559,7 +589,9 @@ TEST_CASE("an inactive deployment limit reschedules like a full one") {
   CHECK(validated(r)["name"] == "AwaitingConcurrencySlot");
 }
 
-TEST_CASE("spec 5.11: marking a run Late cancels it when a CANCEL_NEW limit is full") {
+TEST_CASE(
+    "EnforceDeploymentConcurrencyOnLate: "
+    "marking a run Late cancels it when a CANCEL_NEW limit is full") {
   for (const char* strategy : {"cancel-new", "enqueue"}) {
     CAPTURE(strategy);
     DeploymentCase d({"--concurrency-limit", "1", "--collision-strategy", strategy});

@@ -61,9 +61,10 @@ class ConcDb {
   ProcessResult raw(std::vector<std::string> args) const { return db.run(global(std::move(args))); }
 
   std::string flow(std::vector<std::string> extra = {}) const { return create("flow", extra); }
-  // Task runs are remembered: Prefect has no timestamp bump for task states (spec §1.5, a
-  // repeated timestamp is a conflict), so proposals for them get the fixed clock plus a
-  // microsecond per proposal, as states created one after another would.
+  // Task runs are remembered: Prefect has no timestamp bump for task states
+  // (EnsureFlowRunStateTimestampIsUnique is flow-only, and a repeated timestamp is a conflict), so
+  // proposals for them get the fixed clock plus a microsecond per proposal, as states created one
+  // after another would.
   std::string task(std::vector<std::string> extra = {}) const {
     std::string id = create("task", extra);
     task_runs_.push_back(id);

@@ -1,5 +1,6 @@
-// Spec §7.4 items 116-128: V1 tag concurrency limits (SecureTaskConcurrencySlots and
-// ReleaseTaskConcurrencySlots), through the CLI, plus the multi-process race of the issue.
+// V1 tag concurrency limits (SecureTaskConcurrencySlots and ReleaseTaskConcurrencySlots), through
+// the CLI, after Prefect's TestTaskConcurrencyLimits
+// (tests/server/orchestration/test_core_policy.py), plus the multi-process race of the issue.
 #include <algorithm>
 #include <thread>
 
@@ -26,7 +27,9 @@ struct V1Case {
   }
 };
 
-TEST_CASE("spec 7.4 #116: a full V1 tag limit makes the second task wait until the first ends") {
+TEST_CASE(
+    "SecureTaskConcurrencySlots: "
+    "a full V1 tag limit makes the second task wait until the first ends") {
   V1Case t;
   t.limit("some tag", 1);
   const std::string t1 = t.pending_task("some tag"), t2 = t.pending_task("some tag");
@@ -45,7 +48,7 @@ TEST_CASE("spec 7.4 #116: a full V1 tag limit makes the second task wait until t
   CHECK(t.c.v1_holds("some tag", t2));
 }
 
-TEST_CASE("spec 7.4 #117: CANCELLING keeps the tag slot, CANCELLED releases it") {
+TEST_CASE("ReleaseTaskConcurrencySlots: CANCELLING keeps the tag slot, CANCELLED releases it") {
   V1Case t;
   t.limit("some tag", 1);
   const std::string t1 = t.pending_task("some tag"), t2 = t.pending_task("some tag");
@@ -59,7 +62,7 @@ TEST_CASE("spec 7.4 #117: CANCELLING keeps the tag slot, CANCELLED releases it")
   CHECK(t.c.v1_slots("some tag") == 1);
 }
 
-TEST_CASE("spec 7.4 #118: a V1 limit of 0 aborts") {
+TEST_CASE("SecureTaskConcurrencySlots: a V1 limit of 0 aborts") {
   V1Case t;
   t.limit("some tag", 0);
   const Json r = t.set(t.pending_task("some tag"), "RUNNING");
@@ -70,7 +73,7 @@ TEST_CASE("spec 7.4 #118: a V1 limit of 0 aborts") {
   CHECK(t.c.v1_slots("some tag") == 0);
 }
 
-TEST_CASE("spec 7.4 #119: a later rejection makes Secure clean up: no slot is held") {
+TEST_CASE("SecureTaskConcurrencySlots: a later rejection makes it clean up: no slot is held") {
   V1Case t;
   t.limit("some tag", 1);
   const std::string p =
@@ -82,7 +85,7 @@ TEST_CASE("spec 7.4 #119: a later rejection makes Secure clean up: no slot is he
   CHECK(t.c.v1_slots("some tag") == 0);
 }
 
-TEST_CASE("spec 7.4 #120: the same run entering RUNNING twice holds one slot") {
+TEST_CASE("SecureTaskConcurrencySlots: the same run entering RUNNING twice holds one slot") {
   V1Case t;
   t.limit("some tag", 10);
   const std::string id = t.pending_task("some tag");
@@ -93,7 +96,7 @@ TEST_CASE("spec 7.4 #120: the same run entering RUNNING twice holds one slot") {
   CHECK(t.c.v1_slots("some tag") == 1);
 }
 
-TEST_CASE("spec 7.4 #121: RUNNING -> RUNNING keeps one slot") {
+TEST_CASE("SecureTaskConcurrencySlots: RUNNING -> RUNNING keeps one slot") {
   V1Case t;
   t.limit("some tag", 10);
   const std::string secure = t.c.policy(Json::array({"SecureTaskConcurrencySlots"}));
@@ -103,7 +106,7 @@ TEST_CASE("spec 7.4 #121: RUNNING -> RUNNING keeps one slot") {
   CHECK(t.c.v1_slots("some tag") == 1);
 }
 
-TEST_CASE("spec 7.4 #122: a run holds a slot of each of its tags' limits") {
+TEST_CASE("SecureTaskConcurrencySlots: a run holds a slot of each of its tags' limits") {
   V1Case t;
   t.limit("primary tag", 2);
   const std::string t1 = t.pending_task("primary tag,secondary tag");
@@ -123,7 +126,7 @@ TEST_CASE("spec 7.4 #122: a run holds a slot of each of its tags' limits") {
   CHECK(t.c.v1_slots("secondary tag") == 0);
 }
 
-TEST_CASE("spec 7.4 #123: deleting the full limit lets the next task run") {
+TEST_CASE("SecureTaskConcurrencySlots: deleting the full limit lets the next task run") {
   V1Case t;
   t.limit("big limit", 2);
   t.limit("small limit", 1);
@@ -137,7 +140,7 @@ TEST_CASE("spec 7.4 #123: deleting the full limit lets the next task run") {
   CHECK(t.c.v1_slots("big limit") == 2);
 }
 
-TEST_CASE("spec 7.4 #124: raising the limit lets a second task run") {
+TEST_CASE("SecureTaskConcurrencySlots: raising the limit lets a second task run") {
   V1Case t;
   t.limit("some tag", 1);
   const std::string t1 = t.pending_task("some tag"), t2 = t.pending_task("some tag");
@@ -148,7 +151,7 @@ TEST_CASE("spec 7.4 #124: raising the limit lets a second task run") {
   CHECK(t.c.v1_slots("some tag") == 2);
 }
 
-TEST_CASE("spec 7.4 #125: lowering the limit makes a second task wait") {
+TEST_CASE("SecureTaskConcurrencySlots: lowering the limit makes a second task wait") {
   V1Case t;
   t.limit("some tag", 2);
   const std::string t1 = t.pending_task("some tag"), t2 = t.pending_task("some tag");
@@ -158,7 +161,7 @@ TEST_CASE("spec 7.4 #125: lowering the limit makes a second task wait") {
   CHECK(t.c.v1_slots("some tag") == 1);
 }
 
-TEST_CASE("spec 7.4 #126: a limit lowered to 0 still lets the running task finish") {
+TEST_CASE("ReleaseTaskConcurrencySlots: a limit lowered to 0 still lets the running task finish") {
   V1Case t;
   t.limit("some tag", 1);
   const std::string t1 = t.pending_task("some tag");
@@ -169,7 +172,9 @@ TEST_CASE("spec 7.4 #126: a limit lowered to 0 still lets the running task finis
   CHECK(t.c.v1_slots("some tag") == 0);
 }
 
-TEST_CASE("spec 7.4 #127: leaving RUNNING rejected into another type releases the slot") {
+TEST_CASE(
+    "ReleaseTaskConcurrencySlots: "
+    "leaving RUNNING rejected into another type releases the slot") {
   for (const bool mutator_first : {false, true}) {
     CAPTURE(mutator_first);
     V1Case t;
@@ -190,7 +195,7 @@ TEST_CASE("spec 7.4 #127: leaving RUNNING rejected into another type releases th
   }
 }
 
-TEST_CASE("spec 7.4 #128: an aborted transition keeps the slot") {
+TEST_CASE("ReleaseTaskConcurrencySlots: an aborted transition keeps the slot") {
   for (const bool aborter_first : {false, true}) {
     CAPTURE(aborter_first);
     V1Case t;

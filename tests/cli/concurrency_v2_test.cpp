@@ -1,5 +1,6 @@
-// Spec §7.5 items 190-195: V2 "tag:<tag>" limits in SecureTaskConcurrencySlots /
-// ReleaseTaskConcurrencySlots, with leases, through the CLI.
+// V2 "tag:<tag>" limits in SecureTaskConcurrencySlots / ReleaseTaskConcurrencySlots, with
+// leases, through the CLI, after Prefect's TestSecureTaskConcurrencySlotsV2Integration
+// (tests/server/orchestration/test_task_concurrency_v2_integration.py).
 #include "cli/concurrency_fixture.hpp"
 #include "cli/fault_injection.hpp"
 
@@ -9,7 +10,7 @@ namespace {
 const Json kSecureRelease =
     Json::array({"SecureTaskConcurrencySlots", "ReleaseTaskConcurrencySlots"});
 
-TEST_CASE("spec 7.5 #190: a V2 tag limit shadows the V1 limit of the same tag") {
+TEST_CASE("SecureTaskConcurrencySlots: a V2 tag limit shadows the V1 limit of the same tag") {
   ConcDb c;
   c.cmd({"concurrency-limit", "create", "--tag", "shared-tag", "--limit", "2"}, 0);
   c.cmd({"global-limit", "create", "tag:shared-tag", "--limit", "1"}, 0);
@@ -29,7 +30,7 @@ TEST_CASE("spec 7.5 #190: a V2 tag limit shadows the V1 limit of the same tag") 
   CHECK(c.v1_slots("shared-tag") == 0);  // the V1 row is untouched
 }
 
-TEST_CASE("spec 7.5 #190: the V2 wait is reproducible with --seed") {
+TEST_CASE("SecureTaskConcurrencySlots: the V2 wait is reproducible with --seed") {
   ConcDb c;
   c.cmd({"global-limit", "create", "tag:t", "--limit", "1"}, 0);
   const std::string p = c.policy(kSecureRelease);
@@ -42,7 +43,7 @@ TEST_CASE("spec 7.5 #190: the V2 wait is reproducible with --seed") {
   CHECK(a["details"]["delay_seconds"] == b["details"]["delay_seconds"]);
 }
 
-TEST_CASE("spec 7.5 #191: a V2 tag limit of 0 aborts and takes nothing") {
+TEST_CASE("SecureTaskConcurrencySlots: a V2 tag limit of 0 aborts and takes nothing") {
   ConcDb c;
   c.cmd({"global-limit", "create", "tag:zero", "--limit", "0"}, 0);
   const Json r = c.set(c.task({"--tags", "zero", "--state", "PENDING"}), "RUNNING",
@@ -53,7 +54,7 @@ TEST_CASE("spec 7.5 #191: a V2 tag limit of 0 aborts and takes nothing") {
   CHECK(c.leases() == 0);
 }
 
-TEST_CASE("spec 7.5 #192: a V2 tag slot is held by a lease naming the task run") {
+TEST_CASE("SecureTaskConcurrencySlots: a V2 tag slot is held by a lease naming the task run") {
   ConcDb c;
   c.cmd({"global-limit", "create", "tag:leased", "--limit", "5"}, 0);
   const std::string id = c.task({"--tags", "leased", "--state", "PENDING"});
@@ -69,7 +70,7 @@ TEST_CASE("spec 7.5 #192: a V2 tag slot is held by a lease naming the task run")
   CHECK(lease["expiration"] == "2125-12-08T12:00:00.000001+00:00");
 }
 
-TEST_CASE("spec 7.5 #193: V2 and V1 limits on different tags are both taken") {
+TEST_CASE("SecureTaskConcurrencySlots: V2 and V1 limits on different tags are both taken") {
   ConcDb c;
   c.cmd({"global-limit", "create", "tag:v2-tag", "--limit", "1"}, 0);
   c.cmd({"concurrency-limit", "create", "--tag", "v1-tag", "--limit", "1"}, 0);
@@ -84,7 +85,7 @@ TEST_CASE("spec 7.5 #193: V2 and V1 limits on different tags are both taken") {
   CHECK(c.leases() == 0);
 }
 
-TEST_CASE("spec 7.5 #194: an inactive V2 limit is ignored and the V1 limit applies") {
+TEST_CASE("SecureTaskConcurrencySlots: an inactive V2 limit is ignored and the V1 limit applies") {
   ConcDb c;
   c.cmd({"global-limit", "create", "tag:both", "--limit", "1", "--inactive"}, 0);
   c.cmd({"concurrency-limit", "create", "--tag", "both", "--limit", "1"}, 0);
@@ -95,7 +96,9 @@ TEST_CASE("spec 7.5 #194: an inactive V2 limit is ignored and the V1 limit appli
   CHECK(c.leases() == 0);
 }
 
-TEST_CASE("spec 7.5 #195: a failing release in cleanup fails the transition and leaks nothing") {
+TEST_CASE(
+    "SecureTaskConcurrencySlots: "
+    "a failing release in cleanup fails the transition and leaks nothing") {
   ConcDb c;
   c.cmd({"global-limit", "create", "tag:flaky", "--limit", "1"}, 0);
   const std::string id = c.task({"--tags", "flaky", "--state", "PENDING"});

@@ -1,4 +1,5 @@
-// Spec §7.5 items 185-189 (InstrumentFlowRunStateTransitions) and `runctl events`.
+// InstrumentFlowRunStateTransitions, after Prefect's
+// tests/server/orchestration/test_flow_run_instrumentation_policies.py, and `runctl events`.
 #include <future>
 
 #include "cli/concurrency_fixture.hpp"
@@ -37,7 +38,9 @@ std::string attach_flow(const ConcDb& c, const std::string& run_id, const std::s
   return flow_id;
 }
 
-TEST_CASE("spec 7.5 #185: an accepted transition emits prefect.flow-run.<name>") {
+TEST_CASE(
+    "InstrumentFlowRunStateTransitions: "
+    "an accepted transition emits prefect.flow-run.<name>") {
   ConcDb c;
   const std::string id = c.flow({"--state", "PENDING", "--name", "my-run"});
   const std::string flow_id = attach_flow(c, id, "my-flow");
@@ -60,7 +63,9 @@ TEST_CASE("spec 7.5 #185: an accepted transition emits prefect.flow-run.<name>")
                                       {"prefect.resource.name", "my-flow"}}}));
 }
 
-TEST_CASE("spec 7.5 #185: a state timestamp with microseconds keeps its fraction") {
+TEST_CASE(
+    "InstrumentFlowRunStateTransitions: "
+    "a state timestamp with microseconds keeps its fraction") {
   ConcDb c;
   const std::string id = c.flow({"--state", "PENDING"});
   c.now = "2026-01-01T12:00:01.250000Z";
@@ -69,7 +74,9 @@ TEST_CASE("spec 7.5 #185: a state timestamp with microseconds keeps its fraction
         "2026-01-01T12:00:01.250000+00:00");
 }
 
-TEST_CASE("spec 7.5 #186: the payload carries the intended transition and both states") {
+TEST_CASE(
+    "InstrumentFlowRunStateTransitions: "
+    "the payload carries the intended transition and both states") {
   ConcDb c;
   const std::string id = c.flow();
   const Json r = c.set(id, "RUNNING",
@@ -81,7 +88,9 @@ TEST_CASE("spec 7.5 #186: the payload carries the intended transition and both s
              {"validated_state", {{"type", "RUNNING"}, {"name", "custom"}, {"message", "foo"}}}});
 }
 
-TEST_CASE("spec 7.5 #187: follows names the previous state only when it is recent") {
+TEST_CASE(
+    "InstrumentFlowRunStateTransitions: "
+    "follows names the previous state only when it is recent") {
   struct Case {
     int minutes;
     bool follows;
@@ -103,7 +112,9 @@ TEST_CASE("spec 7.5 #187: follows names the previous state only when it is recen
   CHECK(last_event(c, id)["follows"].is_null());
 }
 
-TEST_CASE("spec 7.5 #188: a rejection's replacement is emitted; WAIT, ABORT and tasks are not") {
+TEST_CASE(
+    "InstrumentFlowRunStateTransitions: "
+    "a rejection's replacement is emitted; WAIT, ABORT and tasks are not") {
   ConcDb c;
   const std::string id = c.flow({"--state", "PENDING"});
   const Json fussy = test_rule(
@@ -135,7 +146,7 @@ TEST_CASE("spec 7.5 #188: a rejection's replacement is emitted; WAIT, ABORT and 
   CHECK(c.events() == before);
 }
 
-TEST_CASE("spec 7.5 #189: a deployed run names its flow, deployment and tags") {
+TEST_CASE("InstrumentFlowRunStateTransitions: a deployed run names its flow, deployment and tags") {
   ConcDb c;
   const std::string d =
       c.deployment({"--name", "my-deployment", "--flow-name", "my-flow", "--tags", "test"});

@@ -1,5 +1,6 @@
-// End to end through the runctl binary: CacheInsertion and CacheRetrieval (spec §7.4 items
-// 68-70, and the key-length quirk of §5.25).
+// End to end through the runctl binary: CacheInsertion and CacheRetrieval, after Prefect's
+// TestCachingBackendLogic (tests/server/orchestration/test_core_policy.py), and the key-length
+// quirk of CacheInsertion.
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -46,7 +47,7 @@ std::string cached_state_id(const CliDb& db, const std::string& key,
   return state ? state->id : "";
 }
 
-TEST_CASE("7.4.68 set and retrieve unexpired cached states") {
+TEST_CASE("CacheInsertion and CacheRetrieval: set and retrieve unexpired cached states") {
   struct Case {
     const char* label;
     std::string expiration;
@@ -134,7 +135,7 @@ TEST_CASE("CacheRetrieval: refresh_cache skips the cache") {
   CHECK(out["validated_state"]["name"] == "Running");
 }
 
-TEST_CASE("7.4.69 CacheInsertion requires a validated state (an error before validation escapes)") {
+TEST_CASE("CacheInsertion requires a validated state (an error before validation escapes)") {
   CliDb db;
   const std::string id =
       create_at(db, "task", plus({"--state", "RUNNING"}, cache_flags("cache-hit", kYesterday)));
@@ -151,7 +152,7 @@ TEST_CASE("7.4.69 CacheInsertion requires a validated state (an error before val
   CHECK(state_type(db.show(id)["state"]) == "RUNNING");
 }
 
-TEST_CASE("7.4.70 only COMPLETED states are cached") {
+TEST_CASE("CacheInsertion: only COMPLETED states are cached") {
   for (const std::string& proposed : kStateTypes) {
     if (proposed == "COMPLETED") continue;
     CAPTURE(proposed);

@@ -1,5 +1,6 @@
 // End to end through the runctl binary: EnforceCancellingToCancelledTransition and
-// BypassCancellingFlowRunsWithNoInfra (spec §7.4 items 142-149).
+// BypassCancellingFlowRunsWithNoInfra, after Prefect's TestHandleCancellingStateTransitions and
+// TestBypassCancellingFlowRunsWithNoInfra (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -46,8 +47,8 @@ void check_cancelled_instead(const CliDb& db, const std::string& id, const Json&
 // EnforceCancellingToCancelledTransition
 
 TEST_CASE(
-    "7.4.142 EnforceCancellingToCancelledTransition: CANCELLING -> each type but CANCELLED is "
-    "rejected") {
+    "EnforceCancellingToCancelledTransition: "
+    "CANCELLING -> each type but CANCELLED is rejected") {
   CliDb db;
   const std::string policy = only(db, "EnforceCancellingToCancelledTransition");
   for (const std::string& to : kAllButCancelled) {
@@ -64,7 +65,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.142 default CoreFlowPolicy: from CANCELLING only CANCELLED is accepted") {
+TEST_CASE("default CoreFlowPolicy: from CANCELLING only CANCELLED is accepted") {
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "CANCELLING"});
   Json rejected = set_state_later(db, id, "COMPLETED");
@@ -75,8 +76,7 @@ TEST_CASE("7.4.142 default CoreFlowPolicy: from CANCELLING only CANCELLED is acc
   CHECK(state_type(db.show(id)["state"]) == "CANCELLED");
 }
 
-TEST_CASE(
-    "7.4.143 EnforceCancellingToCancelledTransition: CANCELLED -> the same types is not rejected") {
+TEST_CASE("EnforceCancellingToCancelledTransition: CANCELLED -> the same types is not rejected") {
   CliDb db;
   const std::string policy = only(db, "EnforceCancellingToCancelledTransition");
   for (const std::string& to : kAllButCancelled) {
@@ -93,8 +93,8 @@ TEST_CASE(
 // BypassCancellingFlowRunsWithNoInfra
 
 TEST_CASE(
-    "7.4.144 BypassCancellingFlowRunsWithNoInfra: SCHEDULED without a pid -> CANCELLING becomes "
-    "CANCELLED") {
+    "BypassCancellingFlowRunsWithNoInfra: "
+    "SCHEDULED without a pid -> CANCELLING becomes CANCELLED") {
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "SCHEDULED"});
   Json out = set_state_later(db, id, "CANCELLING",
@@ -105,8 +105,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.145 BypassCancellingFlowRunsWithNoInfra: a suspended PAUSED run -> CANCELLING becomes "
-    "CANCELLED") {
+    "BypassCancellingFlowRunsWithNoInfra: "
+    "a suspended PAUSED run -> CANCELLING becomes CANCELLED") {
   CliDb db;
   const std::string id = create_flow_at(
       db, {"--state", "PAUSED", "--pause-reschedule", "true", "--infrastructure-pid", "my-pid-42"});
@@ -116,8 +116,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.146 BypassCancellingFlowRunsWithNoInfra: SCHEDULED named Resuming with a pid becomes "
-    "CANCELLED") {
+    "BypassCancellingFlowRunsWithNoInfra: "
+    "SCHEDULED named Resuming with a pid becomes CANCELLED") {
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "SCHEDULED", "--state-name", "Resuming",
                                              "--infrastructure-pid", "my-pid-42"});
@@ -126,7 +126,7 @@ TEST_CASE(
   check_cancelled_instead(db, id, out, kScheduledReason);
 }
 
-TEST_CASE("7.4.147 BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goes to CANCELLING") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goes to CANCELLING") {
   CliDb db;
   const std::string policy = only(db, "BypassCancellingFlowRunsWithNoInfra");
   for (const std::string name : {"Scheduled", "AwaitingRetry"}) {
@@ -145,8 +145,7 @@ TEST_CASE("7.4.147 BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goe
                           kScheduledReason);
 }
 
-TEST_CASE(
-    "7.4.148 BypassCancellingFlowRunsWithNoInfra: PAUSED without reschedule goes to CANCELLING") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: PAUSED without reschedule goes to CANCELLING") {
   CliDb db;
   const std::string id = create_flow_at(db, {"--state", "PAUSED"});
   Json out = set_state_later(db, id, "CANCELLING",
@@ -156,8 +155,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.149 BypassCancellingFlowRunsWithNoInfra: any other initial state (or none) goes to "
-    "CANCELLING") {
+    "BypassCancellingFlowRunsWithNoInfra: "
+    "any other initial state (or none) goes to CANCELLING") {
   CliDb db;
   const std::string policy = only(db, "BypassCancellingFlowRunsWithNoInfra");
   for (const std::string from :

@@ -1,8 +1,8 @@
 // Compiling a policy for one intended transition (lib/engine/chain.cpp through the built runctl):
-// spec §7.2 (Prefect's test_policies.py). What a policy compiled to is read from the --verbose
-// trace (its "compile" events, in the policy's order) and confirmed by the order the rules then
-// ran in: rule_signature and the side effects of their `record` actions. The policy files have
-// "transforms": [], so only the rules under test compile.
+// Prefect's TestPoliciesRespectOrdering (tests/server/orchestration/test_policies.py). What a
+// policy compiled to is read from the --verbose trace (its "compile" events, in the policy's order)
+// and confirmed by the order the rules then ran in: rule_signature and the side effects of their
+// `record` actions. The policy files have "transforms": [], so only the rules under test compile.
 #include <doctest/doctest.h>
 
 #include "cli_fixture.hpp"
@@ -58,8 +58,8 @@ std::vector<std::string> strings(const Json& array) {
 using Names = std::vector<std::string>;
 
 TEST_CASE(
-    "7.2.40 policy compile order: [First, Second] twice compiles the same list, [Second, First] "
-    "the reverse") {
+    "policies return rules in priority order: "
+    "[First, Second] twice compiles the same list, [Second, First] the reverse") {
   CliDb db;
   const Json first = recording_rule("First", "*", "*");
   const Json second = recording_rule("Second", "*", "*");
@@ -99,8 +99,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.2.41 rules with empty FROM/TO never enter: [Useless, Unenforceable, Valid] compiles to "
-    "[Valid]") {
+    "policies only return relevant rules: "
+    "[Useless, Unenforceable, Valid] compiles to [Valid]") {
   CliDb db;
   // Useless leaves `from` and `to` out (the empty set, as Prefect's defaults); Unenforceable
   // spells them as empty arrays. Both are accepted files.

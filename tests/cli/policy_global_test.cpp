@@ -1,8 +1,9 @@
-// The global transforms end to end (lib/rules/global.cpp through the built runctl): every item
-// of spec §7.3 (Prefect's test_global_policy.py) as a CLI test named after it, plus the default
-// policies on a whole life cycle and the timestamp-uniqueness difference between flows and tasks.
-// A policy file with "rules": [] and one transform isolates that transform, as Prefect's tests
-// enter it alone; "rules": [] and no "transforms" gives exactly the run kind's global policy.
+// The global transforms end to end (lib/rules/global.cpp through the built runctl): every case of
+// Prefect's tests/server/orchestration/test_global_policy.py as a CLI test named after the
+// transform it pins, plus the default policies on a whole life cycle and the timestamp-uniqueness
+// difference between flows and tasks. A policy file with "rules": [] and one transform isolates
+// that transform, as Prefect's tests enter it alone; "rules": [] and no "transforms" gives exactly
+// the run kind's global policy.
 #include <cstdio>
 #include <string>
 
@@ -58,9 +59,10 @@ std::size_t state_count(const CliDb& db, const std::string& id) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 7.3 items, each for both run kinds where Prefect parametrises on run_type
+// Prefect's test_global_policy.py cases, each for both run kinds where Prefect parametrises on
+// run_type
 
-TEST_CASE("7.3.42 SetRunStateType: null -> each of the 9 types sets state_type") {
+TEST_CASE("SetRunStateType: null -> each of the 9 types sets state_type") {
   CliDb db;
   for (std::string kind : {"flow", "task"})
     for (const char* type : kTypes) {
@@ -76,7 +78,7 @@ TEST_CASE("7.3.42 SetRunStateType: null -> each of the 9 types sets state_type")
     }
 }
 
-TEST_CASE("7.3.43 SetRunStateName: null -> SCHEDULED sets the proposal's name") {
+TEST_CASE("SetRunStateName: null -> SCHEDULED sets the proposal's name") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -89,7 +91,7 @@ TEST_CASE("7.3.43 SetRunStateName: null -> SCHEDULED sets the proposal's name") 
   }
 }
 
-TEST_CASE("7.3.44 SetRunStateTimestamp: null -> each type sets state_timestamp") {
+TEST_CASE("SetRunStateTimestamp: null -> each type sets state_timestamp") {
   CliDb db;
   for (std::string kind : {"flow", "task"})
     for (const char* type : kTypes) {
@@ -102,7 +104,7 @@ TEST_CASE("7.3.44 SetRunStateTimestamp: null -> each type sets state_timestamp")
     }
 }
 
-TEST_CASE("7.3.45 SetNextScheduledStartTime: null -> SCHEDULED at now+42 s records it") {
+TEST_CASE("SetNextScheduledStartTime: null -> SCHEDULED at now+42 s records it") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -115,7 +117,7 @@ TEST_CASE("7.3.45 SetNextScheduledStartTime: null -> SCHEDULED at now+42 s recor
   }
 }
 
-TEST_CASE("7.3.46 SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
+TEST_CASE("SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -129,7 +131,7 @@ TEST_CASE("7.3.46 SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
   }
 }
 
-TEST_CASE("7.3.47 SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses the timestamp") {
+TEST_CASE("SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses the timestamp") {
   CliDb db;
   for (std::string kind : {"flow", "task"})
     for (const char* type : {"PENDING", "RUNNING", "COMPLETED"}) {
@@ -143,7 +145,7 @@ TEST_CASE("7.3.47 SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses t
     }
 }
 
-TEST_CASE("7.3.48 SetExpectedStartTime: null -> SCHEDULED in 10 days uses the scheduled time") {
+TEST_CASE("SetExpectedStartTime: null -> SCHEDULED in 10 days uses the scheduled time") {
   CliDb db;
   const std::string in_ten_days = "2026-01-11T12:00:00.000000+00:00";
   for (std::string kind : {"flow", "task"}) {
@@ -157,7 +159,7 @@ TEST_CASE("7.3.48 SetExpectedStartTime: null -> SCHEDULED in 10 days uses the sc
   }
 }
 
-TEST_CASE("7.3.49 SetStartTime: PENDING -> RUNNING sets start_time") {
+TEST_CASE("SetStartTime: PENDING -> RUNNING sets start_time") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -168,7 +170,9 @@ TEST_CASE("7.3.49 SetStartTime: PENDING -> RUNNING sets start_time") {
   }
 }
 
-TEST_CASE("7.3.50 Increment run count: PENDING -> RUNNING takes run_count 0 -> 1") {
+TEST_CASE(
+    "IncrementFlowRunCount / IncrementTaskRunCount: "
+    "PENDING -> RUNNING takes run_count 0 -> 1") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -180,7 +184,9 @@ TEST_CASE("7.3.50 Increment run count: PENDING -> RUNNING takes run_count 0 -> 1
   }
 }
 
-TEST_CASE("7.3.51 Increment run count: PENDING -> RUNNING takes run_count 41 -> 42") {
+TEST_CASE(
+    "IncrementFlowRunCount / IncrementTaskRunCount: "
+    "PENDING -> RUNNING takes run_count 41 -> 42") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -192,7 +198,7 @@ TEST_CASE("7.3.51 Increment run count: PENDING -> RUNNING takes run_count 41 -> 
   }
 }
 
-TEST_CASE("7.3.52 IncrementRunTime: RUNNING 42 s then COMPLETED adds 42 s") {
+TEST_CASE("IncrementRunTime: RUNNING 42 s then COMPLETED adds 42 s") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -203,7 +209,7 @@ TEST_CASE("7.3.52 IncrementRunTime: RUNNING 42 s then COMPLETED adds 42 s") {
   }
 }
 
-TEST_CASE("7.3.53 IncrementRunTime: PENDING then COMPLETED adds nothing") {
+TEST_CASE("IncrementRunTime: PENDING then COMPLETED adds nothing") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -213,7 +219,7 @@ TEST_CASE("7.3.53 IncrementRunTime: PENDING then COMPLETED adds nothing") {
   }
 }
 
-TEST_CASE("7.3.54 SetEndTime: RUNNING -> each final type sets end_time") {
+TEST_CASE("SetEndTime: RUNNING -> each final type sets end_time") {
   CliDb db;
   for (std::string kind : {"flow", "task"})
     for (const char* type : kFinal) {
@@ -228,7 +234,7 @@ TEST_CASE("7.3.54 SetEndTime: RUNNING -> each final type sets end_time") {
     }
 }
 
-TEST_CASE("7.3.55 SetEndTime: each final type -> RUNNING with end_time preset clears it") {
+TEST_CASE("SetEndTime: each final type -> RUNNING with end_time preset clears it") {
   CliDb db;
   for (std::string kind : {"flow", "task"})
     for (const char* type : kFinal) {
@@ -245,7 +251,7 @@ TEST_CASE("7.3.55 SetEndTime: each final type -> RUNNING with end_time preset cl
     }
 }
 
-TEST_CASE("7.3.56 SetEndTime: COMPLETED -> FAILED keeps the end_time preset to dt") {
+TEST_CASE("SetEndTime: COMPLETED -> FAILED keeps the end_time preset to dt") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
@@ -271,7 +277,7 @@ struct Subflow {
   }
 };
 
-TEST_CASE("7.3.57 UpdateSubflowParentTask: subflow RUNNING -> FAILED fails its parent task run") {
+TEST_CASE("UpdateSubflowParentTask: subflow RUNNING -> FAILED fails its parent task run") {
   CliDb db;
   Subflow s(db);
   REQUIRE(db.show(s.parent_task)["state"]["type"] == "RUNNING");
@@ -295,14 +301,13 @@ TEST_CASE("7.3.57 UpdateSubflowParentTask: subflow RUNNING -> FAILED fails its p
   CHECK(r["validated_state"]["state_details"]["child_flow_run_id"].is_null());
 }
 
-TEST_CASE(
-    "7.3.57 UpdateSubflowParentTask: the parent task run's new state is the fresh copy itself") {
+TEST_CASE("UpdateSubflowParentTask: the parent task run's new state is the fresh copy itself") {
   // Prefect forces the parent task run into the subflow state's fresh_copy(): a new id and
   // timestamp now. The nested orchestration proposes that very state, and validation writes the
-  // proposal's id and timestamp, so the task's state row is the copy: same id, stamped now
-  // (not the subflow state's timestamp, which G1 moved 1 us later here). runctl's ids are
-  // random, so this checks how the ids relate; tests/unit/store_services_test.cpp checks, with
-  // counted ids, that the one written is the one UpdateSubflowParentTask minted.
+  // proposal's id and timestamp, so the task's state row is the copy: same id, stamped now (not the
+  // subflow state's timestamp, which EnsureFlowRunStateTimestampIsUnique moved 1 us later here).
+  // runctl's ids are random, so this checks how the ids relate; tests/unit/store_services_test.cpp
+  // checks, with counted ids, that the one written is the one UpdateSubflowParentTask minted.
   CliDb db;
   Subflow s(db);
   // A second subflow state at kT, so the one proposed below is moved to kT + 1 us. No transforms:
@@ -333,8 +338,7 @@ TEST_CASE(
   CHECK(state_count(db, s.parent_task) == states_before + 1);
 }
 
-TEST_CASE(
-    "7.3.58 UpdateSubflowStateDetails: the subflow's FAILED state points at its parent task") {
+TEST_CASE("UpdateSubflowStateDetails: the subflow's FAILED state points at its parent task") {
   CliDb db;
   Subflow s(db);
   const Json r = set_at(db, s.subflow, "FAILED", kT, only(db, "UpdateSubflowStateDetails"));
@@ -346,7 +350,7 @@ TEST_CASE(
   CHECK(db.show(s.parent_task)["state"]["type"] == "RUNNING");
 }
 
-TEST_CASE("7.3.59 RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears resuming") {
+TEST_CASE("RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears resuming") {
   CliDb db;
   for (const char* initial : {"PAUSED", "PENDING"}) {
     CAPTURE(initial);
@@ -358,7 +362,7 @@ TEST_CASE("7.3.59 RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears r
   }
 }
 
-TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resuming keeps 42") {
+TEST_CASE("IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resuming keeps 42") {
   CliDb db;
   for (const char* initial : {"PAUSED", "PENDING"}) {
     CAPTURE(initial);
@@ -385,7 +389,8 @@ TEST_CASE("IncrementFlowRunCount: an api-version before 0.8.4 counts even while 
   set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.3\""});
   const Json run = db.show(id);
   CHECK(run["run_count"] == 43);
-  CHECK(run["empirical_policy"]["resuming"] == true);  // G14 also skips old clients
+  // RemoveResumingIndicator also skips old clients.
+  CHECK(run["empirical_policy"]["resuming"] == true);
 }
 
 TEST_CASE("GlobalFlowPolicy: resuming with api-version 0.8.4 neither counts nor keeps the flag") {

@@ -1,5 +1,6 @@
 // End to end through the runctl binary: HandlePausingFlows and HandleResumingPausedFlows
-// (spec §7.4 items 129-138).
+// (after Prefect's TestPausingFlows and TestResumingFlows in
+// tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -25,8 +26,7 @@ Json policy_of(const CliDb& db, const std::string& id) {
 // ---------------------------------------------------------------------------------------------
 // HandlePausingFlows
 
-TEST_CASE(
-    "7.4.129 HandlePausingFlows: suspending (pause_reschedule) without a deployment is aborted") {
+TEST_CASE("HandlePausingFlows: suspending (pause_reschedule) without a deployment is aborted") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "RUNNING"});
   Json out =
@@ -39,7 +39,7 @@ TEST_CASE(
   CHECK(policy_of(db, id)["pause_keys"] == Json::array());
 }
 
-TEST_CASE("7.4.129 HandlePausingFlows: subflows cannot be suspended, even with a deployment") {
+TEST_CASE("HandlePausingFlows: subflows cannot be suspended, even with a deployment") {
   CliDb db;
   const std::string parent = create_at(db, "task", {});
   const std::string id = create_at(
@@ -52,7 +52,7 @@ TEST_CASE("7.4.129 HandlePausingFlows: subflows cannot be suspended, even with a
   CHECK(reason(out) == "Cannot suspend subflows.");
 }
 
-TEST_CASE("7.4.130 HandlePausingFlows: suspending with a deployment is accepted") {
+TEST_CASE("HandlePausingFlows: suspending with a deployment is accepted") {
   CliDb db;
   const std::string id =
       create_at(db, "flow", {"--state", "RUNNING", "--deployment-id", kDeployment});
@@ -66,7 +66,7 @@ TEST_CASE("7.4.130 HandlePausingFlows: suspending with a deployment is accepted"
   CHECK(policy_of(db, id)["pause_keys"].size() == 1);
 }
 
-TEST_CASE("7.4.131 HandlePausingFlows: the pause key is added to pause_keys") {
+TEST_CASE("HandlePausingFlows: the pause key is added to pause_keys") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "RUNNING"});
   REQUIRE(policy_of(db, id)["pause_keys"] == Json::array());
@@ -91,7 +91,7 @@ TEST_CASE("HandlePausingFlows: without a pause key a random UUID4 is recorded") 
   CHECK(key[14] == '4');
 }
 
-TEST_CASE("7.4.132 HandlePausingFlows: a second identical pause on the same run is rejected") {
+TEST_CASE("HandlePausingFlows: a second identical pause on the same run is rejected") {
   CliDb db;
   const std::string policy = only(db, "HandlePausingFlows");
   const std::string id = create_at(db, "flow", {"--state", "RUNNING"});
@@ -121,7 +121,7 @@ TEST_CASE(
   CHECK(reason(out) == "This suspend has already fired.");
 }
 
-TEST_CASE("7.4.133 HandlePausingFlows: only RUNNING flow runs can pause") {
+TEST_CASE("HandlePausingFlows: only RUNNING flow runs can pause") {
   CliDb db;
   const std::string policy = only(db, "HandlePausingFlows");
   std::vector<std::string> initials = kStateTypes;
@@ -152,7 +152,7 @@ TEST_CASE("7.4.133 HandlePausingFlows: only RUNNING flow runs can pause") {
 // ---------------------------------------------------------------------------------------------
 // HandleResumingPausedFlows
 
-TEST_CASE("7.4.134 HandleResumingPausedFlows: a suspended run without a deployment cannot resume") {
+TEST_CASE("HandleResumingPausedFlows: a suspended run without a deployment cannot resume") {
   CliDb db;
   const std::string id = create_at(db, "flow",
                                    {"--state", "PAUSED", "--pause-timeout", kFiveMinutesAfterLater,
@@ -169,7 +169,7 @@ TEST_CASE("7.4.134 HandleResumingPausedFlows: a suspended run without a deployme
   CHECK(out["finalization_signature"] == Json{"HandleResumingPausedFlows"});
 }
 
-TEST_CASE("7.4.135 HandleResumingPausedFlows: a blocking pause can be left without a deployment") {
+TEST_CASE("HandleResumingPausedFlows: a blocking pause can be left without a deployment") {
   CliDb db;
   const std::string id =
       create_at(db, "flow", {"--state", "PAUSED", "--pause-timeout", kFiveMinutesAfterLater});
@@ -180,8 +180,8 @@ TEST_CASE("7.4.135 HandleResumingPausedFlows: a blocking pause can be left witho
 }
 
 TEST_CASE(
-    "7.4.136 HandleResumingPausedFlows: PAUSED may only go to RUNNING, SCHEDULED or a terminal "
-    "state") {
+    "HandleResumingPausedFlows: "
+    "PAUSED may only go to RUNNING, SCHEDULED or a terminal state") {
   CliDb db;
   const std::string policy = only(db, "HandleResumingPausedFlows");
   for (const std::string& to : kStateTypes) {
@@ -202,7 +202,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.137 HandleResumingPausedFlows: a timed-out pause fails the run") {
+TEST_CASE("HandleResumingPausedFlows: a timed-out pause fails the run") {
   CliDb db;
   const std::string id = create_at(db, "flow",
                                    {"--state", "PAUSED", "--deployment-id", kDeployment,
@@ -230,7 +230,7 @@ TEST_CASE("HandleResumingPausedFlows: a resume proposal named Resuming after the
   CHECK(out["validated_state"]["message"] == "The flow was resuming and never resumed.");
 }
 
-TEST_CASE("7.4.138 HandleResumingPausedFlows: leaving PAUSED in time marks the run as resuming") {
+TEST_CASE("HandleResumingPausedFlows: leaving PAUSED in time marks the run as resuming") {
   CliDb db;
   const std::string id = create_at(db, "flow",
                                    {"--state", "PAUSED", "--deployment-id", kDeployment,

@@ -1,4 +1,5 @@
-// End to end through the runctl binary: PreventPendingTransitions (spec §7.4 items 111-115).
+// End to end through the runctl binary: PreventPendingTransitions, after Prefect's
+// TestPreventPendingTransitions (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -29,9 +30,7 @@ bool banned(const std::string& type) {
   return std::find(kBanned.begin(), kBanned.end(), type) != kBanned.end();
 }
 
-TEST_CASE(
-    "7.4.111 PreventPendingTransitions: CANCELLING/CANCELLED/RUNNING/PENDING -> PENDING is "
-    "aborted") {
+TEST_CASE("PreventPendingTransitions: CANCELLING/CANCELLED/RUNNING/PENDING -> PENDING is aborted") {
   CliDb db;
   const std::string policy = only_pending_rule(db);
   for (const std::string kind : {"flow", "task"}) {
@@ -50,7 +49,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.112 PreventPendingTransitions: every other ordered pair of types is accepted") {
+TEST_CASE("PreventPendingTransitions: every other ordered pair of types is accepted") {
   CliDb db;
   const std::string policy = only_pending_rule(db);
   for (const std::string& from : kStateTypes) {
@@ -66,9 +65,7 @@ TEST_CASE("7.4.112 PreventPendingTransitions: every other ordered pair of types 
   }
 }
 
-TEST_CASE(
-    "7.4.113 PreventPendingTransitions: Pending -> Submitting -> InfrastructurePending is "
-    "accepted") {
+TEST_CASE("PreventPendingTransitions: Pending -> Submitting -> InfrastructurePending is accepted") {
   CliDb db;
   const std::string policy = only_pending_rule(db);
   const std::string id = create_at(db, "flow", {"--state", "PENDING"});
@@ -87,7 +84,7 @@ TEST_CASE(
   CHECK(skip["_exit_code"] == 0);
 }
 
-TEST_CASE("7.4.114 PreventPendingTransitions: Pending -> Pending and back to Pending are aborted") {
+TEST_CASE("PreventPendingTransitions: Pending -> Pending and back to Pending are aborted") {
   CliDb db;
   const std::string policy = only_pending_rule(db);
   for (const std::string initial : {"Pending", "Submitting", "InfrastructurePending"}) {
@@ -100,9 +97,7 @@ TEST_CASE("7.4.114 PreventPendingTransitions: Pending -> Pending and back to Pen
   }
 }
 
-TEST_CASE(
-    "7.4.115 PreventPendingTransitions: Pending (lease, scheduled time) -> Submitting carries "
-    "both") {
+TEST_CASE("PreventPendingTransitions: Pending (lease, scheduled time) -> Submitting carries both") {
   CliDb db;
   const std::string lease = "6f1d2c3b-0000-4000-8000-0000000000aa";
   const std::string id = create_at(db, "flow",

@@ -1,6 +1,7 @@
 // End to end through the runctl binary: RetryFailedFlows (with the manual retries of
-// HandleFlowTerminalStateTransitions), RetryFailedTasks and RenameReruns (spec §7.4 items 71-78
-// and 85-96).
+// HandleFlowTerminalStateTransitions), RetryFailedTasks and RenameReruns, after Prefect's
+// TestFlowRetryingRule, TestManualFlowRetries, TestTaskRetryingRule and TestRenameRetryingStates
+// (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -47,7 +48,7 @@ std::string running_flow(const CliDb& db, int retries, int run_count,
   return id;
 }
 
-TEST_CASE("7.4.71 RetryFailedFlows: run_count 1 of 1 retries is rejected into AwaitingRetry") {
+TEST_CASE("RetryFailedFlows: run_count 1 of 1 retries is rejected into AwaitingRetry") {
   CliDb db;
   const std::string id = running_flow(db, 1, 1);
   Json out = set_state_at(db, kNow, id, "FAILED",
@@ -65,7 +66,7 @@ TEST_CASE("7.4.71 RetryFailedFlows: run_count 1 of 1 retries is rejected into Aw
   CHECK(run["state"]["name"] == "AwaitingRetry");
 }
 
-TEST_CASE("7.4.72 RetryFailedFlows: run_count 2 of 1 retries is accepted as FAILED") {
+TEST_CASE("RetryFailedFlows: run_count 2 of 1 retries is accepted as FAILED") {
   CliDb db;
   const std::string id = running_flow(db, 1, 2);
   Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
@@ -74,7 +75,7 @@ TEST_CASE("7.4.72 RetryFailedFlows: run_count 2 of 1 retries is accepted as FAIL
   CHECK(state_type(db.show(id)["state"]) == "FAILED");
 }
 
-TEST_CASE("7.4.73 RetryFailedFlows: an automatic retry sets retry_type in_process") {
+TEST_CASE("RetryFailedFlows: an automatic retry sets retry_type in_process") {
   CliDb db;
   const std::string id = running_flow(db, 3, 2, {"--pause-keys", "a,b"});
   db.update_run(id, [](Run& run) { run.empirical_policy["resuming"] = true; });
@@ -87,7 +88,7 @@ TEST_CASE("7.4.73 RetryFailedFlows: an automatic retry sets retry_type in_proces
   CHECK(policy["retries"] == 3);
 }
 
-TEST_CASE("7.4.74 RetryFailedFlows: exhausted retries clear retry_type") {
+TEST_CASE("RetryFailedFlows: exhausted retries clear retry_type") {
   CliDb db;
   const std::string id = running_flow(db, 1, 2);
   db.update_run(id, [](Run& run) { run.empirical_policy["retry_type"] = "in_process"; });
@@ -181,7 +182,7 @@ std::string failed_flow(const CliDb& db, int retries, int run_count, bool deploy
   return id;
 }
 
-TEST_CASE("7.4.75 manual flow retry: an arbitrary state name is accepted") {
+TEST_CASE("HandleFlowTerminalStateTransitions: a manual retry may use an arbitrary state name") {
   CliDb db;
   const std::string id = failed_flow(db, 1, 2, true);
   Json out = set_state_at(
@@ -192,7 +193,7 @@ TEST_CASE("7.4.75 manual flow retry: an arbitrary state name is accepted") {
   CHECK(db.show(id)["run_count"] == 2);
 }
 
-TEST_CASE("7.4.76 manual flow retry: not without a deployment") {
+TEST_CASE("HandleFlowTerminalStateTransitions: no manual retry without a deployment") {
   CliDb db;
   const std::string id = failed_flow(db, 1, 2, false);
   Json out = set_state_at(
@@ -204,7 +205,9 @@ TEST_CASE("7.4.76 manual flow retry: not without a deployment") {
   CHECK(db.show(id)["run_count"] == 2);
 }
 
-TEST_CASE("7.4.77 manual flow retry works even when exceeding max retries") {
+TEST_CASE(
+    "HandleFlowTerminalStateTransitions: "
+    "a manual retry works even when exceeding max retries") {
   for (const auto& k : {std::pair{1, 2}, std::pair{10, 3}}) {
     // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
     const int retries = k.first, run_count = k.second;
@@ -219,7 +222,9 @@ TEST_CASE("7.4.77 manual flow retry works even when exceeding max retries") {
   }
 }
 
-TEST_CASE("7.4.78 manual flow retry: retry_type reschedule, and null for FAILED -> FAILED") {
+TEST_CASE(
+    "HandleFlowTerminalStateTransitions: "
+    "a manual retry sets retry_type reschedule, FAILED -> FAILED null") {
   CliDb db;
   const std::string rescheduled = failed_flow(db, 1, 2, true);
   Json out = set_state_at(
@@ -265,7 +270,7 @@ Json fail_task(const CliDb& db, const std::string& id, std::vector<std::string> 
   return set_state_at(db, kNow, id, "FAILED", extra);
 }
 
-TEST_CASE("7.4.85 RetryFailedTasks: run_count 2 of 2 retries is rejected into AwaitingRetry") {
+TEST_CASE("RetryFailedTasks: run_count 2 of 2 retries is rejected into AwaitingRetry") {
   CliDb db;
   const std::string id = running_task(db, 2, 2);
   Json out = fail_task(db, id, {"--message", "task failed"});
@@ -278,7 +283,7 @@ TEST_CASE("7.4.85 RetryFailedTasks: run_count 2 of 2 retries is rejected into Aw
   CHECK(state_type(db.show(id)["state"]) == "SCHEDULED");
 }
 
-TEST_CASE("7.4.86 RetryFailedTasks uses the configured delay") {
+TEST_CASE("RetryFailedTasks uses the configured delay") {
   CliDb db;
   const std::string id = running_task(db, 2, 2, {"--retry-delay", "10"});
   Json out = fail_task(db, id);
@@ -287,7 +292,7 @@ TEST_CASE("7.4.86 RetryFailedTasks uses the configured delay") {
         "2026-01-01T12:00:10.000000+00:00");
 }
 
-TEST_CASE("7.4.87 RetryFailedTasks uses the configured delay of each attempt") {
+TEST_CASE("RetryFailedTasks uses the configured delay of each attempt") {
   const int delays[] = {2, 3, 5, 7, 11};
   for (int retry = 1; retry <= 5; ++retry) {
     CAPTURE(retry);
@@ -299,7 +304,7 @@ TEST_CASE("7.4.87 RetryFailedTasks uses the configured delay of each attempt") {
   }
 }
 
-TEST_CASE("7.4.88 RetryFailedTasks falls back to the last delay") {
+TEST_CASE("RetryFailedTasks falls back to the last delay") {
   CliDb db;
   const std::string id = running_task(db, 6, 6, {"--retry-delay", "2,3,5,7"});
   Json out = fail_task(db, id);
@@ -307,7 +312,7 @@ TEST_CASE("7.4.88 RetryFailedTasks falls back to the last delay") {
   CHECK(retry_delay(out) == 7);
 }
 
-TEST_CASE("7.4.89 RetryFailedTasks: retries can jitter sleeps (seeded delay within the bounds)") {
+TEST_CASE("RetryFailedTasks: retries can jitter sleeps (seeded delay within the bounds)") {
   // Prefect's test replaces the jitter with avg * (1 + factor) = 100 s, the upper bound; the real
   // draw for delay 10 and factor 9 lies in [10 * log2(2^10 / (2^10 - 1)), 100].
   const double lower = 10 * std::log2(1024.0 / 1023.0);
@@ -341,7 +346,7 @@ TEST_CASE("RetryFailedTasks: --seed N jitters as Prefect does after random.seed(
   CHECK(std::abs(retry_delay(out) - 1.456936) < 1e-7);
 }
 
-TEST_CASE("7.4.90 RetryFailedTasks: jitter with no delay does not divide by zero") {
+TEST_CASE("RetryFailedTasks: jitter with no delay does not divide by zero") {
   CliDb db;
   const std::string id = running_task(db, 2, 1, {"--retry-jitter-factor", "0.5"});
   Json out = fail_task(db, id);
@@ -350,7 +355,7 @@ TEST_CASE("7.4.90 RetryFailedTasks: jitter with no delay does not divide by zero
   CHECK(retry_delay(out) == 0);
 }
 
-TEST_CASE("7.4.91 RetryFailedTasks stops retrying eventually") {
+TEST_CASE("RetryFailedTasks stops retrying eventually") {
   CliDb db;
   const std::string id = running_task(db, 2, 3);
   Json out = fail_task(db, id);
@@ -358,7 +363,7 @@ TEST_CASE("7.4.91 RetryFailedTasks stops retrying eventually") {
   CHECK(state_type(out["validated_state"]) == "FAILED");
 }
 
-TEST_CASE("7.4.92 RetryFailedTasks: a proposal with retriable=false is not retried") {
+TEST_CASE("RetryFailedTasks: a proposal with retriable=false is not retried") {
   CliDb db;
   const std::string id = running_task(db, 2, 1);
   Json out = fail_task(db, id, {"--details", R"({"retriable": false})"});
@@ -366,7 +371,7 @@ TEST_CASE("7.4.92 RetryFailedTasks: a proposal with retriable=false is not retri
   CHECK(state_type(out["validated_state"]) == "FAILED");
 }
 
-TEST_CASE("7.4.93 RetryFailedTasks: a manual retry works even when not retriable") {
+TEST_CASE("RetryFailedTasks: a manual retry works even when not retriable") {
   CliDb db;
   const std::string id = running_task(db, 2, 1);
   Json out = fail_task(db, id, {"--name", "AwaitingRetry", "--details", R"({"retriable": false})"});
@@ -407,7 +412,7 @@ TEST_CASE("RetryFailedTasks in the default policy: retry, rerun as Retrying, fai
 // ---------------------------------------------------------------------------------------------
 // RenameReruns
 
-TEST_CASE("7.4.94 RenameReruns: rerun states get renamed") {
+TEST_CASE("RenameReruns: rerun states get renamed") {
   CliDb db;
   const std::string id = create_at(db, "task", {"--state", "SCHEDULED", "--retries", "2"});
   set_run_count(db, id, 2);
@@ -417,7 +422,7 @@ TEST_CASE("7.4.94 RenameReruns: rerun states get renamed") {
   CHECK(out["validated_state"]["name"] == "Rerunning");
 }
 
-TEST_CASE("7.4.95 RenameReruns: retried states get renamed") {
+TEST_CASE("RenameReruns: retried states get renamed") {
   CliDb db;
   const std::string id =
       create_at(db, "task", {"--state", "SCHEDULED", "--state-name", "AwaitingRetry"});
@@ -426,7 +431,7 @@ TEST_CASE("7.4.95 RenameReruns: retried states get renamed") {
   CHECK(out["validated_state"]["name"] == "Retrying");
 }
 
-TEST_CASE("7.4.96 RenameReruns: no rename on the first run") {
+TEST_CASE("RenameReruns: no rename on the first run") {
   CliDb db;
   const std::string id = create_at(db, "task", {"--state", "SCHEDULED"});
   Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});

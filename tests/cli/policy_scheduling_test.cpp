@@ -1,5 +1,7 @@
 // End to end through the runctl binary: WaitForScheduledTime, CopyScheduledTime and
-// EnsureOnlyScheduledFlowsMarkedLate (spec §7.4 items 61-65 and 108-110).
+// EnsureOnlyScheduledFlowsMarkedLate, after Prefect's TestWaitForScheduledTimeRule,
+// TestCopyScheduledTime and TestEnsureOnlyScheduledFlowMarkedLate
+// (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -33,7 +35,7 @@ std::vector<std::string> state_scheduled_at(const std::string& type, const std::
 // ---------------------------------------------------------------------------------------------
 // WaitForScheduledTime
 
-TEST_CASE("7.4.61 WaitForScheduledTime: running after the scheduled start time is not delayed") {
+TEST_CASE("WaitForScheduledTime: running after the scheduled start time is not delayed") {
   for (const std::string& kind : kKinds) {
     for (const std::string initial : {"SCHEDULED", "PENDING"}) {
       CAPTURE(kind);
@@ -51,7 +53,7 @@ TEST_CASE("7.4.61 WaitForScheduledTime: running after the scheduled start time i
   }
 }
 
-TEST_CASE("7.4.62 WaitForScheduledTime: running before the scheduled start time is delayed") {
+TEST_CASE("WaitForScheduledTime: running before the scheduled start time is delayed") {
   for (const std::string& kind : kKinds) {
     for (const std::string initial : {"SCHEDULED", "PENDING"}) {
       CAPTURE(kind);
@@ -76,7 +78,7 @@ TEST_CASE("7.4.62 WaitForScheduledTime: running before the scheduled start time 
   }
 }
 
-TEST_CASE("7.4.63 WaitForScheduledTime does not fire against other state types") {
+TEST_CASE("WaitForScheduledTime does not fire against other state types") {
   for (const std::string& kind : kKinds) {
     for (const std::string& proposed : kTerminal) {
       CAPTURE(kind);
@@ -93,7 +95,7 @@ TEST_CASE("7.4.63 WaitForScheduledTime does not fire against other state types")
   }
 }
 
-TEST_CASE("WaitForScheduledTime rounds the delay as Prefect does (C.3)") {
+TEST_CASE("WaitForScheduledTime rounds the delay as Prefect does") {
   struct Case {
     const char* scheduled;
     int exit_code;
@@ -133,7 +135,7 @@ TEST_CASE("WaitForScheduledTime in the default policies: a run waits, then start
 // ---------------------------------------------------------------------------------------------
 // CopyScheduledTime
 
-TEST_CASE("7.4.64 CopyScheduledTime: the scheduled time is copied from SCHEDULED to PENDING") {
+TEST_CASE("CopyScheduledTime: the scheduled time is copied from SCHEDULED to PENDING") {
   for (const std::string& kind : kKinds) {
     CAPTURE(kind);
     CliDb db;
@@ -160,7 +162,7 @@ TEST_CASE("CopyScheduledTime keeps a scheduled time the PENDING proposal already
         "2026-01-01T12:05:00.000000+00:00");
 }
 
-TEST_CASE("7.4.65 CopyScheduledTime: the scheduled time is not copied for other transitions") {
+TEST_CASE("CopyScheduledTime: the scheduled time is not copied for other transitions") {
   for (const std::string& kind : kKinds) {
     std::vector<std::string> targets = kTerminal;
     targets.push_back("RUNNING");
@@ -193,7 +195,7 @@ TEST_CASE("CopyScheduledTime in the default flow policy") {
 // ---------------------------------------------------------------------------------------------
 // EnsureOnlyScheduledFlowsMarkedLate
 
-TEST_CASE("7.4.108 EnsureOnlyScheduledFlowsMarkedLate: only scheduled flows can be marked late") {
+TEST_CASE("EnsureOnlyScheduledFlowsMarkedLate: only scheduled flows can be marked late") {
   for (const std::string initial : {"RUNNING", "PENDING", "COMPLETED", "FAILED", "CANCELLING"}) {
     CAPTURE(initial);
     CliDb db;
@@ -209,7 +211,7 @@ TEST_CASE("7.4.108 EnsureOnlyScheduledFlowsMarkedLate: only scheduled flows can 
   }
 }
 
-TEST_CASE("7.4.109 EnsureOnlyScheduledFlowsMarkedLate: a SCHEDULED flow can be marked late") {
+TEST_CASE("EnsureOnlyScheduledFlowsMarkedLate: a SCHEDULED flow can be marked late") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "SCHEDULED"});
   Json out = set_state_at(db, kNow, id, "SCHEDULED",
@@ -220,7 +222,7 @@ TEST_CASE("7.4.109 EnsureOnlyScheduledFlowsMarkedLate: a SCHEDULED flow can be m
   CHECK(db.show(id)["state_name"] == "Late");
 }
 
-TEST_CASE("7.4.110 EnsureOnlyScheduledFlowsMarkedLate: a Late flow is not marked late again") {
+TEST_CASE("EnsureOnlyScheduledFlowsMarkedLate: a Late flow is not marked late again") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "SCHEDULED", "--state-name", "Late"});
   const std::string before = db.show(id)["state"]["id"];

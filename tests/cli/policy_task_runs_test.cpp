@@ -1,6 +1,8 @@
 // End to end through the runctl binary: PreventRunningTasksFromStoppedFlows,
 // UpdateFlowRunTrackerOnTasks (with HandleTaskTerminalStateTransitions), CopyTaskParametersID and
-// EnqueueScheduledTasks (spec §7.4 items 66-67, 79-84 and 139-141, and §5.29).
+// EnqueueScheduledTasks, after Prefect's TestCopyTaskParametersID,
+// TestUpdatingFlowRunTrackerOnTasks, TestPermitRerunningFailedTaskRuns and
+// TestPreventRunningTasksFromStoppedFlows (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -23,7 +25,7 @@ const char* const kNotRunning = "The enclosing flow must be running to begin tas
 // ---------------------------------------------------------------------------------------------
 // PreventRunningTasksFromStoppedFlows
 
-TEST_CASE("7.4.139 PreventRunningTasksFromStoppedFlows allows task runs of a running flow") {
+TEST_CASE("PreventRunningTasksFromStoppedFlows allows task runs of a running flow") {
   CliDb db;
   const std::string flow = create_at(db, "flow", {"--state", "RUNNING"});
   const std::string task = create_at(db, "task", {"--flow-run", flow, "--state", "PENDING"});
@@ -34,7 +36,7 @@ TEST_CASE("7.4.139 PreventRunningTasksFromStoppedFlows allows task runs of a run
   CHECK(state_type(out["validated_state"]) == "RUNNING");
 }
 
-TEST_CASE("7.4.140 PreventRunningTasksFromStoppedFlows prevents tasks of stopped flows running") {
+TEST_CASE("PreventRunningTasksFromStoppedFlows prevents tasks of stopped flows running") {
   for (const std::string& flow_type : kStateTypes) {
     if (flow_type == "RUNNING") continue;
     CAPTURE(flow_type);
@@ -61,7 +63,7 @@ TEST_CASE("7.4.140 PreventRunningTasksFromStoppedFlows prevents tasks of stopped
   }
 }
 
-TEST_CASE("7.4.141 PreventRunningTasksFromStoppedFlows does not reuse the paused flow state's id") {
+TEST_CASE("PreventRunningTasksFromStoppedFlows does not reuse the paused flow state's id") {
   CliDb db;
   const std::string flow = create_at(db, "flow",
                                      {"--state", "PAUSED", "--pause-timeout", kPauseTimeout,
@@ -119,7 +121,7 @@ TEST_CASE("PreventRunningTasksFromStoppedFlows in the default task policy") {
 // ---------------------------------------------------------------------------------------------
 // UpdateFlowRunTrackerOnTasks
 
-TEST_CASE("7.4.79 UpdateFlowRunTrackerOnTasks: task runs track their flow run's run_count") {
+TEST_CASE("UpdateFlowRunTrackerOnTasks: task runs track their flow run's run_count") {
   for (int flow_run_count : {5, 42}) {
     std::vector<std::string> initials = kStateTypes;
     initials.push_back("NONE");
@@ -142,7 +144,7 @@ TEST_CASE("7.4.79 UpdateFlowRunTrackerOnTasks: task runs track their flow run's 
   }
 }
 
-TEST_CASE("7.4.80 UpdateFlowRunTrackerOnTasks raises an informative error on a missing flow run" *
+TEST_CASE("UpdateFlowRunTrackerOnTasks raises an informative error on a missing flow run" *
           RUNCTL_SQLITE_ONLY("PostgreSQL enforces the task run's foreign key to its flow run, so "
                              "no task run can outlive it")) {
   CliDb db;
@@ -184,7 +186,9 @@ struct Rerun {
   }
 };
 
-TEST_CASE("7.4.81 rerunning a failed task bypasses terminal protection when the flow is retrying") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "rerunning a failed task bypasses terminal protection when the flow is retrying") {
   Rerun r(4, 2, 2, 10);
   Json out = r.rerun();
   CHECK(out["_exit_code"] == 0);
@@ -194,7 +198,9 @@ TEST_CASE("7.4.81 rerunning a failed task bypasses terminal protection when the 
   CHECK(run["flow_run_run_count"] == 4);
 }
 
-TEST_CASE("7.4.82 a failed task can run again even if it exceeds the flow's run count") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "a failed task can run again even if it exceeds the flow's run count") {
   Rerun r(3, 3, 2, 10, {"--data", R"("test")"});
   Json out = r.rerun();
   CHECK(out["_exit_code"] == 0);
@@ -205,7 +211,9 @@ TEST_CASE("7.4.82 a failed task can run again even if it exceeds the flow's run 
   CHECK(run["flow_run_run_count"] == 3);
 }
 
-TEST_CASE("7.4.83 terminal protection is bypassed when automatic retries are exhausted") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "terminal protection is bypassed when automatic retries are exhausted") {
   Rerun r(4, 2, 2, 1);
   Json out = r.rerun();
   CHECK(out["_exit_code"] == 0);
@@ -215,7 +223,9 @@ TEST_CASE("7.4.83 terminal protection is bypassed when automatic retries are exh
   CHECK(run["flow_run_run_count"] == 4);
 }
 
-TEST_CASE("7.4.84 rerun bookkeeping is cleaned up after an invalid transition") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "rerun bookkeeping is cleaned up after an invalid transition") {
   Rerun r(4, 2, 2, 10);
   const Json fizzler =
       Json{{"name", "FizzlingRule"},
@@ -235,7 +245,7 @@ TEST_CASE("7.4.84 rerun bookkeeping is cleaned up after an invalid transition") 
 // ---------------------------------------------------------------------------------------------
 // CopyTaskParametersID
 
-TEST_CASE("7.4.66 CopyTaskParametersID copies the task parameters id forward") {
+TEST_CASE("CopyTaskParametersID copies the task parameters id forward") {
   for (const std::string initial : {"SCHEDULED", "PENDING"}) {
     for (const std::string proposed : {"PENDING", "RUNNING"}) {
       CAPTURE(initial);
@@ -254,7 +264,7 @@ TEST_CASE("7.4.66 CopyTaskParametersID copies the task parameters id forward") {
   }
 }
 
-TEST_CASE("7.4.67 CopyTaskParametersID does not fire for other transitions") {
+TEST_CASE("CopyTaskParametersID does not fire for other transitions") {
   for (const std::string initial : {"SCHEDULED", "PENDING"}) {
     for (const std::string proposed : {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}) {
       CAPTURE(initial);
@@ -316,7 +326,7 @@ TEST_CASE("EnqueueScheduledTasks: a task run that is not deferred is not queued"
 }
 
 TEST_CASE("EnqueueScheduledTasks: a background task retried by RetryFailedTasks is not queued") {
-  // The intended transition is RUNNING -> FAILED, so the rule is not compiled (spec §5.29).
+  // The intended transition is RUNNING -> FAILED, so the rule is not compiled.
   CliDb db;
   const std::string task = create_at(db, "task",
                                      {"--task-key", "k", "--state", "RUNNING", "--retries", "1",

@@ -1,6 +1,8 @@
 // End to end through the runctl binary: PreventDuplicateTransitions,
 // HandleFlowTerminalStateTransitions, PreventResultDataLoss and
-// HandleTaskTerminalStateTransitions (spec §7.4 items 97-107 and 150-154).
+// HandleTaskTerminalStateTransitions, after Prefect's TestTransitionsFromTerminalStatesRule,
+// TestPreventResultDataLoss and TestPreventDuplicateTransitions
+// (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -45,9 +47,10 @@ std::string terminal_rule(const std::string& kind) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Terminal-state protection, both run kinds
+// Terminal-state protection, both run kinds: HandleFlowTerminalStateTransitions and
+// HandleTaskTerminalStateTransitions
 
-TEST_CASE("7.4.97 terminal protection: each terminal type -> CRASHED is aborted") {
+TEST_CASE("terminal protection: each terminal type -> CRASHED is aborted") {
   CliDb db;
   for (const std::string kind : {"flow", "task"}) {
     const std::string policy = only(db, Json{terminal_rule(kind)});
@@ -65,7 +68,7 @@ TEST_CASE("7.4.97 terminal protection: each terminal type -> CRASHED is aborted"
   }
 }
 
-TEST_CASE("7.4.98 terminal protection: each terminal type -> CANCELLING is aborted") {
+TEST_CASE("terminal protection: each terminal type -> CANCELLING is aborted") {
   CliDb db;
   for (const std::string kind : {"flow", "task"}) {
     const std::string policy = only(db, Json{terminal_rule(kind)});
@@ -90,8 +93,7 @@ TEST_CASE("terminal protection: terminal -> PAUSED is aborted too") {
   CHECK(reason(out) == "Run is already in terminal state FAILED.");
 }
 
-TEST_CASE(
-    "7.4.99 terminal protection: COMPLETED without data -> PENDING/RUNNING/SCHEDULED is accepted") {
+TEST_CASE("terminal protection: COMPLETED without data -> PENDING/RUNNING/SCHEDULED is accepted") {
   CliDb db;
   for (const std::string kind : {"flow", "task"}) {
     const std::string policy = only(db, Json{terminal_rule(kind)});
@@ -112,8 +114,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.99 HandleFlowTerminalStateTransitions: COMPLETED -> SCHEDULED without a deployment is "
-    "aborted") {
+    "HandleFlowTerminalStateTransitions: "
+    "COMPLETED -> SCHEDULED without a deployment is aborted") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "COMPLETED"});
   Json out = set_state_at(db, kLater, id, "SCHEDULED",
@@ -124,8 +126,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.100 terminal protection: COMPLETED with a persisted result -> PENDING/RUNNING/SCHEDULED "
-    "is rejected") {
+    "terminal protection: "
+    "COMPLETED with a persisted result -> PENDING/RUNNING/SCHEDULED is rejected") {
   CliDb db;
   for (const std::string kind : {"flow", "task"}) {
     const std::string policy = only(db, Json{terminal_rule(kind)});
@@ -177,7 +179,7 @@ TEST_CASE(
   CHECK(state_type(db.show(id)["state"]) == "COMPLETED");
 }
 
-TEST_CASE("7.4.101 terminal protection: not compiled for non-terminal initial states") {
+TEST_CASE("terminal protection: not compiled for non-terminal initial states") {
   CliDb db;
   for (const std::string kind : {"flow", "task"}) {
     const std::string policy = only(db, Json{terminal_rule(kind)});
@@ -288,8 +290,7 @@ TEST_CASE(
 // ---------------------------------------------------------------------------------------------
 // Result-data loss (flows)
 
-TEST_CASE(
-    "7.4.102 PreventResultDataLoss: COMPLETED (persisted) -> COMPLETED without data is rejected") {
+TEST_CASE("PreventResultDataLoss: COMPLETED (persisted) -> COMPLETED without data is rejected") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "COMPLETED", "--data", kMetadata});
   Json out = set_state_at(db, kLater, id, "COMPLETED",
@@ -301,7 +302,7 @@ TEST_CASE(
   CHECK(db.show(id)["state"]["data"] == Json::parse(kMetadata));
 }
 
-TEST_CASE("7.4.102 PreventResultDataLoss: --force (the minimal policy) still protects the result") {
+TEST_CASE("PreventResultDataLoss: --force (the minimal policy) still protects the result") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "COMPLETED", "--data", kMetadata});
   Json out = set_state_at(db, kLater, id, "COMPLETED", {"--force"});
@@ -310,7 +311,7 @@ TEST_CASE("7.4.102 PreventResultDataLoss: --force (the minimal policy) still pro
   CHECK(out["policy"] == "MinimalFlowPolicy");
 }
 
-TEST_CASE("7.4.103 PreventResultDataLoss: COMPLETED without data -> COMPLETED is accepted") {
+TEST_CASE("PreventResultDataLoss: COMPLETED without data -> COMPLETED is accepted") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "COMPLETED"});
   Json out = set_state_at(db, kLater, id, "COMPLETED",
@@ -320,8 +321,8 @@ TEST_CASE("7.4.103 PreventResultDataLoss: COMPLETED without data -> COMPLETED is
 }
 
 TEST_CASE(
-    "7.4.104 PreventResultDataLoss: unpersisted data is not stored, so COMPLETED -> COMPLETED is "
-    "accepted") {
+    "PreventResultDataLoss: "
+    "unpersisted data is not stored, so COMPLETED -> COMPLETED is accepted") {
   CliDb db;
   const std::string id =
       create_at(db, "flow", {"--state", "COMPLETED", "--data", R"({"type": "unpersisted"})"});
@@ -336,8 +337,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.105 HandleFlowTerminalStateTransitions: COMPLETED (persisted) -> COMPLETED without data "
-    "is rejected") {
+    "HandleFlowTerminalStateTransitions: "
+    "COMPLETED (persisted) -> COMPLETED without data is rejected") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "COMPLETED", "--data", kMetadata});
   Json out = set_state_at(db, kLater, id, "COMPLETED",
@@ -346,8 +347,7 @@ TEST_CASE(
   CHECK(reason(out) == kDataLoss);
 }
 
-TEST_CASE(
-    "7.4.105 default CoreFlowPolicy: COMPLETED (persisted) -> COMPLETED without data is rejected") {
+TEST_CASE("default CoreFlowPolicy: COMPLETED (persisted) -> COMPLETED without data is rejected") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "COMPLETED", "--data", kMetadata});
   Json out = set_state_at(db, kLater, id, "COMPLETED");
@@ -356,7 +356,8 @@ TEST_CASE(
   CHECK(db.show(id)["state"]["data"] == Json::parse(kMetadata));
 }
 
-TEST_CASE("7.4.106 data predicate: scalar initial data -> COMPLETED is accepted by both rules") {
+// The data predicate both rules share: Prefect's core_policy._has_persisted_result.
+TEST_CASE("data predicate: scalar initial data -> COMPLETED is accepted by both rules") {
   CliDb db;
   for (const std::string data : {"1", "\"hello\"", "true", "[1, 2, 3]"}) {
     for (const std::string rule : {"PreventResultDataLoss", "HandleFlowTerminalStateTransitions"}) {
@@ -372,7 +373,7 @@ TEST_CASE("7.4.106 data predicate: scalar initial data -> COMPLETED is accepted 
   }
 }
 
-TEST_CASE("7.4.106 data predicate: scalar COMPLETED data does not block a flow rerun") {
+TEST_CASE("data predicate: scalar COMPLETED data does not block a flow rerun") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "COMPLETED", "--data", "\"hello\""});
   Json out = set_state_at(db, kLater, id, "RUNNING",
@@ -380,7 +381,7 @@ TEST_CASE("7.4.106 data predicate: scalar COMPLETED data does not block a flow r
   CHECK(out["_exit_code"] == 0);
 }
 
-TEST_CASE("7.4.107 data predicate: persisted initial, scalar proposal data is rejected") {
+TEST_CASE("data predicate: persisted initial, scalar proposal data is rejected") {
   CliDb db;
   for (const std::string data : {"1", "\"hello\"", "true", "[1, 2, 3]"}) {
     for (const std::string rule : {"PreventResultDataLoss", "HandleFlowTerminalStateTransitions"}) {
@@ -408,7 +409,7 @@ TEST_CASE("data predicate: persisted -> persisted COMPLETED is accepted") {
 // ---------------------------------------------------------------------------------------------
 // PreventDuplicateTransitions (flow, PENDING -> PENDING)
 
-TEST_CASE("7.4.150 PreventDuplicateTransitions: neither state has a transition_id: accepted") {
+TEST_CASE("PreventDuplicateTransitions: neither state has a transition_id: accepted") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "PENDING"});
   Json out = set_state_at(db, kLater, id, "PENDING",
@@ -417,7 +418,7 @@ TEST_CASE("7.4.150 PreventDuplicateTransitions: neither state has a transition_i
   CHECK(out["status"] == "ACCEPT");
 }
 
-TEST_CASE("7.4.151 PreventDuplicateTransitions: only the initial state has one: accepted") {
+TEST_CASE("PreventDuplicateTransitions: only the initial state has one: accepted") {
   CliDb db;
   const std::string id =
       create_at(db, "flow",
@@ -427,7 +428,7 @@ TEST_CASE("7.4.151 PreventDuplicateTransitions: only the initial state has one: 
   CHECK(out["_exit_code"] == 0);
 }
 
-TEST_CASE("7.4.152 PreventDuplicateTransitions: only the proposal has one: accepted") {
+TEST_CASE("PreventDuplicateTransitions: only the proposal has one: accepted") {
   CliDb db;
   const std::string id = create_at(db, "flow", {"--state", "PENDING"});
   Json out = set_state_at(db, kLater, id, "PENDING",
@@ -436,7 +437,7 @@ TEST_CASE("7.4.152 PreventDuplicateTransitions: only the proposal has one: accep
   CHECK(out["_exit_code"] == 0);
 }
 
-TEST_CASE("7.4.153 PreventDuplicateTransitions: different ids: accepted") {
+TEST_CASE("PreventDuplicateTransitions: different ids: accepted") {
   CliDb db;
   const std::string id =
       create_at(db, "flow",
@@ -447,8 +448,7 @@ TEST_CASE("7.4.153 PreventDuplicateTransitions: different ids: accepted") {
   CHECK(out["_exit_code"] == 0);
 }
 
-TEST_CASE(
-    "7.4.154 PreventDuplicateTransitions: the same id on both: rejected, the current state kept") {
+TEST_CASE("PreventDuplicateTransitions: the same id on both: rejected, the current state kept") {
   CliDb db;
   const std::string tid = "0b7c8b53-6a49-4a8f-9a55-5b6f2f7a1c01";
   const std::string id = create_at(db, "flow", {"--state", "PENDING", "--transition-id", tid});

@@ -1,6 +1,6 @@
 // The chain runner (lib/engine/chain.cpp): rule entry and exit, before-hook errors, transforms,
-// validation, exit errors, copies handed to hooks, compiling, tracing. Items "7.1.N" are Prefect's
-// own test_rules.py cases as the spec (§7.1) lists them.
+// validation, exit errors, copies handed to hooks, compiling, tracing. A case named in words
+// after a test of Prefect's tests/server/orchestration/test_rules.py pins what that test pins.
 #include "engine/chain.hpp"
 
 #include <doctest/doctest.h>
@@ -113,7 +113,7 @@ TEST_CASE("rule entry: the signature is appended after the before hook has run")
   CHECK(h.ctx.rule_signature == Strings{"R", "T"});
 }
 
-TEST_CASE("7.1.2 orchestration rules are context managers: the governed body runs once") {
+TEST_CASE("orchestration rules are context managers: the governed body runs once") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Minimal");
   auto body = make_transform("Body");  // entered inside the rule
@@ -123,7 +123,7 @@ TEST_CASE("7.1.2 orchestration rules are context managers: the governed body run
   CHECK(rule->before == 1);
 }
 
-TEST_CASE("7.1.3 valid rules fire before and after transitions") {
+TEST_CASE("valid rules fire before and after transitions") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Minimal");
   h.run_chain({entry(rule)});
@@ -134,7 +134,7 @@ TEST_CASE("7.1.3 valid rules fire before and after transitions") {
   CHECK(h.ctx.finalization_signature == Strings{"Minimal"});
 }
 
-TEST_CASE("7.1.4 invalid rules are no-ops (empty FROM/TO)") {
+TEST_CASE("invalid rules are no-ops (empty FROM/TO)") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Empty", StateTypeSet{}, StateTypeSet{});
   h.run_chain({entry(rule)});
@@ -143,7 +143,7 @@ TEST_CASE("7.1.4 invalid rules are no-ops (empty FROM/TO)") {
   CHECK(h.ctx.finalization_signature.empty());
 }
 
-TEST_CASE("7.1.5 a proposal change after entry fizzles a rule: before, then cleanup") {
+TEST_CASE("fizzled rules fire before hooks then cleanup: the proposal changes after entry") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Minimal");
   // A transform is entered inside every rule, so it plays the part of Prefect's governed body.
@@ -157,7 +157,7 @@ TEST_CASE("7.1.5 a proposal change after entry fizzles a rule: before, then clea
   CHECK(h.ctx.finalization_signature == Strings{"Body"});
 }
 
-TEST_CASE("7.1.6 an initial-state change after entry fizzles a rule") {
+TEST_CASE("fizzled rules fire before hooks then cleanup: the initial state changes after entry") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Minimal");
   auto body = make_transform("Body");
@@ -168,7 +168,7 @@ TEST_CASE("7.1.6 an initial-state change after entry fizzles a rule") {
   CHECK(rule->cleanup_calls == 1);
 }
 
-TEST_CASE("7.1.12 rules enforce initial state validity") {
+TEST_CASE("rules enforce initial state validity") {
   for (MaybeType initial : all_maybe_types()) {
     CAPTURE(name_of(initial));
     Harness h(initial, std::nullopt);
@@ -178,7 +178,7 @@ TEST_CASE("7.1.12 rules enforce initial state validity") {
   }
 }
 
-TEST_CASE("7.1.13 rules enforce proposed state validity") {
+TEST_CASE("rules enforce proposed state validity") {
   for (MaybeType proposed : all_maybe_types()) {
     CAPTURE(name_of(proposed));
     Harness h(std::nullopt, proposed);
@@ -188,7 +188,7 @@ TEST_CASE("7.1.13 rules enforce proposed state validity") {
   }
 }
 
-TEST_CASE("7.1.14 two nested valid rules fire their hooks in stack order") {
+TEST_CASE("nested valid rules fire hooks in stack order") {
   for (MaybeType initial : all_maybe_types()) {
     for (MaybeType proposed : all_maybe_types()) {
       CAPTURE(name_of(initial));
@@ -205,7 +205,9 @@ TEST_CASE("7.1.14 two nested valid rules fire their hooks in stack order") {
   }
 }
 
-TEST_CASE("7.1.15 complex nesting: mutator invalidates later, fizzles earlier") {
+TEST_CASE(
+    "complex nested rules interact sensibly: "
+    "the mutator invalidates later, fizzles earlier") {
   for (MaybeType initial : all_maybe_types()) {
     for (MaybeType proposed : all_maybe_types()) {
       CAPTURE(name_of(initial));
@@ -239,7 +241,7 @@ TEST_CASE("7.1.15 complex nesting: mutator invalidates later, fizzles earlier") 
 
 const char* const kAbortPrefix = "Aborting orchestration due to error in ";
 
-TEST_CASE("7.1.11 rules that raise exceptions during before_transition") {
+TEST_CASE("rules that raise exceptions during before_transition") {
   for (MaybeType initial : all_maybe_types()) {
     for (StateType proposed : all_types()) {
       CAPTURE(name_of(initial));
@@ -388,7 +390,7 @@ TEST_CASE("before error: the first rule's error invalidates every later rule") {
 // ---------------------------------------------------------------------------------------------
 // Exit: re-checking TO_STATES, finalization
 
-TEST_CASE("7.1.7 rules that reject state do not fizzle themselves") {
+TEST_CASE("rules that reject state do not fizzle themselves") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Rejector");
   rule->on_before = [](RuleHook& hook) {
@@ -403,7 +405,7 @@ TEST_CASE("7.1.7 rules that reject state do not fizzle themselves") {
   CHECK(name_of(h.ctx.validated_state) == "SCHEDULED");
 }
 
-TEST_CASE("7.1.8 rules that wait do not fizzle themselves") {
+TEST_CASE("rules that wait do not fizzle themselves") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Waiter");
   rule->on_before = [](RuleHook& hook) { hook.delay_transition(42, "for testing, of course"); };
@@ -413,7 +415,7 @@ TEST_CASE("7.1.8 rules that wait do not fizzle themselves") {
   CHECK(rule->cleanup_calls == 0);
 }
 
-TEST_CASE("7.1.9 rules that abort do not fizzle themselves") {
+TEST_CASE("rules that abort do not fizzle themselves") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Aborter");
   rule->on_before = [](RuleHook& hook) { hook.abort_transition("for testing, of course"); };
@@ -532,7 +534,7 @@ TEST_CASE("exit order: transforms exit first, innermost first") {
 // ---------------------------------------------------------------------------------------------
 // Transforms
 
-TEST_CASE("7.1.16 universal transforms are context managers: before and after once each") {
+TEST_CASE("universal transforms are context managers: before and after once each") {
   Harness h(kRunning, kCompleted);
   auto t = make_transform("T");
   h.run_chain({}, {entry(t)});
@@ -540,7 +542,7 @@ TEST_CASE("7.1.16 universal transforms are context managers: before and after on
   CHECK(t->after == 1);
 }
 
-TEST_CASE("7.1.17 universal transforms always fire on all transitions") {
+TEST_CASE("universal transforms always fire on all transitions") {
   for (MaybeType initial : all_maybe_types()) {
     for (StateType proposed : all_types()) {
       CAPTURE(name_of(initial));
@@ -558,7 +560,7 @@ TEST_CASE("7.1.17 universal transforms always fire on all transitions") {
   }
 }
 
-TEST_CASE("7.1.18 universal transforms always fire on nullified transitions") {
+TEST_CASE("universal transforms always fire on nullified transitions") {
   for (MaybeType initial : all_maybe_types()) {
     CAPTURE(name_of(initial));
     Harness h(initial, std::nullopt);
@@ -573,7 +575,7 @@ TEST_CASE("7.1.18 universal transforms always fire on nullified transitions") {
   }
 }
 
-TEST_CASE("7.1.19 universal transforms never fire after_transition on errored transitions") {
+TEST_CASE("universal transforms never fire after_transition on errored transitions") {
   for (StateType initial : all_types()) {
     for (StateType proposed : all_types()) {
       CAPTURE(name_of(initial));
@@ -702,9 +704,9 @@ TEST_CASE("an exit error is reported rather than an earlier before-hook error") 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Copies handed to rule hooks (spec §3.2)
+// Copies handed to rule hooks (OrchestrationContext.safe_copy, entry_context, exit_context)
 
-TEST_CASE("7.1.20 context is protected from mutation at all costs") {
+TEST_CASE("context is protected from mutation at all costs") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Meddler");
   MaybeType real_initial_inside, real_proposed_inside;
@@ -769,7 +771,7 @@ TEST_CASE("copies: the run is the real one") {
   CHECK(h.run.run_count == 7);
 }
 
-TEST_CASE("7.1.10 rules can pass parameters via the context") {
+TEST_CASE("rules can pass parameters via the context") {
   Harness h(kPending, kRunning);
   auto a = make_rule("A");
   a->on_before = [](RuleHook& hook) {
@@ -790,9 +792,9 @@ TEST_CASE("7.1.10 rules can pass parameters via the context") {
 
 // DEVIATION (lib/engine/rule.cpp, RuleHook::fill_missing(): ContextCopy::parameters is a Json
 // value, i.e. a deep copy): Prefect's safe_copy does `parameters = self.parameters.copy()`, a
-// shallow dict copy (spec 3.2), so a container stored in the parameters is shared with the real
-// context and editing it in place through the copy is seen by later rules. runctl loses the edit.
-// Only top-level assignment through the copy is meant to be lost.
+// shallow dict copy, so a container stored in the parameters is shared with the real context and
+// editing it in place through the copy is seen by later rules. runctl loses the edit. Only
+// top-level assignment through the copy is meant to be lost.
 TEST_CASE("copies: parameters are a shallow copy, nested containers are shared" *
           doctest::may_fail()) {
   Harness h(kPending, kRunning);
@@ -807,7 +809,7 @@ TEST_CASE("copies: parameters are a shallow copy, nested containers are shared" 
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-TEST_CASE("7.1.27 contexts validate proposed states") {
+TEST_CASE("contexts validate proposed states") {
   for (MaybeType initial : all_maybe_types()) {
     for (MaybeType proposed : all_maybe_types()) {
       CAPTURE(name_of(initial));
@@ -829,7 +831,7 @@ TEST_CASE("7.1.27 contexts validate proposed states") {
   }
 }
 
-TEST_CASE("7.1.29 validation writes the run's state pointer") {
+TEST_CASE("context validation sets run state: the run's state pointer") {
   Harness h(kPending, kRunning);
   REQUIRE(h.run.state_id != h.ctx.proposed_state->id);
   h.run_chain({});
@@ -866,7 +868,7 @@ TEST_CASE("validated state is independent of the proposal object") {
   CHECK_FALSE(h.ctx.validated_state->details->cache_key.has_value());
 }
 
-TEST_CASE("7.1.30 validated data equals the proposal's; the store receives it") {
+TEST_CASE("context validation writes result artifact: validated data equals the proposal's") {
   Harness h(kPending, kRunning);
   h.ctx.proposed_state->data = std::make_shared<Json>(Json{{"value", "some special data"}});
   Json written;
@@ -880,13 +882,15 @@ TEST_CASE("7.1.30 validated data equals the proposal's; the store receives it") 
   CHECK(*h.ctx.validated_state->data == Json{{"value", "some special data"}});
 }
 
-TEST_CASE("7.1.32 no data: the validated state has none") {
+TEST_CASE("context validation does not write artifact when no result") {
   Harness h(kPending, kRunning);
   h.run_chain({});
   CHECK(h.ctx.validated_state->data == nullptr);
 }
 
-TEST_CASE("7.1.31 the store may strip artifact keys from data; validated data reflects it") {
+TEST_CASE(
+    "context validation writes result artifact with metadata: "
+    "the artifact keys are stripped") {
   Harness h(kPending, kRunning);
   h.ctx.proposed_state->data = std::make_shared<Json>(
       Json{{"value", "some special data"}, {"artifact_type", "a special type"}});
@@ -904,7 +908,7 @@ TEST_CASE("validation without services still validates") {
   CHECK(h.run.state_id == h.ctx.proposed_state->id);
 }
 
-TEST_CASE("7.1.33 a validation error aborts with 'Error validating state'") {
+TEST_CASE("context state validation encounters exception: ABORT 'Error validating state'") {
   Harness h(kPending, kRunning);
   h.services.on_write = [](const Run&, State&) { throw std::runtime_error("One time error!"); };
   auto rule = make_rule("Minimal");
@@ -927,7 +931,7 @@ TEST_CASE("7.1.33 a validation error aborts with 'Error validating state'") {
   CHECK_FALSE(out.error.has_value());
 }
 
-TEST_CASE("7.1.34 a retryable validation error escapes") {
+TEST_CASE("context state validation encounters sqlite busy exception: a retryable error escapes") {
   Harness h(kPending, kRunning);
   h.services.on_write = [](const Run&, State&) { throw RetryableError("database is locked"); };
   auto rule = make_rule("Minimal");

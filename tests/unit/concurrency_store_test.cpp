@@ -1,5 +1,6 @@
-// ConcurrencyRepository: Appendix C.2 slot arithmetic (decay, all-or-nothing increment, clamped
-// decrement), V1 sets, leases and their reaping, deployments and events.
+// ConcurrencyRepository: the V2 slot arithmetic of Prefect's models.concurrency_limits_v2 (decay,
+// all-or-nothing increment, clamped decrement), V1 sets, leases and their reaping, deployments
+// and events.
 #include "store/sqlite/sqlite_database.hpp"
 
 #include <doctest/doctest.h>

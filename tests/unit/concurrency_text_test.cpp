@@ -1,4 +1,5 @@
-// Prefect's message truncation and isoformat, as the flow-run events use them (spec 5.I1, C.4).
+// Prefect's message truncation (prefect.utilities.text.truncated_to) and isoformat, as the
+// events of InstrumentFlowRunStateTransitions use them.
 #include <doctest/doctest.h>
 
 #include "engine/concurrency.hpp"

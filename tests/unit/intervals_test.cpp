@@ -1,6 +1,6 @@
-// Prefect's numeric conventions (lib/engine/intervals.cpp, spec Appendix C): half-to-even
-// rounding, the WaitForScheduledTime delay, the clamped Poisson jitter and the per-attempt retry
-// delay lookup. Expected values were computed with CPython.
+// Prefect's numeric conventions (lib/engine/intervals.cpp): half-to-even rounding, the
+// WaitForScheduledTime delay, the clamped Poisson jitter and the per-attempt retry delay lookup.
+// Expected values were computed with CPython.
 #include "engine/intervals.hpp"
 
 #include <doctest/doctest.h>
@@ -51,7 +51,7 @@ TEST_CASE("add_seconds rounds to the microsecond and refuses dates past year 999
   CHECK(error_of([] { add_seconds(kNow, INFINITY); }) == "date value out of range");
 }
 
-TEST_CASE("C.3 WaitForScheduledTime rounding: whole seconds, the fraction rounded half-to-even") {
+TEST_CASE("WaitForScheduledTime rounding: whole seconds, the fraction rounded half-to-even") {
   auto wait = [](double seconds) {
     return scheduled_wait_seconds(kNow + static_cast<Timestamp>(std::llround(seconds * 1e6)), kNow);
   };
@@ -71,8 +71,7 @@ TEST_CASE("C.3 WaitForScheduledTime rounding: whole seconds, the fraction rounde
   CHECK(scheduled_wait_seconds(kNow - 1, kNow) == 0);  // -1 µs: floor -1, fraction .999999 -> 0
 }
 
-TEST_CASE(
-    "C.1 clamped_poisson_bounds: [avg * log2(2^k / (2^k - 1)), avg * k] with k = 1 + factor") {
+TEST_CASE("clamped_poisson_bounds: [avg * log2(2^k / (2^k - 1)), avg * k] with k = 1 + factor") {
   PoissonBounds b = clamped_poisson_bounds(10, 9);
   CHECK(b.upper == doctest::Approx(100).epsilon(1e-15));
   CHECK(b.lower == doctest::Approx(0.014095702546713523).epsilon(1e-12));
@@ -86,7 +85,7 @@ TEST_CASE(
   CHECK(clamped_poisson_bounds(0, 1).upper == 0.0);  // bounds alone do not divide
 }
 
-TEST_CASE("C.1 clamped_poisson_interval: one uniform draw between the bounds' CDF values") {
+TEST_CASE("clamped_poisson_interval: one uniform draw between the bounds' CDF values") {
   ScriptedRandom mid(0.5);
   CHECK(clamped_poisson_interval(10, 9, mid) == doctest::Approx(6.945112878787951).epsilon(1e-12));
   REQUIRE(mid.calls.size() == 1);
@@ -132,7 +131,7 @@ TEST_CASE("clamped_poisson_interval with a seeded source matches Prefect under r
         doctest::Approx(26.96176737530769).epsilon(1e-12));
 }
 
-TEST_CASE("C.1 clamped_poisson_interval stays within [lower, upper] over many seeded draws") {
+TEST_CASE("clamped_poisson_interval stays within [lower, upper] over many seeded draws") {
   for (double avg : {0.001, 1.0, 10.0, 30.0, 3600.0}) {
     for (double factor : {0.01, 0.3, 1.0, 9.0, 60.0}) {
       CAPTURE(avg);
@@ -150,7 +149,7 @@ TEST_CASE("C.1 clamped_poisson_interval stays within [lower, upper] over many se
   }
 }
 
-TEST_CASE("C.1 clamped_poisson_interval raises as Python does") {
+TEST_CASE("clamped_poisson_interval raises as Python does") {
   ScriptedRandom r(0.5);
   CHECK(error_of([&] { clamped_poisson_interval(10, 0, r); }) == "`clamping_factor` must be >= 0.");
   CHECK(error_of([&] { clamped_poisson_interval(10, -1, r); }) ==
@@ -159,7 +158,9 @@ TEST_CASE("C.1 clamped_poisson_interval raises as Python does") {
   CHECK(r.calls.empty());
 }
 
-TEST_CASE("5.24 retry delay lookup: list[min(rc - 1, len - 1)] with Python negative indexing") {
+TEST_CASE(
+    "RetryFailedTasks' delay lookup: "
+    "list[min(rc - 1, len - 1)] with Python negative indexing") {
   const Json list = Json::array({2, 3, 5, 7, 11});
   for (int rc = 1; rc <= 5; ++rc) CHECK(retry_base_delay(list, rc) == list[rc - 1].get<double>());
   CHECK(retry_base_delay(list, 6) == 11);  // past the end: the last element
@@ -174,7 +175,7 @@ TEST_CASE("5.24 retry delay lookup: list[min(rc - 1, len - 1)] with Python negat
   CHECK(retry_base_delay(Json::array({2.5}), 3) == 2.5);
 }
 
-TEST_CASE("5.24 retry delay lookup: a number is used as is, null as 0") {
+TEST_CASE("RetryFailedTasks' delay lookup: a number is used as is, null as 0") {
   CHECK(retry_base_delay(Json(10), 1) == 10);
   CHECK(retry_base_delay(Json(10), 0) == 10);
   CHECK(retry_base_delay(Json(2.5), 7) == 2.5);

@@ -375,7 +375,7 @@ TEST_CASE("built-in policies: by name or alias; implemented entries in order, th
   }
 }
 
-TEST_CASE("built-in policies: Prefect's lists, in Prefect's order (spec 6)") {
+TEST_CASE("built-in policies: Prefect's lists, in Prefect's order") {
   auto entries = [](std::string_view name) {
     const BuiltinPolicy* p = find_builtin_policy(name);
     REQUIRE(p != nullptr);
@@ -505,7 +505,7 @@ TEST_CASE("load_policy_file: missing file is kNotFound, a directory is kBadPolic
   }
 }
 
-TEST_CASE("choose_policy follows Prefect's choice (spec 4.3)") {
+TEST_CASE("choose_policy follows Prefect's choice") {
   CHECK(choose_policy(RunKind::kFlow, std::nullopt, false, false).name == "CoreFlowPolicy");
   CHECK(choose_policy(RunKind::kTask, std::nullopt, false, false).name == "CoreTaskPolicy");
   CHECK(choose_policy(RunKind::kFlow, std::nullopt, true, false).name == "MinimalFlowPolicy");

@@ -1,6 +1,7 @@
 // The helpers a rule hook may call (lib/engine/rule.cpp): reject / delay / abort with their
 // guards and error texts, rename, parameters, new_state, record. Also make_state and State copies
-// (lib/engine/state.cpp), which the helpers build on.
+// (lib/engine/state.cpp), which the helpers build on. A case named in words after a test of
+// Prefect's tests/server/orchestration/test_rules.py pins what that test pins.
 #include "engine/rule.hpp"
 
 #include <doctest/doctest.h>
@@ -39,7 +40,7 @@ TEST_CASE("hook_name") {
 // ---------------------------------------------------------------------------------------------
 // reject_transition
 
-TEST_CASE("7.1.21 context will mutate if asked politely (reject with a re-typed copy)") {
+TEST_CASE("context will mutate if asked politely (reject with a re-typed copy)") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     Harness h(kPending, kRunning, kind);
@@ -74,7 +75,7 @@ TEST_CASE("reject with a state: the proposal becomes that very object") {
   CHECK(h.ctx.response_details == ResponseDetails::reject(std::nullopt));
 }
 
-TEST_CASE("7.1.22 context will not mutate if asked too late") {
+TEST_CASE("context will not mutate if asked too late") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     Harness h(kPending, kRunning, kind);
@@ -166,7 +167,7 @@ TEST_CASE("guards allow mutation in after hooks when validation never ran") {
 // ---------------------------------------------------------------------------------------------
 // Null rejections
 
-TEST_CASE("7.1.35 null rejects fizzle all prior rules") {
+TEST_CASE("null rejects fizzle all prior rules") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     for (StateType initial : all_types()) {
       for (StateType proposed : all_types()) {
@@ -190,7 +191,7 @@ TEST_CASE("7.1.35 null rejects fizzle all prior rules") {
   }
 }
 
-TEST_CASE("7.1.36 null rejects abort all subsequent rules") {
+TEST_CASE("null rejects abort all subsequent rules") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     Harness h(StateType::kCrashed, kScheduled, kind);
@@ -203,7 +204,7 @@ TEST_CASE("7.1.36 null rejects abort all subsequent rules") {
   }
 }
 
-TEST_CASE("7.1.37 cannot null-reject runs with no state") {
+TEST_CASE("cannot null-reject runs with no state") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     for (StateType proposed : all_types()) {
       CAPTURE(kind_name(kind));
@@ -257,7 +258,7 @@ TEST_CASE("null reject checks the rule's intended initial type, not the current 
   CHECK(name_of(h.ctx.response_status) == "ACCEPT");
 }
 
-TEST_CASE("7.1.38 context will not write new state with null reject") {
+TEST_CASE("context will not write new state with null reject") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     Harness h(kPending, kRunning, kind);
@@ -275,7 +276,7 @@ TEST_CASE("7.1.38 context will not write new state with null reject") {
   }
 }
 
-TEST_CASE("7.1.39 rules that reject state with null do not fizzle themselves") {
+TEST_CASE("rules that reject state with null do not fizzle themselves") {
   Harness h(kPending, kRunning);
   auto rejector = make_rule("NullRejector");
   rejector->on_before = [](RuleHook& hook) { hook.reject_transition(nullptr, "its okay"); };
@@ -288,7 +289,7 @@ TEST_CASE("7.1.39 rules that reject state with null do not fizzle themselves") {
 // ---------------------------------------------------------------------------------------------
 // delay / abort
 
-TEST_CASE("7.1.23 context will propose no state if asked to wait") {
+TEST_CASE("context will propose no state if asked to wait") {
   for (std::int64_t seconds : {42, 424242}) {
     CAPTURE(seconds);
     Harness h(kPending, kRunning);
@@ -304,7 +305,7 @@ TEST_CASE("7.1.23 context will propose no state if asked to wait") {
   }
 }
 
-TEST_CASE("7.1.24 rules can't try to wait after validation") {
+TEST_CASE("rules can't try to wait after validation") {
   for (std::int64_t seconds : {42, 424242}) {
     CAPTURE(seconds);
     Harness h(kPending, kRunning);
@@ -318,7 +319,7 @@ TEST_CASE("7.1.24 rules can't try to wait after validation") {
   }
 }
 
-TEST_CASE("7.1.25 context will propose no state if aborted") {
+TEST_CASE("context will propose no state if aborted") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Aborter");
   rule->on_before = [](RuleHook& hook) {
@@ -332,7 +333,7 @@ TEST_CASE("7.1.25 context will propose no state if aborted") {
   CHECK_FALSE(h.ctx.orchestration_error.has_value());  // a deliberate abort is not an error
 }
 
-TEST_CASE("7.1.26 rules can't abort after validation") {
+TEST_CASE("rules can't abort after validation") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Aborter");
   rule->on_after = [](RuleHook& hook) { hook.abort_transition("too late"); };

@@ -1,5 +1,5 @@
-// The caching rules (lib/rules/caching.cpp, spec §5.19, §5.25) at engine level, with a fake store
-// holding the cache. Items "7.4.N" are Prefect's test_core_policy.py cases as the spec lists them.
+// The caching rules (lib/rules/caching.cpp) at engine level, with a fake store holding the cache,
+// after Prefect's TestCachingBackendLogic (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include <stdexcept>
@@ -33,7 +33,7 @@ TEST_CASE("caching rules are registered with Prefect's FROM/TO states and scope"
   CHECK(find_builtin_entry("CacheInsertion")->scope == RunScope::kTask);
 }
 
-TEST_CASE("7.4.68 set and retrieve unexpired cached states") {
+TEST_CASE("CacheInsertion and CacheRetrieval: set and retrieve unexpired cached states") {
   struct Case {
     const char* label;
     std::optional<Timestamp> expiration;
@@ -156,7 +156,7 @@ TEST_CASE("CacheRetrieval: a miss accepts and stays valid") {
   CHECK(h.ctx.finalization_signature == std::vector<std::string>{"CacheRetrieval"});
 }
 
-TEST_CASE("7.4.69 CacheInsertion requires a validated state (an error before validation escapes)") {
+TEST_CASE("CacheInsertion requires a validated state (an error before validation escapes)") {
   RuleHarness h(kRunning, kCompleted);
   set_cache_details(h, kNow - kDay);
   auto raiser = make_transform("Raiser");
@@ -170,7 +170,7 @@ TEST_CASE("7.4.69 CacheInsertion requires a validated state (an error before val
   CHECK(h.ctx.finalization_signature == std::vector<std::string>{"CacheInsertion"});
 }
 
-TEST_CASE("7.4.70 only COMPLETED states are cached") {
+TEST_CASE("CacheInsertion: only COMPLETED states are cached") {
   for (StateType proposed : all_types()) {
     if (proposed == kCompleted) continue;
     CAPTURE(name_of(proposed));

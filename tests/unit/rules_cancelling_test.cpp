@@ -1,5 +1,7 @@
 // lib/rules/cancelling.cpp: EnforceCancellingToCancelledTransition and
-// BypassCancellingFlowRunsWithNoInfra through the chain runner (spec §7.4 items 142-149).
+// BypassCancellingFlowRunsWithNoInfra through the chain runner, after Prefect's
+// TestHandleCancellingStateTransitions and TestBypassCancellingFlowRunsWithNoInfra
+// (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "engine_fixture.hpp"
@@ -38,8 +40,8 @@ std::vector<StateType> all_but_cancelled() {
 // EnforceCancellingToCancelledTransition
 
 TEST_CASE(
-    "7.4.142 EnforceCancellingToCancelledTransition: CANCELLING -> anything but CANCELLED is "
-    "rejected") {
+    "EnforceCancellingToCancelledTransition: "
+    "CANCELLING -> anything but CANCELLED is rejected") {
   for (StateType to : all_but_cancelled()) {
     CAPTURE(name_of(to));
     Harness h(kCancelling, to, RunKind::kFlow);
@@ -65,7 +67,7 @@ TEST_CASE("EnforceCancellingToCancelledTransition: CANCELLING -> CANCELLED is no
   CHECK(h.ctx.rule_signature.empty());
 }
 
-TEST_CASE("7.4.143 EnforceCancellingToCancelledTransition: CANCELLED -> anything is not blocked") {
+TEST_CASE("EnforceCancellingToCancelledTransition: CANCELLED -> anything is not blocked") {
   for (StateType to : all_but_cancelled()) {
     CAPTURE(name_of(to));
     Harness h(kCancelled, to, RunKind::kFlow);
@@ -113,8 +115,7 @@ void check_cancelled_instead(Harness& h, const char* reason) {
   CHECK(h.ctx.finalization_signature.empty());
 }
 
-TEST_CASE(
-    "7.4.144 BypassCancellingFlowRunsWithNoInfra: SCHEDULED without a pid is cancelled directly") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: SCHEDULED without a pid is cancelled directly") {
   Harness h(kScheduled, kCancelling, RunKind::kFlow);
   h.run_chain({builtin("BypassCancellingFlowRunsWithNoInfra")});
   check_cancelled_instead(h, kScheduledReason);
@@ -127,8 +128,7 @@ TEST_CASE("BypassCancellingFlowRunsWithNoInfra: an empty pid counts as no infras
   check_cancelled_instead(h, kScheduledReason);
 }
 
-TEST_CASE(
-    "7.4.145 BypassCancellingFlowRunsWithNoInfra: a suspended PAUSED run is cancelled directly") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: a suspended PAUSED run is cancelled directly") {
   Harness h(kPaused, kCancelling, RunKind::kFlow);
   h.ctx.initial_state->details->pause_reschedule = true;
   h.run.infrastructure_pid = "my-pid-42";  // a pid does not matter for suspended runs
@@ -136,7 +136,7 @@ TEST_CASE(
   check_cancelled_instead(h, kSuspendedReason);
 }
 
-TEST_CASE("7.4.146 BypassCancellingFlowRunsWithNoInfra: Resuming wins even with a pid") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: Resuming wins even with a pid") {
   Harness h(kScheduled, kCancelling, RunKind::kFlow);
   h.ctx.initial_state->name = "Resuming";
   h.run.infrastructure_pid = "my-pid-42";
@@ -155,7 +155,7 @@ TEST_CASE(
   check_cancelled_instead(h, kScheduledReason);
 }
 
-TEST_CASE("7.4.147 BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goes to CANCELLING") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goes to CANCELLING") {
   for (const char* name : {"Scheduled", "AwaitingRetry"}) {
     CAPTURE(name);
     Harness h(kScheduled, kCancelling, RunKind::kFlow);
@@ -169,16 +169,14 @@ TEST_CASE("7.4.147 BypassCancellingFlowRunsWithNoInfra: SCHEDULED with a pid goe
   }
 }
 
-TEST_CASE(
-    "7.4.148 BypassCancellingFlowRunsWithNoInfra: PAUSED without reschedule goes to CANCELLING") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: PAUSED without reschedule goes to CANCELLING") {
   Harness h(kPaused, kCancelling, RunKind::kFlow);
   h.run_chain({builtin("BypassCancellingFlowRunsWithNoInfra")});
   CHECK(name_of(h.ctx.response_status) == "ACCEPT");
   CHECK(name_of(h.ctx.validated_state) == "CANCELLING");
 }
 
-TEST_CASE(
-    "7.4.149 BypassCancellingFlowRunsWithNoInfra: every other initial state goes to CANCELLING") {
+TEST_CASE("BypassCancellingFlowRunsWithNoInfra: every other initial state goes to CANCELLING") {
   StateTypeSet::all()
       .without(MaybeType(kScheduled))
       .without(MaybeType(kPaused))

@@ -1,6 +1,6 @@
-// The global transforms (lib/rules/global.cpp, spec §5.G): each transform and each of its
-// branches, at engine level, with a fake store. Items "7.3.N" are Prefect's own
-// test_global_policy.py cases as the spec (§7.3) lists them.
+// The global transforms (lib/rules/global.cpp): each transform and each of its branches, at
+// engine level, with a fake store. The cases of Prefect's
+// tests/server/orchestration/test_global_policy.py are named after the transform they pin.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -295,7 +295,7 @@ TEST_CASE("global policies: a rule's before-hook error skips every after hook (n
 }
 
 // ---------------------------------------------------------------------------------------------
-// G1 EnsureFlowRunStateTimestampIsUnique
+// EnsureFlowRunStateTimestampIsUnique
 
 TEST_CASE("EnsureFlowRunStateTimestampIsUnique: a free timestamp is kept") {
   G g(kPending, kRunning);
@@ -335,9 +335,9 @@ TEST_CASE("GlobalTaskPolicy: no timestamp bump for task runs") {
 }
 
 // ---------------------------------------------------------------------------------------------
-// G2–G4
+// SetRunStateType, SetRunStateName, SetRunStateTimestamp
 
-TEST_CASE("7.3.42 SetRunStateType: null -> each type sets run.state_type") {
+TEST_CASE("SetRunStateType: null -> each type sets run.state_type") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask})
     for (StateType t : all_types()) {
       CAPTURE(kind_name(kind));
@@ -348,7 +348,7 @@ TEST_CASE("7.3.42 SetRunStateType: null -> each type sets run.state_type") {
     }
 }
 
-TEST_CASE("7.3.43 SetRunStateName: null -> SCHEDULED sets the proposal's name") {
+TEST_CASE("SetRunStateName: null -> SCHEDULED sets the proposal's name") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(MaybeType(), kScheduled, kind);
@@ -362,7 +362,7 @@ TEST_CASE("7.3.43 SetRunStateName: null -> SCHEDULED sets the proposal's name") 
   }
 }
 
-TEST_CASE("7.3.44 SetRunStateTimestamp: null -> each type sets run.state_timestamp") {
+TEST_CASE("SetRunStateTimestamp: null -> each type sets run.state_timestamp") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask})
     for (StateType t : all_types()) {
       CAPTURE(kind_name(kind));
@@ -375,9 +375,9 @@ TEST_CASE("7.3.44 SetRunStateTimestamp: null -> each type sets run.state_timesta
 }
 
 // ---------------------------------------------------------------------------------------------
-// G5 SetStartTime
+// SetStartTime
 
-TEST_CASE("7.3.49 SetStartTime: PENDING -> RUNNING sets start_time to the proposal's timestamp") {
+TEST_CASE("SetStartTime: PENDING -> RUNNING sets start_time to the proposal's timestamp") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(kPending, kRunning, kind);
@@ -401,9 +401,9 @@ TEST_CASE("SetStartTime: an existing start_time is kept; non-RUNNING proposals s
 }
 
 // ---------------------------------------------------------------------------------------------
-// G6 SetEndTime
+// SetEndTime
 
-TEST_CASE("7.3.54 SetEndTime: RUNNING -> each final type sets end_time") {
+TEST_CASE("SetEndTime: RUNNING -> each final type sets end_time") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask})
     for (StateType t : final_types()) {
       CAPTURE(kind_name(kind));
@@ -416,7 +416,7 @@ TEST_CASE("7.3.54 SetEndTime: RUNNING -> each final type sets end_time") {
     }
 }
 
-TEST_CASE("7.3.55 SetEndTime: each final type -> RUNNING clears end_time") {
+TEST_CASE("SetEndTime: each final type -> RUNNING clears end_time") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask})
     for (StateType t : final_types()) {
       CAPTURE(kind_name(kind));
@@ -429,7 +429,7 @@ TEST_CASE("7.3.55 SetEndTime: each final type -> RUNNING clears end_time") {
     }
 }
 
-TEST_CASE("7.3.56 SetEndTime: COMPLETED -> FAILED keeps the first end_time") {
+TEST_CASE("SetEndTime: COMPLETED -> FAILED keeps the first end_time") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(kCompleted, kFailed, kind);
@@ -479,9 +479,9 @@ TEST_CASE("SetEndTime: final -> SCHEDULED clears end_time, start_time kept") {
 }
 
 // ---------------------------------------------------------------------------------------------
-// G7 IncrementRunTime
+// IncrementRunTime
 
-TEST_CASE("7.3.52 IncrementRunTime: RUNNING at t-42 s -> COMPLETED at t adds 42 s") {
+TEST_CASE("IncrementRunTime: RUNNING at t-42 s -> COMPLETED at t adds 42 s") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(kRunning, kCompleted, kind);
@@ -492,7 +492,7 @@ TEST_CASE("7.3.52 IncrementRunTime: RUNNING at t-42 s -> COMPLETED at t adds 42 
   }
 }
 
-TEST_CASE("7.3.53 IncrementRunTime: PENDING -> COMPLETED adds nothing") {
+TEST_CASE("IncrementRunTime: PENDING -> COMPLETED adds nothing") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(kPending, kCompleted, kind);
@@ -513,9 +513,9 @@ TEST_CASE("IncrementRunTime: accumulates, RUNNING -> RUNNING counts, no state ad
 }
 
 // ---------------------------------------------------------------------------------------------
-// G8 SetExpectedStartTime
+// SetExpectedStartTime
 
-TEST_CASE("7.3.47 SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses the timestamp") {
+TEST_CASE("SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses the timestamp") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask})
     for (StateType t : {kPending, kRunning, kCompleted}) {
       CAPTURE(kind_name(kind));
@@ -527,7 +527,7 @@ TEST_CASE("7.3.47 SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses t
     }
 }
 
-TEST_CASE("7.3.48 SetExpectedStartTime: null -> SCHEDULED uses the scheduled_time") {
+TEST_CASE("SetExpectedStartTime: null -> SCHEDULED uses the scheduled_time") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     const Timestamp in_ten_days = kNow + 10 * 86400 * kSecond;
@@ -554,9 +554,9 @@ TEST_CASE("SetExpectedStartTime: a SCHEDULED proposal without scheduled_time lea
 }
 
 // ---------------------------------------------------------------------------------------------
-// G9 SetNextScheduledStartTime
+// SetNextScheduledStartTime
 
-TEST_CASE("7.3.45 SetNextScheduledStartTime: null -> SCHEDULED sets the scheduled_time") {
+TEST_CASE("SetNextScheduledStartTime: null -> SCHEDULED sets the scheduled_time") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(MaybeType(), kScheduled, kind, scheduled_at(kNow + 42 * kSecond));
@@ -566,7 +566,7 @@ TEST_CASE("7.3.45 SetNextScheduledStartTime: null -> SCHEDULED sets the schedule
   }
 }
 
-TEST_CASE("7.3.46 SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
+TEST_CASE("SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(kScheduled, kPending, kind);
@@ -590,7 +590,7 @@ TEST_CASE("SetNextScheduledStartTime: SCHEDULED -> SCHEDULED replaces; others ke
 }
 
 // ---------------------------------------------------------------------------------------------
-// G10 UpdateStateDetails
+// UpdateStateDetails
 
 TEST_CASE("UpdateStateDetails (flow): flow_run_id := run id, task_run_id left as sent") {
   StateProposal p;
@@ -619,9 +619,9 @@ TEST_CASE("UpdateStateDetails (task): flow_run_id := the task's flow run, task_r
 }
 
 // ---------------------------------------------------------------------------------------------
-// G11 UpdateSubflowParentTask
+// UpdateSubflowParentTask
 
-TEST_CASE("7.3.57 UpdateSubflowParentTask: the parent task run is forced into a fresh copy") {
+TEST_CASE("UpdateSubflowParentTask: the parent task run is forced into a fresh copy") {
   StateProposal p;
   p.message = "it broke";
   p.data = Json{{"value", 1}};
@@ -660,7 +660,7 @@ TEST_CASE("UpdateSubflowParentTask: mirrors the validated state, not the origina
   REQUIRE(g.services.forced.size() == 1);
   CHECK(g.services.forced[0].state.type == kScheduled);
   CHECK(g.services.forced[0].state.name == "AwaitingRetry");
-  // G12 ran before validation, so the copy also carries the parent task id.
+  // UpdateSubflowStateDetails ran before validation, so the copy also carries the parent task id.
   CHECK(g.services.forced[0].state.details->task_run_id == "parent-task");
   CHECK(g.services.forced[0].state.details->flow_run_id == g.run.id);
 }
@@ -699,9 +699,9 @@ TEST_CASE("UpdateSubflowParentTask: an error of the nested orchestration propaga
 }
 
 // ---------------------------------------------------------------------------------------------
-// G12 UpdateSubflowStateDetails
+// UpdateSubflowStateDetails
 
-TEST_CASE("7.3.58 UpdateSubflowStateDetails: a subflow's state gets task_run_id := parent task") {
+TEST_CASE("UpdateSubflowStateDetails: a subflow's state gets task_run_id := parent task") {
   G g(kRunning, kFailed);
   g.run.parent_task_run_id = "parent-task";
   g.chain("UpdateSubflowStateDetails");
@@ -718,9 +718,9 @@ TEST_CASE("UpdateSubflowStateDetails: a top-level flow run keeps the client's ta
 }
 
 // ---------------------------------------------------------------------------------------------
-// G13 IncrementFlowRunCount, G15 IncrementTaskRunCount
+// IncrementFlowRunCount, IncrementTaskRunCount
 
-TEST_CASE("7.3.50 Increment run count: PENDING -> RUNNING, 0 -> 1") {
+TEST_CASE("IncrementFlowRunCount / IncrementTaskRunCount: PENDING -> RUNNING, 0 -> 1") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(kPending, kRunning, kind);
@@ -729,7 +729,7 @@ TEST_CASE("7.3.50 Increment run count: PENDING -> RUNNING, 0 -> 1") {
   }
 }
 
-TEST_CASE("7.3.51 Increment run count: PENDING -> RUNNING, 41 -> 42") {
+TEST_CASE("IncrementFlowRunCount / IncrementTaskRunCount: PENDING -> RUNNING, 41 -> 42") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     CAPTURE(kind_name(kind));
     G g(kPending, kRunning, kind);
@@ -755,7 +755,7 @@ TEST_CASE("Increment run count: only RUNNING proposals count") {
   CHECK(rerun.run.run_count == 1);
 }
 
-TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resuming keeps 42") {
+TEST_CASE("IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resuming keeps 42") {
   for (StateType initial : {kPaused, kPending}) {
     CAPTURE(type_name(initial));
     G g(initial, kRunning);
@@ -763,7 +763,7 @@ TEST_CASE("7.3.60 IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resu
     g.run.empirical_policy = Json{{"resuming", true}};
     g.chain("IncrementFlowRunCount");
     CHECK(g.run.run_count == 42);
-    CHECK(g.run.empirical_policy == Json{{"resuming", true}});  // G14 clears it, not G13
+    CHECK(g.run.empirical_policy == Json{{"resuming", true}});  // RemoveResumingIndicator clears it
   }
 }
 
@@ -816,9 +816,9 @@ TEST_CASE("IncrementTaskRunCount: tasks ignore any resuming flag and api-version
 }
 
 // ---------------------------------------------------------------------------------------------
-// G14 RemoveResumingIndicator
+// RemoveResumingIndicator
 
-TEST_CASE("7.3.59 RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears resuming") {
+TEST_CASE("RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears resuming") {
   for (StateType initial : {kPaused, kPending}) {
     CAPTURE(type_name(initial));
     G g(initial, kRunning);

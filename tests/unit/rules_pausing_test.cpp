@@ -1,5 +1,6 @@
 // lib/rules/pausing.cpp: HandlePausingFlows and HandleResumingPausedFlows through the chain
-// runner (spec §7.4 items 129-138).
+// runner, after Prefect's TestPausingFlows and TestResumingFlows
+// (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "engine_fixture.hpp"
@@ -54,7 +55,7 @@ struct PauseHarness : Harness {
 // ---------------------------------------------------------------------------------------------
 // HandlePausingFlows
 
-TEST_CASE("7.4.129 HandlePausingFlows: a suspension (pause_reschedule) needs a deployment") {
+TEST_CASE("HandlePausingFlows: a suspension (pause_reschedule) needs a deployment") {
   PauseHarness h;
   h.ctx.proposed_state->details->pause_reschedule = true;
   h.run_chain({builtin("HandlePausingFlows")});
@@ -66,7 +67,7 @@ TEST_CASE("7.4.129 HandlePausingFlows: a suspension (pause_reschedule) needs a d
   CHECK(h.ctx.finalization_signature.empty());
 }
 
-TEST_CASE("7.4.129 HandlePausingFlows: subflows cannot be suspended, even with a deployment") {
+TEST_CASE("HandlePausingFlows: subflows cannot be suspended, even with a deployment") {
   PauseHarness h;
   h.ctx.proposed_state->details->pause_reschedule = true;
   h.run.parent_task_run_id = "3c4d5e6f-0000-4000-8000-0000000000a1";
@@ -101,7 +102,7 @@ TEST_CASE(
   CHECK(name_of(h.ctx.response_status) == "ACCEPT");
 }
 
-TEST_CASE("7.4.130 HandlePausingFlows: a suspension with a deployment is accepted") {
+TEST_CASE("HandlePausingFlows: a suspension with a deployment is accepted") {
   PauseHarness h;
   h.ctx.proposed_state->details->pause_reschedule = true;
   h.run.deployment_id = kDeployment;
@@ -112,7 +113,7 @@ TEST_CASE("7.4.130 HandlePausingFlows: a suspension with a deployment is accepte
   CHECK(h.ctx.finalization_signature == std::vector<std::string>{"HandlePausingFlows"});
 }
 
-TEST_CASE("7.4.131 HandlePausingFlows: the pause key is recorded in pause_keys") {
+TEST_CASE("HandlePausingFlows: the pause key is recorded in pause_keys") {
   PauseHarness h;
   h.ctx.proposed_state->details->pause_key = "hello";
   h.ctx.proposed_state->details->pause_timeout = kNow + 1000 * kMicrosPerSecond;
@@ -142,7 +143,7 @@ TEST_CASE("HandlePausingFlows: without a pause key a random UUID is recorded, ne
   CHECK(again.pause_keys()[1] != first);
 }
 
-TEST_CASE("7.4.132 HandlePausingFlows: the same pause key cannot fire twice") {
+TEST_CASE("HandlePausingFlows: the same pause key cannot fire twice") {
   PauseHarness first;
   first.ctx.proposed_state->details->pause_key = "hello";
   first.run_chain({builtin("HandlePausingFlows")});
@@ -165,7 +166,7 @@ TEST_CASE("7.4.132 HandlePausingFlows: the same pause key cannot fire twice") {
   }
 }
 
-TEST_CASE("7.4.133 HandlePausingFlows: only RUNNING flow runs can pause") {
+TEST_CASE("HandlePausingFlows: only RUNNING flow runs can pause") {
   for (MaybeType from : all_maybe_types()) {
     CAPTURE(name_of(from));
     PauseHarness h(from, kPaused);
@@ -248,7 +249,7 @@ TEST_CASE("HandlePausingFlows: the after hook records the key of the proposal it
 // ---------------------------------------------------------------------------------------------
 // HandleResumingPausedFlows
 
-TEST_CASE("7.4.134 HandleResumingPausedFlows: a suspended run cannot resume without a deployment") {
+TEST_CASE("HandleResumingPausedFlows: a suspended run cannot resume without a deployment") {
   PauseHarness h(kPaused, kRunning);
   h.ctx.initial_state->details->pause_timeout = kNow + kFiveMinutes;
   h.ctx.initial_state->details->pause_reschedule = true;
@@ -279,7 +280,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.135 HandleResumingPausedFlows: a blocking pause can be left without a deployment") {
+TEST_CASE("HandleResumingPausedFlows: a blocking pause can be left without a deployment") {
   PauseHarness h(kPaused, kRunning);
   h.ctx.initial_state->details->pause_timeout = kNow + kFiveMinutes;
   h.run_chain({builtin("HandleResumingPausedFlows")});
@@ -288,8 +289,8 @@ TEST_CASE("7.4.135 HandleResumingPausedFlows: a blocking pause can be left witho
 }
 
 TEST_CASE(
-    "7.4.136 HandleResumingPausedFlows: PAUSED may only go to RUNNING, SCHEDULED or a terminal "
-    "state") {
+    "HandleResumingPausedFlows: "
+    "PAUSED may only go to RUNNING, SCHEDULED or a terminal state") {
   for (StateType to : all_types()) {
     CAPTURE(name_of(to));
     PauseHarness h(kPaused, to);
@@ -312,7 +313,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.137 HandleResumingPausedFlows: a timed-out pause fails the run") {
+TEST_CASE("HandleResumingPausedFlows: a timed-out pause fails the run") {
   PauseHarness h(kPaused, kRunning);
   h.run.deployment_id = kDeployment;
   h.ctx.initial_state->details->pause_timeout = kNow - kFiveMinutes;
@@ -347,7 +348,7 @@ TEST_CASE("HandleResumingPausedFlows: a pause timing out exactly now has not tim
   CHECK(name_of(h.ctx.response_status) == "ACCEPT");
 }
 
-TEST_CASE("7.4.138 HandleResumingPausedFlows: leaving PAUSED marks the run as resuming") {
+TEST_CASE("HandleResumingPausedFlows: leaving PAUSED marks the run as resuming") {
   PauseHarness h(kPaused, kRunning);
   h.run.deployment_id = kDeployment;
   h.ctx.initial_state->details->pause_timeout = kNow + kFiveMinutes;

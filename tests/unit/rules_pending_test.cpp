@@ -1,5 +1,5 @@
-// lib/rules/pending.cpp: PreventPendingTransitions through the chain runner (spec §7.4 items
-// 111-115).
+// lib/rules/pending.cpp: PreventPendingTransitions through the chain runner, after Prefect's
+// TestPreventPendingTransitions (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "engine_fixture.hpp"
@@ -25,8 +25,7 @@ std::string abort_reason(StateType from) {
   return "This run is in a " + name_of(from) + " state and cannot transition to a PENDING state.";
 }
 
-TEST_CASE(
-    "7.4.111 PreventPendingTransitions: CANCELLING/CANCELLED/RUNNING/PENDING -> PENDING aborts") {
+TEST_CASE("PreventPendingTransitions: CANCELLING/CANCELLED/RUNNING/PENDING -> PENDING aborts") {
   for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
     for (StateType from : kBanned) {
       CAPTURE(kind_name(kind));
@@ -46,7 +45,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.112 PreventPendingTransitions: every other ordered pair of types is accepted") {
+TEST_CASE("PreventPendingTransitions: every other ordered pair of types is accepted") {
   for (StateType from : all_types()) {
     for (StateType to : all_types()) {
       if (to == kPending && std::find(kBanned.begin(), kBanned.end(), from) != kBanned.end())
@@ -66,8 +65,7 @@ TEST_CASE("7.4.112 PreventPendingTransitions: every other ordered pair of types 
   CHECK(h.ctx.rule_signature.empty());
 }
 
-TEST_CASE(
-    "7.4.113 PreventPendingTransitions: progress through named PENDING sub-states is accepted") {
+TEST_CASE("PreventPendingTransitions: progress through named PENDING sub-states is accepted") {
   struct Pair {
     const char* initial;
     const char* proposed;
@@ -86,7 +84,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.114 PreventPendingTransitions: back to Pending, or the same name again, aborts") {
+TEST_CASE("PreventPendingTransitions: back to Pending, or the same name again, aborts") {
   struct Pair {
     const char* initial;
     const char* proposed;
@@ -105,8 +103,7 @@ TEST_CASE("7.4.114 PreventPendingTransitions: back to Pending, or the same name 
   }
 }
 
-TEST_CASE(
-    "7.4.115 PreventPendingTransitions: a sub-state carries the lease and scheduled time forward") {
+TEST_CASE("PreventPendingTransitions: a sub-state carries the lease and scheduled time forward") {
   Harness h(kPending, kPending, RunKind::kFlow);
   h.ctx.proposed_state->name = "Submitting";
   h.ctx.initial_state->details->deployment_concurrency_lease_id =

@@ -1,5 +1,6 @@
-// The retry rules (lib/rules/retries.cpp, spec §5.16, §5.24, §5.26) at engine level. Items
-// "7.4.N" are Prefect's test_core_policy.py cases as the spec lists them.
+// The retry rules (lib/rules/retries.cpp) at engine level, after Prefect's TestFlowRetryingRule,
+// TestTaskRetryingRule and TestRenameRetryingStates
+// (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -72,7 +73,7 @@ TEST_CASE("retry rules are registered with Prefect's FROM/TO states and scope") 
 // ---------------------------------------------------------------------------------------------
 // RetryFailedFlows
 
-TEST_CASE("7.4.71 RetryFailedFlows: run_count 1 of 1 retries is rejected into AwaitingRetry") {
+TEST_CASE("RetryFailedFlows: run_count 1 of 1 retries is rejected into AwaitingRetry") {
   RuleHarness h(kRunning, kFailed, RunKind::kFlow);
   prepare(h, flow_policy(1), 1);
   h.run_rules({"RetryFailedFlows"});
@@ -81,7 +82,7 @@ TEST_CASE("7.4.71 RetryFailedFlows: run_count 1 of 1 retries is rejected into Aw
   CHECK(h.services->states.count(h.ctx.validated_state->id) == 1);
 }
 
-TEST_CASE("7.4.72 RetryFailedFlows: run_count 2 of 1 retries is accepted as FAILED") {
+TEST_CASE("RetryFailedFlows: run_count 2 of 1 retries is accepted as FAILED") {
   RuleHarness h(kRunning, kFailed, RunKind::kFlow);
   prepare(h, flow_policy(1), 2);
   h.run_rules({"RetryFailedFlows"});
@@ -90,7 +91,7 @@ TEST_CASE("7.4.72 RetryFailedFlows: run_count 2 of 1 retries is accepted as FAIL
   CHECK(h.ctx.finalization_signature == std::vector<std::string>{"RetryFailedFlows"});
 }
 
-TEST_CASE("7.4.73 RetryFailedFlows: a retry sets retry_type in_process and clears pause data") {
+TEST_CASE("RetryFailedFlows: a retry sets retry_type in_process and clears pause data") {
   RuleHarness h(kRunning, kFailed, RunKind::kFlow);
   prepare(h, flow_policy(3), 2);
   h.run_rules({"RetryFailedFlows"});
@@ -102,7 +103,7 @@ TEST_CASE("7.4.73 RetryFailedFlows: a retry sets retry_type in_process and clear
   CHECK(p["retries"] == 3);  // the rest of the policy is kept
 }
 
-TEST_CASE("7.4.74 RetryFailedFlows: exhausted retries clear retry_type") {
+TEST_CASE("RetryFailedFlows: exhausted retries clear retry_type") {
   Json policy = flow_policy(1);
   policy["retry_type"] = "in_process";
   RuleHarness h(kRunning, kFailed, RunKind::kFlow);
@@ -235,7 +236,7 @@ TEST_CASE("RetryFailedFlows: an unparsable api-version is a hook error") {
 // ---------------------------------------------------------------------------------------------
 // RetryFailedTasks
 
-TEST_CASE("7.4.85 RetryFailedTasks: run_count 2 of 2 retries is rejected into AwaitingRetry") {
+TEST_CASE("RetryFailedTasks: run_count 2 of 2 retries is rejected into AwaitingRetry") {
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
   prepare(h, task_policy(2), 2);
   h.run_rules({"RetryFailedTasks"});
@@ -244,7 +245,7 @@ TEST_CASE("7.4.85 RetryFailedTasks: run_count 2 of 2 retries is rejected into Aw
   CHECK(h.random.calls.empty());  // no jitter configured
 }
 
-TEST_CASE("7.4.86 RetryFailedTasks uses the configured delay") {
+TEST_CASE("RetryFailedTasks uses the configured delay") {
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
   prepare(h, task_policy(2, 10), 2);
   h.run_rules({"RetryFailedTasks"});
@@ -252,7 +253,7 @@ TEST_CASE("7.4.86 RetryFailedTasks uses the configured delay") {
   CHECK(scheduled_delay_seconds(h) == 10);
 }
 
-TEST_CASE("7.4.87 RetryFailedTasks uses the configured delay of each attempt") {
+TEST_CASE("RetryFailedTasks uses the configured delay of each attempt") {
   const Json delays = Json::array({2, 3, 5, 7, 11});
   for (int rc = 1; rc <= 5; ++rc) {
     CAPTURE(rc);
@@ -264,7 +265,7 @@ TEST_CASE("7.4.87 RetryFailedTasks uses the configured delay of each attempt") {
   }
 }
 
-TEST_CASE("7.4.88 RetryFailedTasks falls back to the last delay") {
+TEST_CASE("RetryFailedTasks falls back to the last delay") {
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
   prepare(h, task_policy(6, Json::array({2, 3, 5, 7})), 6);
   h.run_rules({"RetryFailedTasks"});
@@ -287,8 +288,8 @@ TEST_CASE("RetryFailedTasks: fractional delays keep their microseconds") {
 }
 
 TEST_CASE(
-    "7.4.89 RetryFailedTasks: retries can jitter sleeps (the top of the range is avg x (1 + "
-    "factor))") {
+    "RetryFailedTasks: "
+    "retries can jitter sleeps (the top of the range is avg x (1 + factor))") {
   // Prefect replaces the jitter with avg * (1 + factor); drawing the top of the uniform range gives
   // that value up to float rounding.
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
@@ -324,7 +325,7 @@ TEST_CASE("RetryFailedTasks: jittered delays stay within the clamped bounds") {
   CHECK(seeded(7) == seeded(7));
 }
 
-TEST_CASE("7.4.90 RetryFailedTasks: jitter with no delay does not divide by zero") {
+TEST_CASE("RetryFailedTasks: jitter with no delay does not divide by zero") {
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
   prepare(h, task_policy(2, nullptr, 0.5), 1);
   h.run_rules({"RetryFailedTasks"});
@@ -333,7 +334,7 @@ TEST_CASE("7.4.90 RetryFailedTasks: jitter with no delay does not divide by zero
   CHECK(h.random.calls.empty());
 }
 
-TEST_CASE("7.4.91 RetryFailedTasks stops retrying eventually") {
+TEST_CASE("RetryFailedTasks stops retrying eventually") {
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
   prepare(h, task_policy(2), 3);
   h.run_rules({"RetryFailedTasks"});
@@ -342,7 +343,7 @@ TEST_CASE("7.4.91 RetryFailedTasks stops retrying eventually") {
   CHECK(h.ctx.finalization_signature == std::vector<std::string>{"RetryFailedTasks"});
 }
 
-TEST_CASE("7.4.92 RetryFailedTasks: a proposal with retriable=false is not retried") {
+TEST_CASE("RetryFailedTasks: a proposal with retriable=false is not retried") {
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
   prepare(h, task_policy(2), 1);
   h.ctx.proposed_state->details->retriable = false;
@@ -351,7 +352,7 @@ TEST_CASE("7.4.92 RetryFailedTasks: a proposal with retriable=false is not retri
   CHECK(name_of(h.ctx.validated_state) == "FAILED");
 }
 
-TEST_CASE("7.4.93 RetryFailedTasks: a manual retry works even when not retriable") {
+TEST_CASE("RetryFailedTasks: a manual retry works even when not retriable") {
   RuleHarness h(kRunning, kFailed, RunKind::kTask);
   prepare(h, task_policy(2), 1);
   h.ctx.proposed_state->name = "AwaitingRetry";
@@ -420,7 +421,7 @@ TEST_CASE("RetryFailedTasks: the deprecated max_retries is back-filled") {
 // ---------------------------------------------------------------------------------------------
 // RenameReruns
 
-TEST_CASE("7.4.94 RenameReruns: rerun states get renamed") {
+TEST_CASE("RenameReruns: rerun states get renamed") {
   RuleHarness h(kScheduled, kRunning);
   h.run.run_count = 2;
   h.run.empirical_policy = task_policy(2);
@@ -431,7 +432,7 @@ TEST_CASE("7.4.94 RenameReruns: rerun states get renamed") {
   CHECK(h.ctx.finalization_signature == std::vector<std::string>{"RenameReruns"});
 }
 
-TEST_CASE("7.4.95 RenameReruns: retried states get renamed") {
+TEST_CASE("RenameReruns: retried states get renamed") {
   RuleHarness h(std::nullopt, kRunning);
   h.set_initial(h.state(kScheduled, kNow - 5 * kSecond, "AwaitingRetry"));
   h.run.run_count = 2;
@@ -440,7 +441,7 @@ TEST_CASE("7.4.95 RenameReruns: retried states get renamed") {
   CHECK(h.ctx.validated_state->name == "Retrying");
 }
 
-TEST_CASE("7.4.96 RenameReruns: no rename on the first run") {
+TEST_CASE("RenameReruns: no rename on the first run") {
   RuleHarness h(kScheduled, kRunning);
   h.run.run_count = 0;
   h.run_rules({"RenameReruns"});

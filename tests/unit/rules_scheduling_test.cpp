@@ -1,5 +1,6 @@
-// The scheduling rules (lib/rules/scheduling.cpp, spec §5.10, §5.14, §5.15) at engine level.
-// Items "7.4.N" are Prefect's test_core_policy.py cases as the spec lists them.
+// The scheduling rules (lib/rules/scheduling.cpp) at engine level, after Prefect's
+// TestWaitForScheduledTimeRule, TestCopyScheduledTime and TestEnsureOnlyScheduledFlowMarkedLate
+// (tests/server/orchestration/test_core_policy.py).
 #include <doctest/doctest.h>
 
 #include "rule_services_fixture.hpp"
@@ -36,7 +37,7 @@ TEST_CASE("scheduling rules are registered with Prefect's FROM/TO states and sco
 // ---------------------------------------------------------------------------------------------
 // WaitForScheduledTime
 
-TEST_CASE("7.4.61 WaitForScheduledTime: scheduled time in the past is not delayed") {
+TEST_CASE("WaitForScheduledTime: scheduled time in the past is not delayed") {
   for (RunKind kind : {RunKind::kTask, RunKind::kFlow}) {
     for (StateType initial : {kScheduled, kPending}) {
       CAPTURE(kind_name(kind));
@@ -52,7 +53,7 @@ TEST_CASE("7.4.61 WaitForScheduledTime: scheduled time in the past is not delaye
   }
 }
 
-TEST_CASE("7.4.62 WaitForScheduledTime: scheduled time in the future delays the transition") {
+TEST_CASE("WaitForScheduledTime: scheduled time in the future delays the transition") {
   for (RunKind kind : {RunKind::kTask, RunKind::kFlow}) {
     for (StateType initial : {kScheduled, kPending}) {
       CAPTURE(kind_name(kind));
@@ -74,7 +75,7 @@ TEST_CASE("7.4.62 WaitForScheduledTime: scheduled time in the future delays the 
   }
 }
 
-TEST_CASE("7.4.63 WaitForScheduledTime does not fire against other state types") {
+TEST_CASE("WaitForScheduledTime does not fire against other state types") {
   for (RunKind kind : {RunKind::kTask, RunKind::kFlow}) {
     for (StateType proposed : final_types()) {
       CAPTURE(name_of(proposed));
@@ -88,7 +89,7 @@ TEST_CASE("7.4.63 WaitForScheduledTime does not fire against other state types")
   }
 }
 
-TEST_CASE("WaitForScheduledTime rounds the delay as Prefect does (C.3)") {
+TEST_CASE("WaitForScheduledTime rounds the delay as Prefect does") {
   struct Case {
     Timestamp ahead;
     std::optional<std::int64_t> delay;  // nullopt: accepted
@@ -130,7 +131,7 @@ TEST_CASE("WaitForScheduledTime reads the current state's time, not the proposal
 // ---------------------------------------------------------------------------------------------
 // CopyScheduledTime
 
-TEST_CASE("7.4.64 CopyScheduledTime copies the scheduled time from SCHEDULED to PENDING") {
+TEST_CASE("CopyScheduledTime copies the scheduled time from SCHEDULED to PENDING") {
   for (RunKind kind : {RunKind::kTask, RunKind::kFlow}) {
     CAPTURE(kind_name(kind));
     RuleHarness h(kScheduled, kPending, kind);
@@ -153,7 +154,7 @@ TEST_CASE("CopyScheduledTime keeps a scheduled time the proposal already has") {
   CHECK(h.ctx.validated_state->details->scheduled_time == kNow + kMinute);
 }
 
-TEST_CASE("7.4.65 CopyScheduledTime does not fire for other transitions") {
+TEST_CASE("CopyScheduledTime does not fire for other transitions") {
   for (RunKind kind : {RunKind::kTask, RunKind::kFlow}) {
     std::vector<StateType> targets = final_types();
     targets.push_back(kRunning);
@@ -171,7 +172,7 @@ TEST_CASE("7.4.65 CopyScheduledTime does not fire for other transitions") {
 // ---------------------------------------------------------------------------------------------
 // EnsureOnlyScheduledFlowsMarkedLate
 
-TEST_CASE("7.4.108 EnsureOnlyScheduledFlowsMarkedLate: only scheduled flows can be marked late") {
+TEST_CASE("EnsureOnlyScheduledFlowsMarkedLate: only scheduled flows can be marked late") {
   for (StateType initial :
        {kRunning, kPending, StateType::kCompleted, StateType::kFailed, StateType::kCancelling}) {
     CAPTURE(name_of(initial));
@@ -185,7 +186,7 @@ TEST_CASE("7.4.108 EnsureOnlyScheduledFlowsMarkedLate: only scheduled flows can 
   }
 }
 
-TEST_CASE("7.4.109 EnsureOnlyScheduledFlowsMarkedLate: SCHEDULED -> Late is accepted") {
+TEST_CASE("EnsureOnlyScheduledFlowsMarkedLate: SCHEDULED -> Late is accepted") {
   RuleHarness h(kScheduled, std::nullopt, RunKind::kFlow);
   h.ctx.proposed_state = h.state(kScheduled, kNow, "Late");
   h.run_rules({"EnsureOnlyScheduledFlowsMarkedLate"});
@@ -193,7 +194,7 @@ TEST_CASE("7.4.109 EnsureOnlyScheduledFlowsMarkedLate: SCHEDULED -> Late is acce
   CHECK(h.ctx.validated_state->name == "Late");
 }
 
-TEST_CASE("7.4.110 EnsureOnlyScheduledFlowsMarkedLate: Late -> Late is rejected") {
+TEST_CASE("EnsureOnlyScheduledFlowsMarkedLate: Late -> Late is rejected") {
   RuleHarness h(std::nullopt, std::nullopt, RunKind::kFlow);
   h.set_initial(h.state(kScheduled, kNow - 5 * kSecond, "Late"));
   h.ctx.proposed_state = h.state(kScheduled, kNow, "Late");

@@ -1,6 +1,7 @@
-// The task-run rules (lib/rules/task_runs.cpp, spec §5.21, §5.23, §5.27, §5.29) at engine level,
-// with a fake store serving the enclosing flow run. Items "7.4.N" are Prefect's
-// test_core_policy.py cases as the spec lists them.
+// The task-run rules (lib/rules/task_runs.cpp) at engine level, with a fake store serving the
+// enclosing flow run. The cases follow TestPreventRunningTasksFromStoppedFlows,
+// TestUpdatingFlowRunTrackerOnTasks, TestPermitRerunningFailedTaskRuns and
+// TestCopyTaskParametersID in Prefect's tests/server/orchestration/test_core_policy.py.
 #include <doctest/doctest.h>
 
 #include "rule_services_fixture.hpp"
@@ -56,7 +57,7 @@ TEST_CASE("task-run rules are registered with Prefect's FROM/TO states and scope
 // ---------------------------------------------------------------------------------------------
 // PreventRunningTasksFromStoppedFlows
 
-TEST_CASE("7.4.139 PreventRunningTasksFromStoppedFlows allows task runs of a running flow to run") {
+TEST_CASE("PreventRunningTasksFromStoppedFlows allows task runs of a running flow to run") {
   RuleHarness h(kPending, kRunning);
   const std::string flow_id = add_flow_run(h, kRunning);
   h.run_rules({"PreventRunningTasksFromStoppedFlows"});
@@ -65,7 +66,7 @@ TEST_CASE("7.4.139 PreventRunningTasksFromStoppedFlows allows task runs of a run
   CHECK(h.services->flow_run_reads == std::vector<std::string>{flow_id});
 }
 
-TEST_CASE("7.4.140 PreventRunningTasksFromStoppedFlows prevents tasks from running") {
+TEST_CASE("PreventRunningTasksFromStoppedFlows prevents tasks from running") {
   for (StateType flow_type : all_types()) {
     if (flow_type == kRunning) continue;
     CAPTURE(name_of(flow_type));
@@ -88,7 +89,7 @@ TEST_CASE("7.4.140 PreventRunningTasksFromStoppedFlows prevents tasks from runni
   }
 }
 
-TEST_CASE("7.4.141 PreventRunningTasksFromStoppedFlows does not reuse the paused flow state's id") {
+TEST_CASE("PreventRunningTasksFromStoppedFlows does not reuse the paused flow state's id") {
   RuleHarness h(kPending, kRunning);
   StateDetails d;
   d.pause_timeout = kNow + 5 * kMinute;
@@ -160,7 +161,7 @@ TEST_CASE("PreventRunningTasksFromStoppedFlows on a flow run checks the flow run
 // ---------------------------------------------------------------------------------------------
 // UpdateFlowRunTrackerOnTasks
 
-TEST_CASE("7.4.79 UpdateFlowRunTrackerOnTasks: task runs track their flow run's run_count") {
+TEST_CASE("UpdateFlowRunTrackerOnTasks: task runs track their flow run's run_count") {
   for (int flow_run_count : {5, 42}) {
     for (MaybeType initial : all_maybe_types()) {
       CAPTURE(flow_run_count);
@@ -177,7 +178,7 @@ TEST_CASE("7.4.79 UpdateFlowRunTrackerOnTasks: task runs track their flow run's 
   }
 }
 
-TEST_CASE("7.4.80 UpdateFlowRunTrackerOnTasks raises an informative error on a missing flow run") {
+TEST_CASE("UpdateFlowRunTrackerOnTasks raises an informative error on a missing flow run") {
   RuleHarness h(kPending, kRunning);
   h.run.flow_run_id = "11111111-1111-4111-8111-111111111111";
   h.run.flow_run_run_count = 1;
@@ -222,7 +223,9 @@ struct Rerun {
   }
 };
 
-TEST_CASE("7.4.81 rerunning a failed task bypasses terminal protection when the flow is retrying") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "rerunning a failed task bypasses terminal protection when the flow is retrying") {
   Rerun r(4, 2, 2, 10);
   r.h.run_rules({"HandleTaskTerminalStateTransitions", "UpdateFlowRunTrackerOnTasks"});
   CHECK(r.h.status() == "ACCEPT");
@@ -231,7 +234,9 @@ TEST_CASE("7.4.81 rerunning a failed task bypasses terminal protection when the 
   CHECK(r.h.run.flow_run_run_count == 4);
 }
 
-TEST_CASE("7.4.82 a failed task can run again even if it exceeds the flow's run count") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "a failed task can run again even if it exceeds the flow's run count") {
   Rerun r(3, 3, 2, 10);
   r.h.ctx.initial_state->data = std::make_shared<Json>("test");
   r.h.run_rules({"HandleTaskTerminalStateTransitions", "UpdateFlowRunTrackerOnTasks"});
@@ -242,7 +247,9 @@ TEST_CASE("7.4.82 a failed task can run again even if it exceeds the flow's run 
   CHECK(r.h.run.flow_run_run_count == 3);
 }
 
-TEST_CASE("7.4.83 terminal protection is bypassed when automatic retries are exhausted") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "terminal protection is bypassed when automatic retries are exhausted") {
   Rerun r(4, 2, 2, 1);
   r.h.run_rules({"HandleTaskTerminalStateTransitions", "UpdateFlowRunTrackerOnTasks"});
   CHECK(r.h.status() == "ACCEPT");
@@ -251,7 +258,9 @@ TEST_CASE("7.4.83 terminal protection is bypassed when automatic retries are exh
   CHECK(r.h.run.flow_run_run_count == 4);
 }
 
-TEST_CASE("7.4.84 rerun bookkeeping is cleaned up after an invalid transition") {
+TEST_CASE(
+    "HandleTaskTerminalStateTransitions: "
+    "rerun bookkeeping is cleaned up after an invalid transition") {
   Rerun r(4, 2, 2, 10);
   auto fizzler = make_rule("FizzlingRule");
   fizzler->on_before = [](RuleHook& hook) {
@@ -270,7 +279,7 @@ TEST_CASE("7.4.84 rerun bookkeeping is cleaned up after an invalid transition") 
 // ---------------------------------------------------------------------------------------------
 // CopyTaskParametersID
 
-TEST_CASE("7.4.66 CopyTaskParametersID copies the task parameters id forward") {
+TEST_CASE("CopyTaskParametersID copies the task parameters id forward") {
   for (StateType initial : {kScheduled, kPending}) {
     for (StateType proposed : {kPending, kRunning}) {
       CAPTURE(name_of(initial));
@@ -285,7 +294,7 @@ TEST_CASE("7.4.66 CopyTaskParametersID copies the task parameters id forward") {
   }
 }
 
-TEST_CASE("7.4.67 CopyTaskParametersID does not fire for other transitions") {
+TEST_CASE("CopyTaskParametersID does not fire for other transitions") {
   for (StateType initial : {kScheduled, kPending}) {
     for (StateType proposed : final_types()) {
       CAPTURE(name_of(proposed));

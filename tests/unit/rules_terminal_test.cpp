@@ -1,6 +1,8 @@
 // lib/rules/terminal.cpp: PreventDuplicateTransitions, HandleFlowTerminalStateTransitions,
 // PreventResultDataLoss, HandleTaskTerminalStateTransitions, driven through the chain runner as
-// Prefect's tests drive them (spec §7.4 items 75-78, 81-84, 97-107, 150-154).
+// Prefect's tests drive them: TestManualFlowRetries, TestPermitRerunningFailedTaskRuns,
+// TestTransitionsFromTerminalStatesRule, TestPreventResultDataLoss and
+// TestPreventDuplicateTransitions in Prefect's tests/server/orchestration/test_core_policy.py.
 #include <doctest/doctest.h>
 
 #include "engine_fixture.hpp"
@@ -98,7 +100,7 @@ struct DuplicateCase {
   Status status;
 };
 
-TEST_CASE("7.4.150-154 PreventDuplicateTransitions: only equal transition ids are rejected") {
+TEST_CASE("PreventDuplicateTransitions: only equal transition ids are rejected") {
   const std::string a = "0b7c8b53-6a49-4a8f-9a55-5b6f2f7a1c01";
   const std::string b = "0b7c8b53-6a49-4a8f-9a55-5b6f2f7a1c02";
   const std::vector<DuplicateCase> cases = {
@@ -152,8 +154,7 @@ TEST_CASE("PreventDuplicateTransitions: applies to every transition, terminal on
 // ---------------------------------------------------------------------------------------------
 // HandleFlowTerminalStateTransitions
 
-TEST_CASE(
-    "7.4.97-98 HandleFlowTerminalStateTransitions: terminal -> CRASHED/CANCELLING/PAUSED aborts") {
+TEST_CASE("HandleFlowTerminalStateTransitions: terminal -> CRASHED/CANCELLING/PAUSED aborts") {
   for (StateType from : kTerminal) {
     for (StateType to : {kCrashed, kCancelling, kPaused}) {
       CAPTURE(name_of(from));
@@ -177,7 +178,7 @@ TEST_CASE("HandleFlowTerminalStateTransitions: TO = ALL keeps the rule valid aft
         std::vector<std::string>{"HandleFlowTerminalStateTransitions"});
 }
 
-TEST_CASE("7.4.99 HandleFlowTerminalStateTransitions: COMPLETED without data may be rerun") {
+TEST_CASE("HandleFlowTerminalStateTransitions: COMPLETED without data may be rerun") {
   for (StateType to : {kPending, kRunning}) {
     CAPTURE(name_of(to));
     Harness h(kCompleted, to, RunKind::kFlow);
@@ -193,7 +194,7 @@ TEST_CASE("7.4.99 HandleFlowTerminalStateTransitions: COMPLETED without data may
   CHECK(name_of(h.ctx.validated_state) == "SCHEDULED");
 }
 
-TEST_CASE("7.4.100 HandleFlowTerminalStateTransitions: COMPLETED with a persisted result is kept") {
+TEST_CASE("HandleFlowTerminalStateTransitions: COMPLETED with a persisted result is kept") {
   for (StateType to : {kPending, kRunning, kScheduled}) {
     CAPTURE(name_of(to));
     Harness h(kCompleted, to, RunKind::kFlow);
@@ -241,8 +242,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE(
-    "7.4.101 HandleFlowTerminalStateTransitions: not compiled for non-terminal initial states") {
+TEST_CASE("HandleFlowTerminalStateTransitions: not compiled for non-terminal initial states") {
   const StateTypeSet non_terminal = {std::nullopt, kScheduled, kPending,
                                      kRunning,     kPaused,    kCancelling};
   non_terminal.for_each([&](MaybeType from) {
@@ -258,8 +258,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.105 HandleFlowTerminalStateTransitions: COMPLETED (persisted) -> COMPLETED (no data) is "
-    "rejected") {
+    "HandleFlowTerminalStateTransitions: "
+    "COMPLETED (persisted) -> COMPLETED (no data) is rejected") {
   Harness h(kCompleted, kCompleted, RunKind::kFlow);
   set_data(h.ctx.initial_state, result_metadata());
   h.run_chain({builtin("HandleFlowTerminalStateTransitions")});
@@ -268,8 +268,7 @@ TEST_CASE(
   CHECK(h.ctx.validated_state->id == h.ctx.initial_state->id);
 }
 
-TEST_CASE(
-    "7.4.106 HandleFlowTerminalStateTransitions: scalar initial data -> COMPLETED is accepted") {
+TEST_CASE("HandleFlowTerminalStateTransitions: scalar initial data -> COMPLETED is accepted") {
   for (const Json& data : {Json(1), Json("hello"), Json(true), Json{1, 2, 3}}) {
     CAPTURE(data.dump());
     Harness h(kCompleted, kCompleted, RunKind::kFlow);
@@ -281,8 +280,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.107 HandleFlowTerminalStateTransitions: persisted initial, scalar proposal data is "
-    "rejected") {
+    "HandleFlowTerminalStateTransitions: "
+    "persisted initial, scalar proposal data is rejected") {
   for (const Json& data :
        {Json(1), Json("hello"), Json(true), Json{1, 2, 3}, Json{{"type", "unpersisted"}}}) {
     CAPTURE(data.dump());
@@ -308,7 +307,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.76 HandleFlowTerminalStateTransitions: rescheduling without a deployment aborts") {
+TEST_CASE("HandleFlowTerminalStateTransitions: rescheduling without a deployment aborts") {
   Harness h(kFailed, kScheduled, RunKind::kFlow);
   h.ctx.proposed_state->name = "AwaitingRetry";
   h.run.run_count = 2;
@@ -321,7 +320,7 @@ TEST_CASE("7.4.76 HandleFlowTerminalStateTransitions: rescheduling without a dep
   CHECK(h.run.empirical_policy == Json{{"retries", 1}});  // aborted before the policy reset
 }
 
-TEST_CASE("7.4.75/77 HandleFlowTerminalStateTransitions: manual retries keep run_count") {
+TEST_CASE("HandleFlowTerminalStateTransitions: manual retries keep run_count") {
   struct Case {
     const char* name;
     int retries, run_count;
@@ -341,8 +340,7 @@ TEST_CASE("7.4.75/77 HandleFlowTerminalStateTransitions: manual retries keep run
   }
 }
 
-TEST_CASE(
-    "7.4.78 HandleFlowTerminalStateTransitions: leaving a terminal state resets pause metadata") {
+TEST_CASE("HandleFlowTerminalStateTransitions: leaving a terminal state resets pause metadata") {
   const Json before = Json{{"retries", 1},     {"pause_keys", {"a", "b"}},
                            {"resuming", true}, {"retry_type", "in_process"},
                            {"max_retries", 0}, {"retry_delay_seconds", 0}};
@@ -434,8 +432,7 @@ TEST_CASE(
 // ---------------------------------------------------------------------------------------------
 // PreventResultDataLoss
 
-TEST_CASE(
-    "7.4.102 PreventResultDataLoss: COMPLETED (persisted) -> COMPLETED (no data) is rejected") {
+TEST_CASE("PreventResultDataLoss: COMPLETED (persisted) -> COMPLETED (no data) is rejected") {
   Harness h(kCompleted, kCompleted, RunKind::kFlow);
   set_data(h.ctx.initial_state, result_metadata());
   const std::string initial_id = h.ctx.initial_state->id;
@@ -450,22 +447,21 @@ TEST_CASE(
   CHECK(h.ctx.finalization_signature.empty());
 }
 
-TEST_CASE("7.4.103 PreventResultDataLoss: COMPLETED (no data) -> COMPLETED is accepted") {
+TEST_CASE("PreventResultDataLoss: COMPLETED (no data) -> COMPLETED is accepted") {
   Harness h(kCompleted, kCompleted, RunKind::kFlow);
   h.run_chain({builtin("PreventResultDataLoss")});
   CHECK(name_of(h.ctx.response_status) == "ACCEPT");
   CHECK(h.ctx.finalization_signature == std::vector<std::string>{"PreventResultDataLoss"});
 }
 
-TEST_CASE(
-    "7.4.104 PreventResultDataLoss: COMPLETED with unpersisted data -> COMPLETED is accepted") {
+TEST_CASE("PreventResultDataLoss: COMPLETED with unpersisted data -> COMPLETED is accepted") {
   Harness h(kCompleted, kCompleted, RunKind::kFlow);
   set_data(h.ctx.initial_state, Json{{"type", "unpersisted"}});
   h.run_chain({builtin("PreventResultDataLoss")});
   CHECK(name_of(h.ctx.response_status) == "ACCEPT");
 }
 
-TEST_CASE("7.4.106 PreventResultDataLoss: scalar initial data -> COMPLETED is accepted") {
+TEST_CASE("PreventResultDataLoss: scalar initial data -> COMPLETED is accepted") {
   for (const Json& data : {Json(1), Json("hello"), Json(true), Json{1, 2, 3}, Json::object()}) {
     CAPTURE(data.dump());
     Harness h(kCompleted, kCompleted, RunKind::kFlow);
@@ -476,7 +472,7 @@ TEST_CASE("7.4.106 PreventResultDataLoss: scalar initial data -> COMPLETED is ac
   }
 }
 
-TEST_CASE("7.4.107 PreventResultDataLoss: persisted initial, scalar proposal data is rejected") {
+TEST_CASE("PreventResultDataLoss: persisted initial, scalar proposal data is rejected") {
   for (const Json& data : {Json(1), Json("hello"), Json(true), Json{1, 2, 3}}) {
     CAPTURE(data.dump());
     Harness h(kCompleted, kCompleted, RunKind::kFlow);
@@ -511,8 +507,7 @@ TEST_CASE("PreventResultDataLoss: only COMPLETED -> COMPLETED is guarded") {
 // ---------------------------------------------------------------------------------------------
 // HandleTaskTerminalStateTransitions
 
-TEST_CASE(
-    "7.4.97-98 HandleTaskTerminalStateTransitions: terminal -> CRASHED/CANCELLING/PAUSED aborts") {
+TEST_CASE("HandleTaskTerminalStateTransitions: terminal -> CRASHED/CANCELLING/PAUSED aborts") {
   for (StateType from : kTerminal) {
     for (StateType to : {kCrashed, kCancelling, kPaused}) {
       CAPTURE(name_of(from));
@@ -529,7 +524,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("7.4.99 HandleTaskTerminalStateTransitions: COMPLETED without data may be rerun") {
+TEST_CASE("HandleTaskTerminalStateTransitions: COMPLETED without data may be rerun") {
   for (StateType to : {kPending, kRunning, kScheduled}) {
     CAPTURE(name_of(to));
     Harness h(kCompleted, to, RunKind::kTask);
@@ -540,8 +535,8 @@ TEST_CASE("7.4.99 HandleTaskTerminalStateTransitions: COMPLETED without data may
 }
 
 TEST_CASE(
-    "7.4.100 HandleTaskTerminalStateTransitions: COMPLETED with a persisted result is kept, for "
-    "any proposal") {
+    "HandleTaskTerminalStateTransitions: "
+    "COMPLETED with a persisted result is kept, for any proposal") {
   for (StateType to : {kPending, kRunning, kScheduled, kCompleted, kFailed, kCancelled}) {
     CAPTURE(name_of(to));
     Harness h(kCompleted, to, RunKind::kTask);
@@ -613,8 +608,7 @@ TEST_CASE("HandleTaskTerminalStateTransitions: run_count resets only for non-fin
   }
 }
 
-TEST_CASE(
-    "7.4.101 HandleTaskTerminalStateTransitions: not compiled for non-terminal initial states") {
+TEST_CASE("HandleTaskTerminalStateTransitions: not compiled for non-terminal initial states") {
   const StateTypeSet non_terminal = {std::nullopt, kScheduled, kPending,
                                      kRunning,     kPaused,    kCancelling};
   non_terminal.for_each([&](MaybeType from) {
@@ -648,8 +642,8 @@ struct RetryFixture {
 };
 
 TEST_CASE(
-    "7.4.81 HandleTaskTerminalStateTransitions: a rerun inside a later flow attempt is renamed "
-    "Retrying") {
+    "HandleTaskTerminalStateTransitions: "
+    "a rerun inside a later flow attempt is renamed Retrying") {
   RetryFixture f(/*flow_run_count=*/4, /*tracker=*/2);
   f.h.run_chain({builtin("HandleTaskTerminalStateTransitions")});
   CHECK(name_of(f.h.ctx.response_status) == "ACCEPT");
@@ -658,7 +652,7 @@ TEST_CASE(
   CHECK(f.services.reads == std::vector<std::string>{*f.h.run.flow_run_id});
 }
 
-TEST_CASE("7.4.82 HandleTaskTerminalStateTransitions: same flow attempt keeps the name") {
+TEST_CASE("HandleTaskTerminalStateTransitions: same flow attempt keeps the name") {
   RetryFixture f(/*flow_run_count=*/3, /*tracker=*/3);
   f.h.run_chain({builtin("HandleTaskTerminalStateTransitions")});
   CHECK(name_of(f.h.ctx.response_status) == "ACCEPT");
@@ -693,8 +687,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "7.4.84 HandleTaskTerminalStateTransitions: cleanup restores run_count when a later rule "
-    "fizzles it") {
+    "HandleTaskTerminalStateTransitions: "
+    "cleanup restores run_count when a later rule fizzles it") {
   RetryFixture f(/*flow_run_count=*/4, /*tracker=*/2);
   auto mutator = retyping_rejector(kCancelled);
   f.h.run_chain({builtin("HandleTaskTerminalStateTransitions"), entry(mutator)});

@@ -1,6 +1,6 @@
 // JSON forms of states, details and responses (lib/engine/state_json.cpp): every StateDetails
 // field round-trips, wrong types are refused naming the field, unknown keys are ignored and an
-// explicit null overwrites (spec §1.3).
+// explicit null overwrites.
 #include "engine/state_json.hpp"
 
 #include <doctest/doctest.h>
@@ -194,7 +194,7 @@ TEST_CASE("state_to_json: every field, null for no state") {
   CHECK(state_to_json(std::make_shared<State>(s)) == json);
 }
 
-TEST_CASE("7.1.1 response details: the details kind picks the type tag") {
+TEST_CASE("OrchestrationResult details: the details kind picks the type tag") {
   CHECK(response_details_to_json(ResponseDetails::wait(20, "No!")) ==
         Json{{"type", "wait_details"}, {"reason", "No!"}, {"delay_seconds", 20}});
   CHECK(response_details_to_json(ResponseDetails::reject("I don't want to change!")) ==

@@ -22,7 +22,8 @@ struct Expected {
   bool final;
 };
 
-// Spec §1.1 (declaration order, terminal states) and §1.2 (default names).
+// As prefect.server.schemas.states has them: StateType's declaration order, which types are
+// terminal, and each type's default state name.
 const Expected kExpected[] = {
     {StateType::kScheduled, "SCHEDULED", "Scheduled", false},
     {StateType::kPending, "PENDING", "Pending", false},

@@ -1,7 +1,7 @@
 // lib/service/store_services.cpp, transition.cpp and batch.cpp on a real database: the nested
 // forced orchestration of a subflow's parent task run writes the very state the caller built
 // (Prefect's UpdateSubflowParentTask proposes its fresh copy of the subflow's state, and
-// validation keeps that copy's id and timestamp, spec §3.7, §5.G11).
+// validation keeps that copy's id and timestamp).
 #include <doctest/doctest.h>
 #include <stdlib.h>
 

@@ -141,8 +141,8 @@ struct Locking {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Prefect's slot arithmetic (Appendix C.2), in SQL, so that each limit's check and change is one
-// statement: with decay measured from `updated` to $2 (runctl_* in schema/postgres/).
+// Prefect's slot arithmetic (models.concurrency_limits_v2), in SQL, so that each limit's check and
+// change is one statement: with decay measured from `updated` to $2 (runctl_* in schema/postgres/).
 
 #define RUNCTL_SECONDS "runctl_seconds_since(updated, $2)"
 #define RUNCTL_ACTIVE_AFTER_DECAY \

@@ -477,7 +477,8 @@ std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Task-run state cache, G1's timestamp check, legacy retries, background task queue.
+// Task-run state cache, EnsureFlowRunStateTimestampIsUnique's timestamp check, legacy retries,
+// background task queue.
 
 StatePtr PostgresRuns::find_cached_state(const std::string& key, Timestamp now) {
   // Only the newest live entry counts (the later insert among equal `created`): if its state

@@ -152,7 +152,7 @@ Event read_event_row(SQLite::Statement& s, const std::string& path) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Appendix C.2 arithmetic.
+// Prefect's V2 slot arithmetic (models.concurrency_limits_v2).
 
 // Whole seconds of decay since `updated`. A clock that goes backwards (--now earlier than the
 // last update) decays nothing instead of adding slots, which Prefect's wall clock never does.

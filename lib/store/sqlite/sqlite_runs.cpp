@@ -355,7 +355,7 @@ Run read_run(SQLite::Statement& s, RunKind kind, const std::string& path, Policy
 }
 
 // ---------------------------------------------------------------------------------------------
-// Artifacts (spec §1.6).
+// Result artifacts, as Prefect's validate_proposed_state writes them.
 
 bool is_unpersisted(const Json& data) {
   if (!data.is_object()) return false;
@@ -820,12 +820,13 @@ std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Task-run state cache, G1's timestamp check, legacy retries, background task queue (schema 002).
+// Task-run state cache, EnsureFlowRunStateTimestampIsUnique's timestamp check, legacy retries,
+// background task queue (schema 002).
 
 StatePtr SqliteRuns::find_cached_state(const std::string& key, Timestamp now) {
   return guarded(path_, [&]() -> StatePtr {
     // Only the newest live entry counts: if its state row is gone there is no hit, and older
-    // entries are not consulted (spec §5.19), hence LIMIT 1 before the join.
+    // entries are not consulted (as in Prefect's CacheRetrieval), hence LIMIT 1 before the join.
     Use s(db_, stmts_->find_cached_state,
           "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, "
           "a.data FROM (SELECT task_run_state_id FROM task_run_state_cache WHERE cache_key = ?1 "
