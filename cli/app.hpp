@@ -58,6 +58,7 @@ struct App {
 void add_init_command(CLI::App& cli, App& app);
 void add_run_commands(CLI::App& cli, App& app);
 void add_set_state_command(CLI::App& cli, App& app);
+void add_transitions_command(CLI::App& cli, App& app);  // cli/transitions_command.cpp
 void add_inspect_commands(CLI::App& cli, App& app);
 void add_policy_commands(CLI::App& cli, App& app);
 void add_rules_command(CLI::App& cli, App& app);

@@ -8,12 +8,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <string_view>
 
 #include "cli/app.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/render.hpp"
+#include "cli/transition_json.hpp"
 #include "engine/state_text.hpp"
 #include "service/batch.hpp"
 #include "util/error.hpp"
@@ -221,91 +223,17 @@ int outcome_exit_code(const BatchOutcome& o) {
   return o.result ? exit_code_for(*o.result) : exit_code_for(o.error->kind());
 }
 
-template <typename Strings>  // a vector of strings or a Signature
-void append_strings(std::string& out, const Strings& items) {
-  out.push_back('[');
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out.push_back(',');
-    append_json_string(out, items[i]);
-  }
-  out.push_back(']');
-}
-
-// The JSON text of each signature apply prints. A policy's transitions sign with a few lists, so
-// each list is escaped once, not on every line. Names are interned (engine/signature.hpp):
-// two lists are the same when they point at the same names.
-class SignatureTexts {
- public:
-  const std::string& text(const Signature& names) {
-    for (const Entry& e : entries_)
-      if (same_names(e.names, names)) return e.text;
-    if (entries_.size() == kMaxEntries) entries_.erase(entries_.begin());
-    std::string text;
-    append_strings(text, names);
-    entries_.push_back({names, std::move(text)});
-    return entries_.back().text;
-  }
-
- private:
-  static constexpr std::size_t kMaxEntries = 64;
-  struct Entry {
-    Signature names;
-    std::string text;
-  };
-  static bool same_names(const Signature& a, const Signature& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (&a[i] != &b[i]) return false;
-    return true;
-  }
-  std::vector<Entry> entries_;
-};
-
-// transition_to_json(r, false) as compact text, written directly: building that Json tree and
-// dumping it was most of apply's time. Same keys, same order, same bytes; the apply tests
-// compare every line with set-state --json's.
-void append_transition_text(std::string& out, const TransitionResult& r,
-                            SignatureTexts& signatures) {
-  out += "\"run_id\":";
-  append_json_string(out, r.run_id);
-  out += ",\"run_kind\":\"";
-  out += kind_name(r.run_kind);
-  out += "\",\"policy\":";
-  append_json_string(out, r.policy);
-  out += ",\"initial_state\":";
-  append_state_text(out, r.initial_state);
-  out += ",\"proposed_state\":";
-  out += r.proposed_state_text;
-  out += ",\"validated_state\":";
-  append_state_text(out, r.validated_state);
-  out += ",\"status\":\"";
-  out += status_name(r.status);
-  out += "\",\"details\":";
-  append_response_details_text(out, r.details);
-  out += ",\"rule_signature\":";
-  out += signatures.text(r.rule_signature);
-  out += ",\"finalization_signature\":";
-  out += signatures.text(r.finalization_signature);
-  out += ",\"parameters\":";
-  append_json(out, r.parameters);
-  out += ",\"side_effects\":";
-  append_strings(out, r.side_effects);
-  out += ",\"error\":";
-  if (r.error)
-    append_json_string(out, *r.error);
-  else
-    out += "null";
-  out += ",\"dry_run\":";
-  out += r.dry_run ? "true" : "false";
-}
-
 // The set-state --json object with "line" in front; an error: line, run_id, error, exit_code.
 void write_json(std::string& out, const BatchOutcome& o, SignatureTexts& signatures) {
   out += "{\"line\":";
   out += std::to_string(o.line);
   if (o.result) {
     out.push_back(',');
-    append_transition_text(out, *o.result, signatures);
+    append_transition_members(out, *o.result, signatures);
+    if (!o.result->trace.empty()) {  // --verbose
+      out += ",\"trace\":";
+      append_json(out, trace_to_json(o.result->trace));
+    }
     out.push_back('}');
   } else {
     out += ",\"run_id\":";
@@ -374,7 +302,7 @@ void add_apply_command(CLI::App& cli, App& app) {
     std::string input = "-";
     std::optional<std::string> policy;
     int commit_every = 1;
-    bool json = false;
+    bool json = false, dry_run = false, verbose = false;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = cli.add_subcommand(
@@ -394,6 +322,12 @@ void add_apply_command(CLI::App& cli, App& app) {
                   "commit per transition)")
       ->check(CLI::Range(1, 1000000));
   cmd->add_flag("--json", flags->json, "print one JSON object per line (set-state --json's)");
+  cmd->add_flag("--dry-run", flags->dry_run,
+                "decide every line, write nothing: each group of --commit-every lines is rolled "
+                "back instead of committed, so a line sees the lines before it in its group only");
+  cmd->add_flag("-v,--verbose", flags->verbose,
+                "trace every step of each line's chain (in \"trace\" with --json, else on "
+                "stderr)");
 
   cmd->callback([&app, flags] {
     const bool from_stdin = flags->input == "-";
@@ -416,8 +350,10 @@ void add_apply_command(CLI::App& cli, App& app) {
 
     const Environment env = app.environment();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
-    db->prepare_for_bulk_writes(flags->commit_every);
-    TransitionBatch batch(*db, env, BatchOptions{flags->policy, flags->commit_every});
+    // A dry run writes nothing, not even the checkpoint a bulk run ends with.
+    if (!flags->dry_run) db->prepare_for_bulk_writes(flags->commit_every);
+    TransitionBatch batch(*db, env,
+                          BatchOptions{flags->policy, flags->commit_every, flags->dry_run});
     LineReader reader(fd);
     Output output;
     SignatureTexts signatures;
@@ -427,10 +363,15 @@ void add_apply_command(CLI::App& cli, App& app) {
     auto report = [&] {
       for (const BatchOutcome& o : batch.take_settled()) {
         worst = std::max(worst, outcome_exit_code(o));
-        if (flags->json)
+        if (flags->json) {
           write_json(output.buffer(), o, signatures);
-        else
+        } else {
+          if (o.result && flags->verbose) {
+            std::cerr << "line " << o.line << ":\n";
+            print_trace_text(std::cerr, o.result->trace);
+          }
           write_text(output.buffer(), o);
+        }
       }
       output.maybe_flush();
     };
@@ -460,7 +401,10 @@ void add_apply_command(CLI::App& cli, App& app) {
       } catch (const Error& e) {
         batch.reject(line, run_id, e);
       }
-      if (request) batch.apply(line, std::move(*request));
+      if (request) {
+        request->trace = flags->verbose;
+        batch.apply(line, std::move(*request));
+      }
       report();
       progress.update(line, reader.consumed());
     }

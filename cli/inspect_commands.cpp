@@ -66,7 +66,7 @@ void add_inspect_commands(CLI::App& cli, App& app) {
                print_json(
                    Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"entries", list}});
              } else {
-               print_log_text(std::cout, entries);
+               print_log_text(std::cout, entries, db.runs().load_history(run));
              }
            });
 }

@@ -26,12 +26,13 @@ using Registrar = void (*)(CLI::App&, runctl::cli::App&);
 
 // Every command group, in the order `runctl --help` lists them.
 constexpr Registrar kGroups[] = {
-    runctl::cli::add_init_command,         runctl::cli::add_run_commands,
-    runctl::cli::add_set_state_command,    runctl::cli::add_inspect_commands,
-    runctl::cli::add_policy_commands,      runctl::cli::add_rules_command,
-    runctl::cli::add_task_queue_commands,  runctl::cli::add_apply_command,
-    runctl::cli::add_concurrency_commands, runctl::cli::add_deployment_commands,
-    runctl::cli::add_lease_commands,       runctl::cli::add_events_command,
+    runctl::cli::add_init_command,        runctl::cli::add_run_commands,
+    runctl::cli::add_set_state_command,   runctl::cli::add_transitions_command,
+    runctl::cli::add_inspect_commands,    runctl::cli::add_policy_commands,
+    runctl::cli::add_rules_command,       runctl::cli::add_task_queue_commands,
+    runctl::cli::add_apply_command,       runctl::cli::add_concurrency_commands,
+    runctl::cli::add_deployment_commands, runctl::cli::add_lease_commands,
+    runctl::cli::add_events_command,
 };
 
 // Each top-level command name and the group that registers it. A name missing here only costs
@@ -41,6 +42,7 @@ constexpr std::pair<std::string_view, Registrar> kCommandGroups[] = {
     {"flow-run", runctl::cli::add_run_commands},
     {"task-run", runctl::cli::add_run_commands},
     {"set-state", runctl::cli::add_set_state_command},
+    {"transitions", runctl::cli::add_transitions_command},
     {"show", runctl::cli::add_inspect_commands},
     {"history", runctl::cli::add_inspect_commands},
     {"log", runctl::cli::add_inspect_commands},

@@ -2,8 +2,12 @@
 
 #include <iomanip>
 #include <ostream>
+#include <string_view>
+#include <unordered_map>
 
 #include "cli/exit_codes.hpp"
+#include "cli/transition_json.hpp"
+#include "rules/registry.hpp"
 #include "util/text.hpp"
 
 namespace runctl::cli {
@@ -35,6 +39,31 @@ std::string quote_text(const std::string& s) {
   return " \"" + printable(s) + "\"";
 }
 
+std::string counted(int n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// "3 rules + 14 transforms": a signature's length at a glance, where the names run to hundreds
+// of characters (--verbose and --json list them).
+std::string signature_summary(std::size_t size, int transforms) {
+  const int rules = static_cast<int>(size) - transforms;
+  if (size == 0) return "-";
+  if (transforms == 0) return counted(rules, "rule", "rules");
+  if (rules == 0) return counted(transforms, "transform", "transforms");
+  return counted(rules, "rule", "rules") + " + " + counted(transforms, "transform", "transforms");
+}
+
+// A logged signature's transforms, told by the built-in registry (a policy file's own
+// transforms count as rules here; `log --json` has every name).
+int builtin_transforms(const Signature& names) {
+  int n = 0;
+  for (const std::string& name : names) {
+    const BuiltinEntry* builtin = find_builtin_entry(name);
+    if (builtin && builtin->entry.kind() == EntryKind::kTransform) ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
 int exit_code_for(const TransitionResult& r) {
@@ -58,32 +87,22 @@ std::string describe(const StatePtr& s) {
 }
 
 Json transition_to_json(const TransitionResult& r, bool with_trace) {
-  Json out{
-      {"run_id", r.run_id},
-      {"run_kind", kind_name(r.run_kind)},
-      {"policy", r.policy},
-      {"initial_state", state_to_json(r.initial_state)},
-      {"proposed_state", r.proposed_state},
-      {"validated_state", state_to_json(r.validated_state)},
-      {"status", status_name(r.status)},
-      {"details", response_details_to_json(r.details)},
-      {"rule_signature", r.rule_signature.to_strings()},
-      {"finalization_signature", r.finalization_signature.to_strings()},
-      {"parameters", r.parameters},
-      {"side_effects", r.side_effects},
-      {"error", optional_json(r.error)},
-      {"dry_run", r.dry_run},
-  };
+  SignatureTexts signatures;
+  std::string text = "{";
+  append_transition_members(text, r, signatures);
+  text.push_back('}');
+  Json out = Json::parse(text);
   if (with_trace) out["trace"] = trace_to_json(r.trace);
   return out;
 }
 
-void print_transition_text(std::ostream& out, const TransitionResult& r) {
+void print_transition_text(std::ostream& out, const TransitionResult& r, bool verbose) {
   out << "status:       " << status_name(r.status);
   if (r.details.delay_seconds) out << " (retry in " << *r.details.delay_seconds << " s)";
   if (r.dry_run) out << "  [dry run: nothing written]";
   out << '\n';
   out << "reason:       " << or_dash(r.details.reason) << '\n';
+  if (r.decided_by) out << "decided by:   " << printable(*r.decided_by) << '\n';
   out << "run:          " << r.run_id << " (" << kind_name(r.run_kind) << ", policy "
       << printable(r.policy) << ")\n";
   out << "transition:   " << describe(r.initial_state) << " -> "
@@ -95,8 +114,16 @@ void print_transition_text(std::ostream& out, const TransitionResult& r) {
     out << "  id " << r.validated_state->id;
   }
   out << '\n';
-  out << "rules:        " << join(r.rule_signature) << '\n';
-  out << "finalized:    " << join(r.finalization_signature) << '\n';
+  if (verbose) {
+    out << "rules:        " << join(r.rule_signature) << '\n';
+    out << "finalized:    " << join(r.finalization_signature) << '\n';
+  } else {
+    out << "rules:        "
+        << signature_summary(r.rule_signature.size(), r.rule_signature_transforms) << '\n';
+    out << "finalized:    "
+        << signature_summary(r.finalization_signature.size(), r.finalization_signature_transforms)
+        << '\n';
+  }
   if (!r.parameters.empty())
     out << "parameters:   "
         << printable(r.parameters.dump(-1, ' ', false, Json::error_handler_t::replace)) << '\n';
@@ -216,6 +243,7 @@ Json log_entry_to_json(const LogEntry& e) {
       {"proposed_state", e.proposed_state},
       {"status", e.status},
       {"details", e.details},
+      {"decided_by", optional_json(e.decided_by)},
       {"validated_state_id", optional_json(e.validated_state_id)},
       {"rule_signature", e.rule_signature.to_strings()},
       {"finalization_signature", e.finalization_signature.to_strings()},
@@ -224,7 +252,10 @@ Json log_entry_to_json(const LogEntry& e) {
   };
 }
 
-void print_log_text(std::ostream& out, const std::vector<LogEntry>& entries) {
+void print_log_text(std::ostream& out, const std::vector<LogEntry>& entries,
+                    const std::vector<StatePtr>& history) {
+  std::unordered_map<std::string_view, const State*> states;
+  for (const StatePtr& s : history) states.emplace(s->id, s.get());
   for (const LogEntry& e : entries) {
     const std::string proposed =
         e.proposed_state.is_object() ? e.proposed_state.value("type", "?") : "NONE";
@@ -233,10 +264,21 @@ void print_log_text(std::ostream& out, const std::vector<LogEntry>& entries) {
         << "  " << std::left << std::setw(6) << e.status;
     if (e.details.contains("reason") && e.details["reason"].is_string())
       out << " " << quote_text(e.details["reason"].get<std::string>());
+    // Where the run went: for a REJECT into another state that is not the proposed type.
+    if (e.validated_state_id) {
+      const auto it = states.find(*e.validated_state_id);
+      if (it != states.end())
+        out << "  => " << type_name(it->second->type) << " '" << printable(it->second->name) << "'";
+    }
     if (e.error) out << "  error: " << printable(*e.error);
-    out << "\n    policy " << printable(e.policy) << (e.forced ? " (forced)" : "")
-        << "; rules: " << join(e.rule_signature)
-        << "; finalized: " << join(e.finalization_signature) << '\n';
+    out << "\n    ";
+    if (e.decided_by) out << "decided by " << printable(*e.decided_by) << "; ";
+    out << "policy " << printable(e.policy) << (e.forced ? " (forced)" : "") << "; rules: "
+        << signature_summary(e.rule_signature.size(), builtin_transforms(e.rule_signature))
+        << "; finalized: "
+        << signature_summary(e.finalization_signature.size(),
+                             builtin_transforms(e.finalization_signature))
+        << '\n';
   }
 }
 

@@ -66,7 +66,7 @@ void add_set_state_command(CLI::App& cli, App& app) {
       print_json(transition_to_json(result, flags->verbose));
     } else {
       if (flags->verbose) print_trace_text(std::cerr, result.trace);
-      print_transition_text(std::cout, result);
+      print_transition_text(std::cout, result, flags->verbose);
     }
     if (result.error)
       std::cerr << "runctl: set-state: a hook raised; the transition was rolled back (the attempt "

@@ -83,6 +83,21 @@ void traced_hook(Context& c, const std::string& entry, HookName hook, F&& run_ho
   finish("ok", "");
 }
 
+// Whether a transform's hook changed the response or put another state in the proposal's place
+// (a rename keeps the same state): what makes it the entry that decided. Transforms act on the
+// context directly, so the runner compares what they leave with what they found.
+struct Verdict {
+  Status status;
+  ResponseDetails::Kind details;
+  const State* proposal;
+
+  explicit Verdict(const Context& c)
+      : status(c.response_status),
+        details(c.response_details.kind),
+        proposal(c.proposed_state.get()) {}
+  bool operator==(const Verdict&) const = default;
+};
+
 // Records a trace event. Its text is built only when tracing is on: with it off, a chain run
 // must not pay for strings nobody reads. `why` is a callable returning the reason, for the same
 // reason.
@@ -192,8 +207,11 @@ class ChainRunner {
 
   void enter(const PolicyEntry& e, MaybeType from, MaybeType to) {
     if (e.transform) {
+      const Verdict found(c_);
       traced_hook(c_, e.name(), HookName::kBefore, [&] { e.transform->before_transition(c_); });
+      if (!(Verdict(c_) == found)) c_.decided_by = e.signature();
       c_.rule_signature.push_back(e.signature());
+      ++c_.rule_signature_transforms;
       stack_.push_back({&e, {}});
       return;
     }
@@ -218,6 +236,7 @@ class ChainRunner {
     RuleHook hook(c_, live, HookName::kBefore, e.name());  // copies on first use
     try {
       traced_hook(c_, e.name(), HookName::kBefore, [&] { e.rule->before_transition(hook); });
+      if (hook.decided()) c_.decided_by = e.signature();
       c_.rule_signature.push_back(e.signature());
     } catch (const std::exception& ex) {
       std::string reason =
@@ -225,6 +244,7 @@ class ChainRunner {
       c_.proposed_state = nullptr;
       c_.response_status = Status::kAbort;
       c_.response_details = ResponseDetails::abort(reason);
+      c_.decided_by = e.signature();
       c_.orchestration_error = std::move(reason);
     }
   }
@@ -237,8 +257,11 @@ class ChainRunner {
         return;
       }
       note(c_, "exit", e.name(), "after");
+      const Verdict found(c_);
       traced_hook(c_, e.name(), HookName::kAfter, [&] { e.transform->after_transition(c_); });
+      if (!(Verdict(c_) == found)) c_.decided_by = e.signature();
       c_.finalization_signature.push_back(e.signature());
+      ++c_.finalization_signature_transforms;
       return;
     }
     RuleInstanceState& s = entered.state;
@@ -252,10 +275,12 @@ class ChainRunner {
       });
       RuleHook hook(c_, s, HookName::kCleanup, e.name());
       traced_hook(c_, e.name(), HookName::kCleanup, [&] { e.rule->cleanup(hook); });
+      if (hook.decided()) c_.decided_by = e.signature();
     } else {
       note(c_, "exit", e.name(), "after");
       RuleHook hook(c_, s, HookName::kAfter, e.name());
       traced_hook(c_, e.name(), HookName::kAfter, [&] { e.rule->after_transition(hook); });
+      if (hook.decided()) c_.decided_by = e.signature();
       c_.finalization_signature.push_back(e.signature());
     }
   }

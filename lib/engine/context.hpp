@@ -30,6 +30,14 @@ struct Context {
 
   Status response_status = Status::kAccept;
   ResponseDetails response_details;
+  // The entry whose hook last set the response (a rule's reject, delay or abort; a transform's
+  // change of status or of the proposal; a before hook that raised): the interned name that
+  // `decided_by` reports. Null while no entry has redirected the proposal.
+  const std::string* decided_by = nullptr;
+  // How many names in each signature are transforms' (the rest are rules'): `3 rules + 14
+  // transforms` in the text output.
+  int rule_signature_transforms = 0;
+  int finalization_signature_transforms = 0;
 
   // Set when a rule's before hook raised: the formatted abort reason. Prefect re-raises the
   // error after the chain has unwound; runctl rolls the transaction back.

@@ -66,6 +66,7 @@ void RuleHook::reject_transition(StatePtr state, std::optional<std::string> reas
   }
   real_.response_status = Status::kReject;
   real_.response_details = ResponseDetails::reject(std::move(reason));
+  decided_ = true;
 }
 
 void RuleHook::delay_transition(std::int64_t delay_seconds, std::optional<std::string> reason) {
@@ -75,6 +76,7 @@ void RuleHook::delay_transition(std::int64_t delay_seconds, std::optional<std::s
   replace_proposal(nullptr);
   real_.response_status = Status::kWait;
   real_.response_details = ResponseDetails::wait(delay_seconds, std::move(reason));
+  decided_ = true;
 }
 
 void RuleHook::abort_transition(std::optional<std::string> reason) {
@@ -84,6 +86,7 @@ void RuleHook::abort_transition(std::optional<std::string> reason) {
   replace_proposal(nullptr);
   real_.response_status = Status::kAbort;
   real_.response_details = ResponseDetails::abort(std::move(reason));
+  decided_ = true;
 }
 
 void RuleHook::rename_state(std::string name) {

@@ -100,6 +100,9 @@ class RuleHook {
 
   HookName hook() const { return hook_; }
   std::string_view rule_name() const { return rule_name_; }
+  // Whether this hook called reject_transition, delay_transition or abort_transition: the chain
+  // runner then names its rule as the one that decided.
+  bool decided() const { return decided_; }
 
   // This rule instance's scratch value (RuleInstanceState::scratch), replaced by a new T.
   template <typename T, typename... Args>
@@ -148,6 +151,7 @@ class RuleHook {
   // through the view, so rename_state renames a copy that replaces it instead.
   mutable const State* viewed_proposal_ = nullptr;
   StatePtr retired_;  // a real proposal a helper replaced, kept for the views
+  bool decided_ = false;
   HookName hook_;
   std::string_view rule_name_;
 };

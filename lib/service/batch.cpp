@@ -8,6 +8,7 @@ namespace runctl {
 TransitionBatch::TransitionBatch(Database& db, const Environment& env, BatchOptions options)
     : db_(db),
       commit_every_(options.commit_every < 1 ? 1 : options.commit_every),
+      dry_run_(options.dry_run),
       random_(env.random),
       uuids_(env.uuids),
       group_env_{env.clock, uuids_, random_, env.settings} {
@@ -132,6 +133,7 @@ void TransitionBatch::apply(std::size_t line, TransitionRequest request) {
   BatchOutcome outcome;
   outcome.line = line;
   outcome.run_id = request.run_id;
+  request.dry_run = dry_run_;
   try {
     if (!group_) begin_group();
   } catch (const Error& e) {
@@ -206,7 +208,10 @@ void TransitionBatch::commit() {
     return;
   }
   try {
-    group_->commit();
+    if (dry_run_)
+      group_->rollback();
+    else
+      group_->commit();
   } catch (const Error& e) {
     fail_group(e);
     return;

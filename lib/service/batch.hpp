@@ -24,6 +24,10 @@ struct BatchOptions {
   // set-state runs it. N > 1: N transitions share a transaction, and a failing one still rolls
   // back alone (its group is replayed with savepoints).
   int commit_every = 1;
+  // Every group is rolled back where it would be committed: each line is decided against the
+  // database as its group left it (with commit_every 1, as the database is), and nothing is
+  // written. Results say dry_run.
+  bool dry_run = false;
 };
 
 // What became of one submitted line: a transition result, or an error with nothing written.
@@ -70,6 +74,7 @@ class TransitionBatch {
 
   Database& db_;
   int commit_every_;
+  bool dry_run_;
   ReplayableRandom random_;
   ReplayableUuids uuids_;
   Environment group_env_;        // env_ with the replayable sources

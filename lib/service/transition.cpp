@@ -20,6 +20,7 @@ LogEntry log_entry_for(const TransitionResult& r, const Environment& env, bool f
   e.proposed_state_text = r.logged_proposal_text;
   e.status = std::string(status_name(r.status));
   e.details = response_details_to_json(r.details);
+  if (r.decided_by) e.decided_by = *r.decided_by;
   if (r.validated_state) e.validated_state_id = r.validated_state->id;
   e.rule_signature = r.rule_signature;
   e.finalization_signature = r.finalization_signature;
@@ -113,6 +114,9 @@ TransitionResult run_transition(Database& db, Run& run, const Policy& policy,
   result.validated_state = outcome.error ? nullptr : c.validated_state;
   result.status = c.response_status;
   result.details = c.response_details;
+  result.decided_by = c.decided_by;
+  result.rule_signature_transforms = c.rule_signature_transforms;
+  result.finalization_signature_transforms = c.finalization_signature_transforms;
   result.rule_signature = std::move(c.rule_signature);
   result.finalization_signature = std::move(c.finalization_signature);
   result.parameters = std::move(c.parameters);

@@ -49,8 +49,13 @@ struct TransitionResult {
   StatePtr validated_state;
   Status status = Status::kAccept;
   ResponseDetails details;
+  // The rule or transform that set the final status or replaced the proposal (its interned
+  // name, engine/signature.hpp); null for a transition no entry redirected.
+  const std::string* decided_by = nullptr;
   Signature rule_signature;
   Signature finalization_signature;
+  int rule_signature_transforms = 0;  // how many of rule_signature's names are transforms
+  int finalization_signature_transforms = 0;
   Json parameters = Json::object();
   std::vector<std::string> side_effects;
   std::optional<std::string> error;  // a hook raised: everything was rolled back

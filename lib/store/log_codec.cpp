@@ -28,17 +28,35 @@ Json proposal_from_stored(Json stored, const std::string& where) {
   return stored;
 }
 
-std::optional<std::string> stored_details_text(const Json& details) {
+std::optional<std::string> stored_details_text(const LogEntry& entry) {
   std::string text;
-  append_json(text, details);
+  append_json(text, entry.details);
+  if (entry.decided_by && text.size() > 1 && text.back() == '}') {
+    text.pop_back();
+    text += text.size() > 1 ? ",\"decided_by\":" : "\"decided_by\":";
+    append_json_string(text, *entry.decided_by);
+    text.push_back('}');
+    return text;
+  }
   if (text == kPlainAccept) return std::nullopt;
   return text;
 }
 
-Json details_from_stored(Json stored) {
-  if (!stored.is_null()) return stored;
-  static const Json plain_accept = Json::parse(kPlainAccept);
-  return plain_accept;
+void details_from_stored(Json stored, LogEntry& entry) {
+  entry.decided_by.reset();
+  if (stored.is_null()) {
+    static const Json plain_accept = Json::parse(kPlainAccept);
+    entry.details = plain_accept;
+    return;
+  }
+  if (stored.is_object()) {
+    const auto it = stored.find("decided_by");
+    if (it != stored.end()) {
+      if (it->is_string()) entry.decided_by = it->get<std::string>();
+      stored.erase(it);
+    }
+  }
+  entry.details = std::move(stored);
 }
 
 }  // namespace runctl

@@ -26,6 +26,8 @@ struct LogEntry {
   std::string proposed_state_text;
   std::string status;  // ACCEPT | REJECT | WAIT | ABORT
   Json details;        // {"type", "reason", "delay_seconds"}
+  // The rule or transform that decided (TransitionResult::decided_by); none for a plain ACCEPT.
+  std::optional<std::string> decided_by;
   std::optional<std::string> validated_state_id;
   Signature rule_signature;
   Signature finalization_signature;

@@ -416,9 +416,7 @@ std::int64_t PostgresRuns::insert_log(const LogEntry& entry) {
     p.null();
   else
     p.text(to_text(entry.proposed_state));
-  p.text(entry.status)
-      .opt_text(stored_details_text(entry.details))
-      .opt_text(entry.validated_state_id);
+  p.text(entry.status).opt_text(stored_details_text(entry)).opt_text(entry.validated_state_id);
   p.int64(rule_id).int64(finalization_id).opt_text(entry.error).int64(entry.duration_us);
   p.text(entry.policy).boolean(entry.forced);
   if (const std::optional<Event>& e = entry.event) {
@@ -463,7 +461,7 @@ std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id) {
     e.initial_type = rr.opt_type(4);
     e.proposed_state = proposal_from_stored(rr.json(5), rr.where() + " proposed_state");
     e.status = rr.text(6);
-    e.details = details_from_stored(rr.json(7));
+    details_from_stored(rr.json(7), e);
     e.validated_state_id = rr.opt_text(8);
     e.rule_signature = Signature(rr.strings(9));
     e.finalization_signature = Signature(rr.strings(10));

@@ -759,7 +759,7 @@ std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {
       s.text(5, to_text(entry.proposed_state));
     }
     s.text(6, entry.status);
-    s.opt_text(7, stored_details_text(entry.details));
+    s.opt_text(7, stored_details_text(entry));
     s.opt_text(8, entry.validated_state_id);
     s->bind(9, rule_id);
     s->bind(10, finalization_id);
@@ -805,7 +805,7 @@ std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id) {
       e.initial_type = r.opt_type(4);
       e.proposed_state = proposal_from_stored(r.json(5), r.where());
       e.status = r.text(6);
-      e.details = details_from_stored(r.json(7));
+      details_from_stored(r.json(7), e);
       e.validated_state_id = r.opt_text(8);
       e.rule_signature = Signature(r.strings(9));
       e.finalization_signature = Signature(r.strings(10));
