@@ -1,5 +1,21 @@
 // Orchestration rules and universal transforms: Prefect's BaseOrchestrationRule and
 // BaseUniversalTransform (prefect.server.orchestration.rules).
+//
+// How to write a rule (the contract the chain runner, lib/engine/chain.cpp, relies on):
+// - Declare it as Prefect does: a class deriving from Rule whose constructor's RuleInfo names the
+//   class, its run kind and its FROM/TO sets, each field labelled. The chain calls its hooks only
+//   for a transition inside FROM x TO (Prefect's compile_transition_rules) and only while the
+//   context still matches them (Prefect's invalid_on_entry / fizzle checks).
+// - Hooks are const: a Rule object serves every transition. What a hook keeps for a later hook
+//   of the same transition goes in its scratch value (emplace_scratch / scratch).
+// - Read through a view (initial_view, state_view) or, when the hook needs Prefect's own copy of
+//   the context (to mutate states it then proposes), through context(); nothing else copies.
+// - Change the transition only through the helpers (reject_transition, delay_transition,
+//   abort_transition, rename_state, update_context_parameters): they carry Prefect's guards and
+//   error texts, and tell the chain which rule decided. A HookError thrown from a hook is
+//   Prefect's exception in a hook.
+// - Time, ids and randomness come from the hook (now, new_state, new_uuid, random), never from
+//   the system; the store only through services().
 #pragma once
 #include <any>
 #include <memory>
@@ -15,11 +31,29 @@ namespace runctl {
 
 enum class EntryKind { kRule, kTransform };
 
-// A rule's identity card: what `runctl rules` prints and what the chain runner checks.
+// Which run kind an entry is written for (Prefect's FlowOrchestrationContext /
+// TaskOrchestrationContext typing; generic entries serve both).
+enum class RunScope { kFlow, kTask, kGeneric };
+
+// A rule's identity card, the first lines of its class as in Prefect (FROM_STATES, TO_STATES):
+// what `runctl rules` prints, what the registry files it under and what the chain runner checks.
+// Declared with designated initializers, so every field is labelled where it is set:
+//   RetryFailedFlows() : Rule({.name = "RetryFailedFlows", .run_kind = RunScope::kFlow,
+//                              .from_states = {StateType::kRunning},
+//                              .to_states = {StateType::kFailed}, .description = "..."}) {}
 struct RuleInfo {
   std::string name;  // Prefect's class name; signatures carry it
+  RunScope run_kind = RunScope::kGeneric;
   StateTypeSet from_states;
   StateTypeSet to_states;
+  std::string description;
+};
+
+// A transform's identity card. Transforms (Prefect's global policy entries) run on every
+// transition, so they have no FROM/TO of their own: their RuleInfo answers "all" for both.
+struct TransformInfo {
+  std::string name;
+  RunScope run_kind = RunScope::kGeneric;
   std::string description;
 };
 
@@ -40,8 +74,8 @@ struct RuleInstanceState {
   std::any scratch;
 };
 
-// What a rule hook sees and may do. The states and parameters are copies (ContextCopy); the
-// helpers act on the real context, with the guards and error texts of Prefect's
+// What a rule hook sees and may do: Prefect's context as the hook's own copy (ContextCopy), and
+// the helpers, which act on the real context with the guards and error texts of Prefect's
 // reject_transition, delay_transition, abort_transition and rename_state.
 class RuleHook {
  public:
@@ -49,41 +83,29 @@ class RuleHook {
   RuleHook(Context& real, RuleInstanceState& self, ContextCopy& copy, HookName hook,
            std::string_view rule_name)
       : real_(real), self_(self), copy_(&copy), hook_(hook), rule_name_(rule_name) {}
-  // With the copy made lazily, field by field, on first use (the chain runner's): most hooks
-  // read one or two states, many read none, and copying them all for every hook was a third of
-  // a chain's time. What the hook sees is the same: nothing changes the real context's states or
-  // parameters before a helper below runs, and every helper completes the copy first.
+  // With the copy made on first use, field by field (the chain runner's). The hook sees the same
+  // as with a copy made up front: nothing changes the real context's states or parameters before
+  // a helper runs, and every helper completes the copy first.
   RuleHook(Context& real, RuleInstanceState& self, HookName hook, std::string_view rule_name)
       : real_(real), self_(self), missing_(kAllFields), hook_(hook), rule_name_(rule_name) {}
   RuleHook(const RuleHook&) = delete;
   RuleHook& operator=(const RuleHook&) = delete;
 
-  ContextCopy& context() {
-    fill(kAllFields);
-    return *copy_;
-  }
-  const StatePtr& initial_state() const {
-    fill(kInitial);
-    return copy_->initial_state;
-  }
-  // The proposed state in before_transition, the validated state in after/cleanup.
-  const StatePtr& state() const {
-    if (hook_ == HookName::kBefore) {
-      fill(kProposed);
-      return copy_->proposed_state;
-    }
-    fill(kValidated);
-    return copy_->validated_state;
-  }
-
-  // Read-only views of the same states, for hooks that only read them (or edit their details,
-  // which a copy shares with the real state anyway): no copy is made. A view shows what the
-  // copy would: until a copy exists it is the real state, which nothing but a helper changes
-  // during the hook, and the helpers keep what a view points at alive and unrenamed.
+  // The two ways to read a state. Views: the initial state, and the proposed state in
+  // before_transition or the validated state in after_transition / cleanup. A view copies
+  // nothing; it shows what the copy would (the real state until a copy exists) and stays valid
+  // for the whole hook, whatever helper runs. Details edited through a view are the real
+  // state's, as in Prefect, where a copy shares them.
   const State* initial_view() const {
     return (missing_ & kInitial) ? real_.initial_state.get() : copy_->initial_state.get();
   }
   const State* state_view() const;
+  // The explicit copy: Prefect's context as this hook's own, for a hook that mutates states it
+  // then proposes (reject_transition with a re-typed copy) or needs the run it may change.
+  ContextCopy& context() {
+    fill(kAllFields);
+    return *copy_;
+  }
 
   // The rest of the context, without copying the states or parameters.
   Run& run() const { return *real_.run; }
@@ -176,10 +198,13 @@ class Rule {
 // Stateless bookkeeping on every transition: FROM = TO = everything, hooks get the real context.
 class Transform {
  public:
-  explicit Transform(RuleInfo info) : info_(std::move(info)) {
-    info_.from_states = info_.to_states = StateTypeSet::all();
-    signature_ = intern_name(info_.name);
-  }
+  explicit Transform(TransformInfo info)
+      : info_{.name = std::move(info.name),
+              .run_kind = info.run_kind,
+              .from_states = StateTypeSet::all(),
+              .to_states = StateTypeSet::all(),
+              .description = std::move(info.description)},
+        signature_(intern_name(info_.name)) {}
   virtual ~Transform() = default;
   const RuleInfo& info() const { return info_; }
   const std::string& name() const { return info_.name; }
@@ -189,8 +214,8 @@ class Transform {
   virtual void after_transition(Context&) const {}
 
  private:
-  RuleInfo info_;
-  const std::string* signature_ = nullptr;
+  RuleInfo info_;  // FROM = TO = everything
+  const std::string* signature_;
 };
 
 // One position in a policy: a rule or a transform (Prefect's policies mix them).

@@ -43,7 +43,7 @@ class DeclarativeRule final : public Rule {
 // In a transform there are no helpers: actions set the context directly, with no guards.
 class DeclarativeTransform final : public Transform {
  public:
-  DeclarativeTransform(RuleInfo info, ActionList before, ActionList after)
+  DeclarativeTransform(TransformInfo info, ActionList before, ActionList after)
       : Transform(std::move(info)), before_(std::move(before)), after_(std::move(after)) {}
 
   void before_transition(Context& c) const override { run(before_, c, HookName::kBefore); }

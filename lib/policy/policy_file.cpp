@@ -318,10 +318,11 @@ class PolicyParser {
   PolicyEntry declarative_transform(const Json& v, const std::string& path) {
     // "from"/"to" are accepted and ignored: a transform fires on every transition.
     check_keys(v, path, {"name", "from", "to", "before", "after"});
-    RuleInfo ri = info(v, path, "declarative transform");
+    RuleInfo ri = info(v, path, "declarative transform");  // checks "from"/"to" all the same
     PolicyEntry e;
-    e.transform = std::make_shared<DeclarativeTransform>(std::move(ri), actions(v, "before", path),
-                                                         actions(v, "after", path));
+    e.transform = std::make_shared<DeclarativeTransform>(
+        TransformInfo{.name = std::move(ri.name), .description = std::move(ri.description)},
+        actions(v, "before", path), actions(v, "after", path));
     return e;
   }
 

@@ -17,11 +17,15 @@ std::size_t code_points(const std::string& text) {
 class CacheRetrieval final : public Rule {
  public:
   CacheRetrieval()
-      : Rule({"CacheRetrieval",
-              StateTypeSet::all(),
-              {StateType::kRunning},
-              "rejects a RUNNING proposal with a cache key into a fresh copy (named Cached) of "
-              "the newest unexpired cached state"}) {}
+      : Rule({
+            .name = "CacheRetrieval",
+            .run_kind = RunScope::kTask,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kRunning},
+            .description =
+                "rejects a RUNNING proposal with a cache key into a fresh copy (named Cached) of "
+                "the newest unexpired cached state",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* proposed = hook.state_view();
@@ -46,11 +50,15 @@ class CacheRetrieval final : public Rule {
 class CacheInsertion final : public Rule {
  public:
   CacheInsertion()
-      : Rule({"CacheInsertion",
-              StateTypeSet::all(),
-              {StateType::kCompleted},
-              "records a validated COMPLETED state with a cache key in the cache; rejects "
-              "(keeping the proposal) a key longer than max_cache_key_length"}) {}
+      : Rule({
+            .name = "CacheInsertion",
+            .run_kind = RunScope::kTask,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kCompleted},
+            .description =
+                "records a validated COMPLETED state with a cache key in the cache; rejects "
+                "(keeping the proposal) a key longer than max_cache_key_length",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* proposed = hook.state_view();
@@ -60,8 +68,9 @@ class CacheInsertion final : public Rule {
     if (key && !key->empty() && code_points(*key) > max_length) {
       // Quirk kept from Prefect: the rejection re-proposes the same COMPLETED state, so it is
       // still written, the rule stays valid, and after_transition still caches the long key.
-      hook.reject_transition(hook.state(), "Cache key exceeded maximum allowed length of " +
-                                               std::to_string(max_length) + " characters.");
+      hook.reject_transition(hook.context().proposed_state,
+                             "Cache key exceeded maximum allowed length of " +
+                                 std::to_string(max_length) + " characters.");
     }
   }
 
@@ -78,8 +87,8 @@ class CacheInsertion final : public Rule {
 }  // namespace
 
 void add_caching_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<CacheRetrieval>(RunScope::kTask));
-  out.push_back(builtin_rule<CacheInsertion>(RunScope::kTask));
+  out.push_back(builtin_rule<CacheRetrieval>());
+  out.push_back(builtin_rule<CacheInsertion>());
 }
 
 }  // namespace runctl

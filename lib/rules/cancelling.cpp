@@ -10,11 +10,14 @@ class EnforceCancellingToCancelledTransition final : public Rule {
   // Prefect declares it task-typed but lists it only in CoreFlowPolicy; it reads nothing of the
   // run, so the scope below is where it is used.
   EnforceCancellingToCancelledTransition()
-      : Rule({"EnforceCancellingToCancelledTransition",
-              {StateType::kCancelling},
-              StateTypeSet::all().without(MaybeType(StateType::kCancelled)),
-              "rejects (keeping the current state) every way out of CANCELLING except "
-              "CANCELLED"}) {}
+      : Rule({
+            .name = "EnforceCancellingToCancelledTransition",
+            .run_kind = RunScope::kFlow,
+            .from_states = {StateType::kCancelling},
+            .to_states = StateTypeSet::all().without(MaybeType(StateType::kCancelled)),
+            .description = "rejects (keeping the current state) every way out of CANCELLING except "
+                           "CANCELLED",
+        }) {}
 
   // No null-guard in Prefect: FROM = {CANCELLING} means there always is an initial state.
   void before_transition(RuleHook& hook) const override {
@@ -26,11 +29,15 @@ class EnforceCancellingToCancelledTransition final : public Rule {
 class BypassCancellingFlowRunsWithNoInfra final : public Rule {
  public:
   BypassCancellingFlowRunsWithNoInfra()
-      : Rule({"BypassCancellingFlowRunsWithNoInfra",
-              {StateType::kScheduled, StateType::kPaused},
-              {StateType::kCancelling},
-              "cancels directly (CANCELLED instead of CANCELLING) runs with no infrastructure: "
-              "scheduled without a pid, Resuming, or suspended"}) {}
+      : Rule({
+            .name = "BypassCancellingFlowRunsWithNoInfra",
+            .run_kind = RunScope::kFlow,
+            .from_states = {StateType::kScheduled, StateType::kPaused},
+            .to_states = {StateType::kCancelling},
+            .description =
+                "cancels directly (CANCELLED instead of CANCELLING) runs with no infrastructure: "
+                "scheduled without a pid, Resuming, or suspended",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -58,8 +65,8 @@ class BypassCancellingFlowRunsWithNoInfra final : public Rule {
 }  // namespace
 
 void add_cancelling_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<EnforceCancellingToCancelledTransition>(RunScope::kFlow));
-  out.push_back(builtin_rule<BypassCancellingFlowRunsWithNoInfra>(RunScope::kFlow));
+  out.push_back(builtin_rule<EnforceCancellingToCancelledTransition>());
+  out.push_back(builtin_rule<BypassCancellingFlowRunsWithNoInfra>());
 }
 
 }  // namespace runctl

@@ -99,11 +99,12 @@ std::string zero_tag_limit_reason(const std::string& tag) {
 class PreserveDeploymentConcurrencyLeaseId final : public Transform {
  public:
   PreserveDeploymentConcurrencyLeaseId()
-      : Transform({"PreserveDeploymentConcurrencyLeaseId",
-                   {},
-                   {},
-                   "a proposal without deployment_concurrency_lease_id keeps the current "
-                   "state's (workers send it as null)"}) {}
+      : Transform({
+            .name = "PreserveDeploymentConcurrencyLeaseId",
+            .run_kind = RunScope::kFlow,
+            .description = "a proposal without deployment_concurrency_lease_id keeps the current "
+                           "state's (workers send it as null)",
+        }) {}
 
   void before_transition(Context& c) const override {
     if (!c.initial_state || !c.proposed_state) return;
@@ -119,11 +120,16 @@ class PreserveDeploymentConcurrencyLeaseId final : public Transform {
 class ValidateDeploymentConcurrencyAtRunning final : public Rule {
  public:
   ValidateDeploymentConcurrencyAtRunning()
-      : Rule({"ValidateDeploymentConcurrencyAtRunning",
-              {StateType::kPending},
-              {StateType::kRunning},
-              "PENDING -> RUNNING keeps the deployment lease: renewed if it still exists, else a "
-              "slot is taken again; with none free the run is CANCELLED (clients >= 3.4.11)"}) {}
+      : Rule({
+            .name = "ValidateDeploymentConcurrencyAtRunning",
+            .run_kind = RunScope::kFlow,
+            .from_states = {StateType::kPending},
+            .to_states = {StateType::kRunning},
+            .description =
+                "PENDING -> RUNNING keeps the deployment lease: renewed if it still exists, "
+                "else a slot is taken again; with none free the run is CANCELLED (clients >= "
+                "3.4.11)",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -178,14 +184,17 @@ struct FlowAcquisition {
 class SecureFlowConcurrencySlots final : public Rule {
  public:
   SecureFlowConcurrencySlots()
-      : Rule({"SecureFlowConcurrencySlots",
-              StateTypeSet::all()
-                  .without(StateType::kPending)
-                  .without(StateType::kRunning)
-                  .without(StateType::kCancelling),
-              {StateType::kPending},
-              "entering PENDING takes a slot of the deployment's limit with a lease; when full, "
-              "AwaitingConcurrencySlot (ENQUEUE) or CANCELLED (CANCEL_NEW); limit 0 aborts"}) {}
+      : Rule(
+            {.name = "SecureFlowConcurrencySlots",
+             .run_kind = RunScope::kFlow,
+             .from_states = StateTypeSet::all()
+                                .without(StateType::kPending)
+                                .without(StateType::kRunning)
+                                .without(StateType::kCancelling),
+             .to_states = {StateType::kPending},
+             .description =
+                 "entering PENDING takes a slot of the deployment's limit with a lease; when full, "
+                 "AwaitingConcurrencySlot (ENQUEUE) or CANCELLED (CANCEL_NEW); limit 0 aborts"}) {}
 
   void before_transition(RuleHook& hook) const override {
     const Run& run = hook.run();
@@ -259,11 +268,15 @@ class SecureFlowConcurrencySlots final : public Rule {
 class RemoveDeploymentConcurrencyLeaseForOldClientVersions final : public Rule {
  public:
   RemoveDeploymentConcurrencyLeaseForOldClientVersions()
-      : Rule({"RemoveDeploymentConcurrencyLeaseForOldClientVersions",
-              {StateType::kPending},
-              {StateType::kRunning, StateType::kCancelling},
-              "clients older than 3.4.11 cannot renew leases: the lease is revoked once the run "
-              "leaves PENDING (its slot is released when the run ends)"}) {}
+      : Rule({
+            .name = "RemoveDeploymentConcurrencyLeaseForOldClientVersions",
+            .run_kind = RunScope::kFlow,
+            .from_states = {StateType::kPending},
+            .to_states = {StateType::kRunning, StateType::kCancelling},
+            .description =
+                "clients older than 3.4.11 cannot renew leases: the lease is revoked once the run "
+                "leaves PENDING (its slot is released when the run ends)",
+        }) {}
 
   void after_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -282,11 +295,15 @@ class RemoveDeploymentConcurrencyLeaseForOldClientVersions final : public Rule {
 class EnforceDeploymentConcurrencyOnLate final : public Rule {
  public:
   EnforceDeploymentConcurrencyOnLate()
-      : Rule({"EnforceDeploymentConcurrencyOnLate",
-              {StateType::kScheduled},
-              {StateType::kScheduled},
-              "marking a run Late cancels it instead when its deployment's limit is full and "
-              "uses CANCEL_NEW"}) {}
+      : Rule({
+            .name = "EnforceDeploymentConcurrencyOnLate",
+            .run_kind = RunScope::kFlow,
+            .from_states = {StateType::kScheduled},
+            .to_states = {StateType::kScheduled},
+            .description =
+                "marking a run Late cancels it instead when its deployment's limit is full and "
+                "uses CANCEL_NEW",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -319,11 +336,13 @@ bool holds_deployment_slot(MaybeType t) {
 class ReleaseFlowConcurrencySlots final : public Transform {
  public:
   ReleaseFlowConcurrencySlots()
-      : Transform({"ReleaseFlowConcurrencySlots",
-                   {},
-                   {},
-                   "leaving PENDING/RUNNING/CANCELLING for another type releases the deployment "
-                   "slot (through the current state's lease when it has one)"}) {}
+      : Transform({
+            .name = "ReleaseFlowConcurrencySlots",
+            .run_kind = RunScope::kFlow,
+            .description =
+                "leaving PENDING/RUNNING/CANCELLING for another type releases the deployment "
+                "slot (through the current state's lease when it has one)",
+        }) {}
 
   void after_transition(Context& c) const override {
     if (!c.proposed_state) return;
@@ -376,12 +395,16 @@ std::vector<std::string> tag_limit_names(const Run& run) {
 class SecureTaskConcurrencySlots final : public Rule {
  public:
   SecureTaskConcurrencySlots()
-      : Rule({"SecureTaskConcurrencySlots",
-              StateTypeSet::all(),
-              {StateType::kRunning},
-              "entering RUNNING takes a slot of every tag limit of the run (V2 \"tag:<tag>\" "
-              "limits with a lease, then V1 limits they do not shadow); full: WAIT; limit 0: "
-              "ABORT"}) {}
+      : Rule({
+            .name = "SecureTaskConcurrencySlots",
+            .run_kind = RunScope::kTask,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kRunning},
+            .description =
+                "entering RUNNING takes a slot of every tag limit of the run (V2 \"tag:<tag>\" "
+                "limits with a lease, then V1 limits they do not shadow); full: WAIT; limit 0: "
+                "ABORT",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const Run& run = hook.run();
@@ -501,11 +524,13 @@ class SecureTaskConcurrencySlots final : public Rule {
 class ReleaseTaskConcurrencySlots final : public Transform {
  public:
   ReleaseTaskConcurrencySlots()
-      : Transform({"ReleaseTaskConcurrencySlots",
-                   {},
-                   {},
-                   "a validated state other than RUNNING/CANCELLING releases the run's tag slots: "
-                   "its V2 leases and its V1 active slots"}) {}
+      : Transform({
+            .name = "ReleaseTaskConcurrencySlots",
+            .run_kind = RunScope::kTask,
+            .description =
+                "a validated state other than RUNNING/CANCELLING releases the run's tag slots: "
+                "its V2 leases and its V1 active slots",
+        }) {}
 
   void after_transition(Context& c) const override {
     if (!c.proposed_state) return;
@@ -535,15 +560,14 @@ class ReleaseTaskConcurrencySlots final : public Transform {
 }  // namespace
 
 void add_concurrency_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_transform<PreserveDeploymentConcurrencyLeaseId>(RunScope::kFlow));
-  out.push_back(builtin_rule<ValidateDeploymentConcurrencyAtRunning>(RunScope::kFlow));
-  out.push_back(builtin_rule<SecureFlowConcurrencySlots>(RunScope::kFlow));
-  out.push_back(
-      builtin_rule<RemoveDeploymentConcurrencyLeaseForOldClientVersions>(RunScope::kFlow));
-  out.push_back(builtin_rule<EnforceDeploymentConcurrencyOnLate>(RunScope::kFlow));
-  out.push_back(builtin_transform<ReleaseFlowConcurrencySlots>(RunScope::kFlow));
-  out.push_back(builtin_rule<SecureTaskConcurrencySlots>(RunScope::kTask));
-  out.push_back(builtin_transform<ReleaseTaskConcurrencySlots>(RunScope::kTask));
+  out.push_back(builtin_transform<PreserveDeploymentConcurrencyLeaseId>());
+  out.push_back(builtin_rule<ValidateDeploymentConcurrencyAtRunning>());
+  out.push_back(builtin_rule<SecureFlowConcurrencySlots>());
+  out.push_back(builtin_rule<RemoveDeploymentConcurrencyLeaseForOldClientVersions>());
+  out.push_back(builtin_rule<EnforceDeploymentConcurrencyOnLate>());
+  out.push_back(builtin_transform<ReleaseFlowConcurrencySlots>());
+  out.push_back(builtin_rule<SecureTaskConcurrencySlots>());
+  out.push_back(builtin_transform<ReleaseTaskConcurrencySlots>());
 }
 
 }  // namespace runctl

@@ -24,14 +24,19 @@ void add_global_transforms(std::vector<BuiltinEntry>& out);           // global.
 void add_concurrency_rules(std::vector<BuiltinEntry>& out);           // concurrency.cpp
 void add_instrumentation_transforms(std::vector<BuiltinEntry>& out);  // instrumentation.cpp
 
+// A registry row, filed under the run kind its class declares.
 template <typename R>
-BuiltinEntry builtin_rule(RunScope scope) {
-  return BuiltinEntry{PolicyEntry{std::make_shared<R>(), nullptr}, scope};
+BuiltinEntry builtin_rule() {
+  auto rule = std::make_shared<R>();
+  const RunScope scope = rule->info().run_kind;
+  return BuiltinEntry{PolicyEntry{std::move(rule), nullptr}, scope};
 }
 
 template <typename T>
-BuiltinEntry builtin_transform(RunScope scope) {
-  return BuiltinEntry{PolicyEntry{nullptr, std::make_shared<T>()}, scope};
+BuiltinEntry builtin_transform() {
+  auto transform = std::make_shared<T>();
+  const RunScope scope = transform->info().run_kind;
+  return BuiltinEntry{PolicyEntry{nullptr, std::move(transform)}, scope};
 }
 
 }  // namespace runctl

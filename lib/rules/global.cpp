@@ -14,10 +14,12 @@ namespace {
 class EnsureFlowRunStateTimestampIsUnique final : public Transform {
  public:
   EnsureFlowRunStateTimestampIsUnique()
-      : Transform({"EnsureFlowRunStateTimestampIsUnique",
-                   {},
-                   {},
-                   "proposed.timestamp += 1 µs while a state of this flow run already has it"}) {}
+      : Transform({
+            .name = "EnsureFlowRunStateTimestampIsUnique",
+            .run_kind = RunScope::kFlow,
+            .description =
+                "proposed.timestamp += 1 µs while a state of this flow run already has it",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     Timestamp candidate = c.proposed_state->timestamp;
@@ -29,7 +31,11 @@ class EnsureFlowRunStateTimestampIsUnique final : public Transform {
 class SetRunStateType final : public Transform {
  public:
   SetRunStateType()
-      : Transform({"SetRunStateType", {}, {}, "run.state_type := the proposal's type"}) {}
+      : Transform({
+            .name = "SetRunStateType",
+            .run_kind = RunScope::kGeneric,
+            .description = "run.state_type := the proposal's type",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     c.run->state_type = c.proposed_state->type;
@@ -39,7 +45,11 @@ class SetRunStateType final : public Transform {
 class SetRunStateName final : public Transform {
  public:
   SetRunStateName()
-      : Transform({"SetRunStateName", {}, {}, "run.state_name := the proposal's name"}) {}
+      : Transform({
+            .name = "SetRunStateName",
+            .run_kind = RunScope::kGeneric,
+            .description = "run.state_name := the proposal's name",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     c.run->state_name = c.proposed_state->name;
@@ -49,8 +59,11 @@ class SetRunStateName final : public Transform {
 class SetRunStateTimestamp final : public Transform {
  public:
   SetRunStateTimestamp()
-      : Transform(
-            {"SetRunStateTimestamp", {}, {}, "run.state_timestamp := the proposal's timestamp"}) {}
+      : Transform({
+            .name = "SetRunStateTimestamp",
+            .run_kind = RunScope::kGeneric,
+            .description = "run.state_timestamp := the proposal's timestamp",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     c.run->state_timestamp = c.proposed_state->timestamp;
@@ -61,11 +74,11 @@ class SetRunStateTimestamp final : public Transform {
 class SetStartTime final : public Transform {
  public:
   SetStartTime()
-      : Transform({"SetStartTime",
-                   {},
-                   {},
-                   "entering RUNNING with no start_time: start_time := the proposal's timestamp"}) {
-  }
+      : Transform(
+            {.name = "SetStartTime",
+             .run_kind = RunScope::kGeneric,
+             .description =
+                 "entering RUNNING with no start_time: start_time := the proposal's timestamp"}) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     if (c.proposed_state->type == StateType::kRunning && !c.run->start_time)
@@ -79,11 +92,13 @@ class SetStartTime final : public Transform {
 class SetEndTime final : public Transform {
  public:
   SetEndTime()
-      : Transform({"SetEndTime",
-                   {},
-                   {},
-                   "final -> non-final: end_time := null; entering a final state with no "
-                   "end_time: end_time (and start_time if null) := the proposal's timestamp"}) {}
+      : Transform({
+            .name = "SetEndTime",
+            .run_kind = RunScope::kGeneric,
+            .description =
+                "final -> non-final: end_time := null; entering a final state with no "
+                "end_time: end_time (and start_time if null) := the proposal's timestamp",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     const bool proposed_final = is_final(c.proposed_state->type);
@@ -100,10 +115,12 @@ class SetEndTime final : public Transform {
 class IncrementRunTime final : public Transform {
  public:
   IncrementRunTime()
-      : Transform({"IncrementRunTime",
-                   {},
-                   {},
-                   "leaving RUNNING: total_run_time += proposal timestamp - initial timestamp"}) {}
+      : Transform({
+            .name = "IncrementRunTime",
+            .run_kind = RunScope::kGeneric,
+            .description =
+                "leaving RUNNING: total_run_time += proposal timestamp - initial timestamp",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     if (c.initial_state && c.initial_state->type == StateType::kRunning)
@@ -115,11 +132,13 @@ class IncrementRunTime final : public Transform {
 class SetExpectedStartTime final : public Transform {
  public:
   SetExpectedStartTime()
-      : Transform({"SetExpectedStartTime",
-                   {},
-                   {},
-                   "expected_start_time null: := scheduled_time of a SCHEDULED proposal, else "
-                   "the proposal's timestamp"}) {}
+      : Transform({
+            .name = "SetExpectedStartTime",
+            .run_kind = RunScope::kGeneric,
+            .description =
+                "expected_start_time null: := scheduled_time of a SCHEDULED proposal, else "
+                "the proposal's timestamp",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state || c.run->expected_start_time) return;
     if (c.proposed_state->type == StateType::kScheduled)
@@ -133,11 +152,12 @@ class SetExpectedStartTime final : public Transform {
 class SetNextScheduledStartTime final : public Transform {
  public:
   SetNextScheduledStartTime()
-      : Transform({"SetNextScheduledStartTime",
-                   {},
-                   {},
-                   "leaving SCHEDULED: next_scheduled_start_time := null; entering SCHEDULED: := "
-                   "the proposal's scheduled_time"}) {}
+      : Transform(
+            {.name = "SetNextScheduledStartTime",
+             .run_kind = RunScope::kGeneric,
+             .description =
+                 "leaving SCHEDULED: next_scheduled_start_time := null; entering SCHEDULED: := "
+                 "the proposal's scheduled_time"}) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     if (c.initial_state && c.initial_state->type == StateType::kScheduled)
@@ -152,11 +172,12 @@ class SetNextScheduledStartTime final : public Transform {
 class UpdateStateDetails final : public Transform {
  public:
   UpdateStateDetails()
-      : Transform({"UpdateStateDetails",
-                   {},
-                   {},
-                   "flow: details.flow_run_id := run.id; task: details.flow_run_id := "
-                   "run.flow_run_id, details.task_run_id := run.id"}) {}
+      : Transform({
+            .name = "UpdateStateDetails",
+            .run_kind = RunScope::kGeneric,
+            .description = "flow: details.flow_run_id := run.id; task: details.flow_run_id := "
+                           "run.flow_run_id, details.task_run_id := run.id",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     StateDetails& d = *c.proposed_state->details;
@@ -176,11 +197,13 @@ class UpdateStateDetails final : public Transform {
 class UpdateSubflowParentTask final : public Transform {
  public:
   UpdateSubflowParentTask()
-      : Transform({"UpdateSubflowParentTask",
-                   {},
-                   {},
-                   "after validation, a subflow's parent task run is forced into a fresh copy "
-                   "of the validated state with child_flow_run_id := the subflow's id"}) {}
+      : Transform({
+            .name = "UpdateSubflowParentTask",
+            .run_kind = RunScope::kFlow,
+            .description =
+                "after validation, a subflow's parent task run is forced into a fresh copy "
+                "of the validated state with child_flow_run_id := the subflow's id",
+        }) {}
   void after_transition(Context& c) const override {
     if (!c.proposed_state) return;
     if (!c.run->parent_task_run_id || !c.validated_state) return;
@@ -196,10 +219,11 @@ class UpdateSubflowParentTask final : public Transform {
 class UpdateSubflowStateDetails final : public Transform {
  public:
   UpdateSubflowStateDetails()
-      : Transform({"UpdateSubflowStateDetails",
-                   {},
-                   {},
-                   "subflow: details.task_run_id := run.parent_task_run_id"}) {}
+      : Transform({
+            .name = "UpdateSubflowStateDetails",
+            .run_kind = RunScope::kFlow,
+            .description = "subflow: details.task_run_id := run.parent_task_run_id",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state || !c.run->parent_task_run_id) return;
     c.proposed_state->details->task_run_id = c.run->parent_task_run_id;
@@ -218,11 +242,13 @@ bool resuming(const Run& run) {
 class IncrementFlowRunCount final : public Transform {
  public:
   IncrementFlowRunCount()
-      : Transform({"IncrementFlowRunCount",
-                   {},
-                   {},
-                   "entering RUNNING: run_count += 1, unless resuming (api-version >= 0.8.4 or "
-                   "absent)"}) {}
+      : Transform({
+            .name = "IncrementFlowRunCount",
+            .run_kind = RunScope::kFlow,
+            .description =
+                "entering RUNNING: run_count += 1, unless resuming (api-version >= 0.8.4 or "
+                "absent)",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state || c.proposed_state->type != StateType::kRunning) return;
     // Prefect checks the version before the flag, so a bad version raises even if not resuming.
@@ -235,11 +261,12 @@ class IncrementFlowRunCount final : public Transform {
 class RemoveResumingIndicator final : public Transform {
  public:
   RemoveResumingIndicator()
-      : Transform({"RemoveResumingIndicator",
-                   {},
-                   {},
-                   "entering RUNNING or a final state (api-version >= 0.8.4 or absent): "
-                   "policy.resuming := false"}) {}
+      : Transform({
+            .name = "RemoveResumingIndicator",
+            .run_kind = RunScope::kFlow,
+            .description = "entering RUNNING or a final state (api-version >= 0.8.4 or absent): "
+                           "policy.resuming := false",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state) return;
     // Prefect reads the api version before looking at the proposal's type; keep that order.
@@ -254,7 +281,11 @@ class RemoveResumingIndicator final : public Transform {
 class IncrementTaskRunCount final : public Transform {
  public:
   IncrementTaskRunCount()
-      : Transform({"IncrementTaskRunCount", {}, {}, "entering RUNNING: run_count += 1"}) {}
+      : Transform({
+            .name = "IncrementTaskRunCount",
+            .run_kind = RunScope::kTask,
+            .description = "entering RUNNING: run_count += 1",
+        }) {}
   void before_transition(Context& c) const override {
     if (!c.proposed_state || c.proposed_state->type != StateType::kRunning) return;
     ++c.run->run_count;
@@ -266,21 +297,21 @@ class IncrementTaskRunCount final : public Transform {
 // Registration order = GlobalFlowPolicy's order with IncrementTaskRunCount last; the ones both
 // global policies list are generic.
 void add_global_transforms(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_transform<EnsureFlowRunStateTimestampIsUnique>(RunScope::kFlow));
-  out.push_back(builtin_transform<SetRunStateType>(RunScope::kGeneric));
-  out.push_back(builtin_transform<SetRunStateName>(RunScope::kGeneric));
-  out.push_back(builtin_transform<SetRunStateTimestamp>(RunScope::kGeneric));
-  out.push_back(builtin_transform<SetStartTime>(RunScope::kGeneric));
-  out.push_back(builtin_transform<SetEndTime>(RunScope::kGeneric));
-  out.push_back(builtin_transform<IncrementRunTime>(RunScope::kGeneric));
-  out.push_back(builtin_transform<SetExpectedStartTime>(RunScope::kGeneric));
-  out.push_back(builtin_transform<SetNextScheduledStartTime>(RunScope::kGeneric));
-  out.push_back(builtin_transform<UpdateStateDetails>(RunScope::kGeneric));
-  out.push_back(builtin_transform<UpdateSubflowParentTask>(RunScope::kFlow));
-  out.push_back(builtin_transform<UpdateSubflowStateDetails>(RunScope::kFlow));
-  out.push_back(builtin_transform<IncrementFlowRunCount>(RunScope::kFlow));
-  out.push_back(builtin_transform<RemoveResumingIndicator>(RunScope::kFlow));
-  out.push_back(builtin_transform<IncrementTaskRunCount>(RunScope::kTask));
+  out.push_back(builtin_transform<EnsureFlowRunStateTimestampIsUnique>());
+  out.push_back(builtin_transform<SetRunStateType>());
+  out.push_back(builtin_transform<SetRunStateName>());
+  out.push_back(builtin_transform<SetRunStateTimestamp>());
+  out.push_back(builtin_transform<SetStartTime>());
+  out.push_back(builtin_transform<SetEndTime>());
+  out.push_back(builtin_transform<IncrementRunTime>());
+  out.push_back(builtin_transform<SetExpectedStartTime>());
+  out.push_back(builtin_transform<SetNextScheduledStartTime>());
+  out.push_back(builtin_transform<UpdateStateDetails>());
+  out.push_back(builtin_transform<UpdateSubflowParentTask>());
+  out.push_back(builtin_transform<UpdateSubflowStateDetails>());
+  out.push_back(builtin_transform<IncrementFlowRunCount>());
+  out.push_back(builtin_transform<RemoveResumingIndicator>());
+  out.push_back(builtin_transform<IncrementTaskRunCount>());
 }
 
 }  // namespace runctl

@@ -121,11 +121,12 @@ std::string related_resources(const Run& run, ConcurrencyServices& cs) {
 class InstrumentFlowRunStateTransitions final : public Transform {
  public:
   InstrumentFlowRunStateTransitions()
-      : Transform({"InstrumentFlowRunStateTransitions",
-                   {},
-                   {},
-                   "a written flow-run state emits a prefect.flow-run.<name> event (runctl "
-                   "events)"}) {}
+      : Transform({
+            .name = "InstrumentFlowRunStateTransitions",
+            .run_kind = RunScope::kFlow,
+            .description = "a written flow-run state emits a prefect.flow-run.<name> event (runctl "
+                           "events)",
+        }) {}
 
   void after_transition(Context& c) const override {
     if (!c.proposed_state || !c.validated_state) return;
@@ -183,7 +184,7 @@ class InstrumentFlowRunStateTransitions final : public Transform {
 }  // namespace
 
 void add_instrumentation_transforms(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_transform<InstrumentFlowRunStateTransitions>(RunScope::kFlow));
+  out.push_back(builtin_transform<InstrumentFlowRunStateTransitions>());
 }
 
 }  // namespace runctl

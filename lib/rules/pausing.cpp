@@ -23,11 +23,15 @@ std::string lower(std::string text) {
 class HandlePausingFlows final : public Rule {
  public:
   HandlePausingFlows()
-      : Rule({"HandlePausingFlows",
-              StateTypeSet::all(),
-              {StateType::kPaused},
-              "lets only RUNNING flow runs pause, each pause key once; suspensions need a "
-              "deployment and no parent task run"}) {}
+      : Rule({
+            .name = "HandlePausingFlows",
+            .run_kind = RunScope::kFlow,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kPaused},
+            .description =
+                "lets only RUNNING flow runs pause, each pause key once; suspensions need a "
+                "deployment and no parent task run",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     Run& run = hook.run();
@@ -89,11 +93,15 @@ class HandlePausingFlows final : public Rule {
 class HandleResumingPausedFlows final : public Rule {
  public:
   HandleResumingPausedFlows()
-      : Rule({"HandleResumingPausedFlows",
-              {StateType::kPaused},
-              StateTypeSet::all(),
-              "lets PAUSED flow runs leave only for RUNNING, SCHEDULED or a terminal state; "
-              "fails timed-out pauses; marks the run as resuming"}) {}
+      : Rule({
+            .name = "HandleResumingPausedFlows",
+            .run_kind = RunScope::kFlow,
+            .from_states = {StateType::kPaused},
+            .to_states = StateTypeSet::all(),
+            .description =
+                "lets PAUSED flow runs leave only for RUNNING, SCHEDULED or a terminal state; "
+                "fails timed-out pauses; marks the run as resuming",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -138,8 +146,8 @@ class HandleResumingPausedFlows final : public Rule {
 }  // namespace
 
 void add_pausing_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<HandlePausingFlows>(RunScope::kFlow));
-  out.push_back(builtin_rule<HandleResumingPausedFlows>(RunScope::kFlow));
+  out.push_back(builtin_rule<HandlePausingFlows>());
+  out.push_back(builtin_rule<HandleResumingPausedFlows>());
 }
 
 }  // namespace runctl

@@ -7,12 +7,16 @@ namespace {
 class PreventPendingTransitions final : public Rule {
  public:
   PreventPendingTransitions()
-      : Rule({"PreventPendingTransitions",
-              {StateType::kPending, StateType::kCancelling, StateType::kRunning,
-               StateType::kCancelled},
-              {StateType::kPending},
-              "aborts PENDING proposals for runs already PENDING, RUNNING, CANCELLING or "
-              "CANCELLED; allows named PENDING sub-states (Pending -> Submitting -> ...)"}) {}
+      : Rule({
+            .name = "PreventPendingTransitions",
+            .run_kind = RunScope::kGeneric,
+            .from_states = {StateType::kPending, StateType::kCancelling, StateType::kRunning,
+                            StateType::kCancelled},
+            .to_states = {StateType::kPending},
+            .description =
+                "aborts PENDING proposals for runs already PENDING, RUNNING, CANCELLING or "
+                "CANCELLED; allows named PENDING sub-states (Pending -> Submitting -> ...)",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -36,7 +40,7 @@ class PreventPendingTransitions final : public Rule {
 }  // namespace
 
 void add_pending_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<PreventPendingTransitions>(RunScope::kGeneric));
+  out.push_back(builtin_rule<PreventPendingTransitions>());
 }
 
 }  // namespace runctl

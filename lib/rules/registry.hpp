@@ -7,14 +7,11 @@
 
 namespace runctl {
 
-// Which run kind an entry is written for (Prefect's FlowOrchestrationContext /
-// TaskOrchestrationContext typing; generic rules serve both).
-enum class RunScope { kFlow, kTask, kGeneric };
 std::string_view scope_name(RunScope s);
 
 struct BuiltinEntry {
   PolicyEntry entry;
-  RunScope scope;
+  RunScope scope;  // the entry's own RuleInfo::run_kind
 };
 
 // In registration order.

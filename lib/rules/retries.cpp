@@ -57,11 +57,15 @@ StatePtr awaiting_retry(RuleHook& hook, Timestamp at, const State* failed) {
 class RetryFailedFlows final : public Rule {
  public:
   RetryFailedFlows()
-      : Rule({"RetryFailedFlows",
-              {StateType::kRunning},
-              {StateType::kFailed},
-              "rejects FAILED into AwaitingRetry (SCHEDULED, after retry_delay) while run_count "
-              "<= retries"}) {}
+      : Rule({
+            .name = "RetryFailedFlows",
+            .run_kind = RunScope::kFlow,
+            .from_states = {StateType::kRunning},
+            .to_states = {StateType::kFailed},
+            .description =
+                "rejects FAILED into AwaitingRetry (SCHEDULED, after retry_delay) while run_count "
+                "<= retries",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -99,11 +103,15 @@ class RetryFailedFlows final : public Rule {
 class RetryFailedTasks final : public Rule {
  public:
   RetryFailedTasks()
-      : Rule({"RetryFailedTasks",
-              {StateType::kRunning},
-              {StateType::kFailed},
-              "rejects FAILED into AwaitingRetry (SCHEDULED, after the attempt's retry_delay, "
-              "jittered) while run_count <= retries, unless the proposal is not retriable"}) {}
+      : Rule({
+            .name = "RetryFailedTasks",
+            .run_kind = RunScope::kTask,
+            .from_states = {StateType::kRunning},
+            .to_states = {StateType::kFailed},
+            .description =
+                "rejects FAILED into AwaitingRetry (SCHEDULED, after the attempt's retry_delay, "
+                "jittered) while run_count <= retries, unless the proposal is not retriable",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -139,11 +147,14 @@ class RetryFailedTasks final : public Rule {
 class RenameReruns final : public Rule {
  public:
   RenameReruns()
-      : Rule({"RenameReruns",
-              StateTypeSet::all(),
-              {StateType::kRunning},
-              "renames a RUNNING proposal of a run that ran before: Retrying after "
-              "AwaitingRetry, else Rerunning"}) {}
+      : Rule({
+            .name = "RenameReruns",
+            .run_kind = RunScope::kGeneric,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kRunning},
+            .description = "renames a RUNNING proposal of a run that ran before: Retrying after "
+                           "AwaitingRetry, else Rerunning",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -158,9 +169,9 @@ class RenameReruns final : public Rule {
 }  // namespace
 
 void add_retry_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<RetryFailedFlows>(RunScope::kFlow));
-  out.push_back(builtin_rule<RetryFailedTasks>(RunScope::kTask));
-  out.push_back(builtin_rule<RenameReruns>(RunScope::kGeneric));
+  out.push_back(builtin_rule<RetryFailedFlows>());
+  out.push_back(builtin_rule<RetryFailedTasks>());
+  out.push_back(builtin_rule<RenameReruns>());
 }
 
 }  // namespace runctl

@@ -9,11 +9,15 @@ namespace {
 class EnsureOnlyScheduledFlowsMarkedLate final : public Rule {
  public:
   EnsureOnlyScheduledFlowsMarkedLate()
-      : Rule({"EnsureOnlyScheduledFlowsMarkedLate",
-              StateTypeSet::all(),
-              {StateType::kScheduled},
-              "rejects (keeping the current state) a Late proposal unless the run is SCHEDULED "
-              "and not already Late"}) {}
+      : Rule({
+            .name = "EnsureOnlyScheduledFlowsMarkedLate",
+            .run_kind = RunScope::kFlow,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kScheduled},
+            .description =
+                "rejects (keeping the current state) a Late proposal unless the run is SCHEDULED "
+                "and not already Late",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -31,10 +35,14 @@ class EnsureOnlyScheduledFlowsMarkedLate final : public Rule {
 class CopyScheduledTime final : public Rule {
  public:
   CopyScheduledTime()
-      : Rule({"CopyScheduledTime",
-              {StateType::kScheduled},
-              {StateType::kPending},
-              "copies the scheduled time of a SCHEDULED state onto the PENDING proposal"}) {}
+      : Rule({
+            .name = "CopyScheduledTime",
+            .run_kind = RunScope::kGeneric,
+            .from_states = {StateType::kScheduled},
+            .to_states = {StateType::kPending},
+            .description =
+                "copies the scheduled time of a SCHEDULED state onto the PENDING proposal",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -49,10 +57,14 @@ class CopyScheduledTime final : public Rule {
 class WaitForScheduledTime final : public Rule {
  public:
   WaitForScheduledTime()
-      : Rule({"WaitForScheduledTime",
-              {StateType::kScheduled, StateType::kPending},
-              {StateType::kRunning},
-              "delays (WAIT) a RUNNING proposal until the current state's scheduled time"}) {}
+      : Rule({
+            .name = "WaitForScheduledTime",
+            .run_kind = RunScope::kGeneric,
+            .from_states = {StateType::kScheduled, StateType::kPending},
+            .to_states = {StateType::kRunning},
+            .description =
+                "delays (WAIT) a RUNNING proposal until the current state's scheduled time",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -67,9 +79,9 @@ class WaitForScheduledTime final : public Rule {
 }  // namespace
 
 void add_scheduling_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<EnsureOnlyScheduledFlowsMarkedLate>(RunScope::kFlow));
-  out.push_back(builtin_rule<CopyScheduledTime>(RunScope::kGeneric));
-  out.push_back(builtin_rule<WaitForScheduledTime>(RunScope::kGeneric));
+  out.push_back(builtin_rule<EnsureOnlyScheduledFlowsMarkedLate>());
+  out.push_back(builtin_rule<CopyScheduledTime>());
+  out.push_back(builtin_rule<WaitForScheduledTime>());
 }
 
 }  // namespace runctl

@@ -14,7 +14,7 @@ namespace {
 // with its current state.
 std::optional<RunSnapshot> enclosing_flow_run(RuleHook& hook) {
   const Run& run = hook.run();
-  if (hook.kind() == RunKind::kFlow) return RunSnapshot{run, hook.initial_state()};
+  if (hook.kind() == RunKind::kFlow) return RunSnapshot{run, hook.context().initial_state};
   if (!run.flow_run_id) return std::nullopt;
   return hook.services()->read_flow_run(*run.flow_run_id);
 }
@@ -22,11 +22,15 @@ std::optional<RunSnapshot> enclosing_flow_run(RuleHook& hook) {
 class PreventRunningTasksFromStoppedFlows final : public Rule {
  public:
   PreventRunningTasksFromStoppedFlows()
-      : Rule({"PreventRunningTasksFromStoppedFlows",
-              StateTypeSet::all(),
-              {StateType::kRunning},
-              "aborts a RUNNING proposal unless the enclosing flow run is RUNNING; rejects it "
-              "into Paused NotReady while the flow run is PAUSED"}) {}
+      : Rule({
+            .name = "PreventRunningTasksFromStoppedFlows",
+            .run_kind = RunScope::kTask,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kRunning},
+            .description =
+                "aborts a RUNNING proposal unless the enclosing flow run is RUNNING; rejects it "
+                "into Paused NotReady while the flow run is PAUSED",
+        }) {}
 
   // No null-guard in Prefect: only the flow run's state decides.
   void before_transition(RuleHook& hook) const override {
@@ -56,10 +60,14 @@ class PreventRunningTasksFromStoppedFlows final : public Rule {
 class UpdateFlowRunTrackerOnTasks final : public Rule {
  public:
   UpdateFlowRunTrackerOnTasks()
-      : Rule({"UpdateFlowRunTrackerOnTasks",
-              StateTypeSet::all(),
-              {StateType::kRunning},
-              "records on the task run which attempt (run_count) of its flow run it ran in"}) {}
+      : Rule({
+            .name = "UpdateFlowRunTrackerOnTasks",
+            .run_kind = RunScope::kTask,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kRunning},
+            .description =
+                "records on the task run which attempt (run_count) of its flow run it ran in",
+        }) {}
 
   void after_transition(RuleHook& hook) const override {
     Run& run = hook.run();
@@ -75,11 +83,15 @@ class UpdateFlowRunTrackerOnTasks final : public Rule {
 class CopyTaskParametersID final : public Rule {
  public:
   CopyTaskParametersID()
-      : Rule({"CopyTaskParametersID",
-              {StateType::kScheduled, StateType::kPending},
-              {StateType::kPending, StateType::kRunning},
-              "copies the background task's task_parameters_id onto the proposal when it has "
-              "none"}) {}
+      : Rule({
+            .name = "CopyTaskParametersID",
+            .run_kind = RunScope::kTask,
+            .from_states = {StateType::kScheduled, StateType::kPending},
+            .to_states = {StateType::kPending, StateType::kRunning},
+            .description =
+                "copies the background task's task_parameters_id onto the proposal when it has "
+                "none",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -94,11 +106,15 @@ class CopyTaskParametersID final : public Rule {
 class EnqueueScheduledTasks final : public Rule {
  public:
   EnqueueScheduledTasks()
-      : Rule({"EnqueueScheduledTasks",
-              StateTypeSet::all(),
-              {StateType::kScheduled},
-              "puts a deferred task run that was scheduled on its task key's queue (retry queue "
-              "for AwaitingRetry)"}) {}
+      : Rule({
+            .name = "EnqueueScheduledTasks",
+            .run_kind = RunScope::kTask,
+            .from_states = StateTypeSet::all(),
+            .to_states = {StateType::kScheduled},
+            .description =
+                "puts a deferred task run that was scheduled on its task key's queue (retry queue "
+                "for AwaitingRetry)",
+        }) {}
 
   void after_transition(RuleHook& hook) const override {
     const State* validated = hook.state_view();
@@ -111,10 +127,10 @@ class EnqueueScheduledTasks final : public Rule {
 }  // namespace
 
 void add_task_run_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<PreventRunningTasksFromStoppedFlows>(RunScope::kTask));
-  out.push_back(builtin_rule<UpdateFlowRunTrackerOnTasks>(RunScope::kTask));
-  out.push_back(builtin_rule<CopyTaskParametersID>(RunScope::kTask));
-  out.push_back(builtin_rule<EnqueueScheduledTasks>(RunScope::kTask));
+  out.push_back(builtin_rule<PreventRunningTasksFromStoppedFlows>());
+  out.push_back(builtin_rule<UpdateFlowRunTrackerOnTasks>());
+  out.push_back(builtin_rule<CopyTaskParametersID>());
+  out.push_back(builtin_rule<EnqueueScheduledTasks>());
 }
 
 }  // namespace runctl

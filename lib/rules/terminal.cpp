@@ -38,9 +38,15 @@ bool loses_result_data(const State* initial, const State* proposed) {
 class PreventDuplicateTransitions final : public Rule {
  public:
   PreventDuplicateTransitions()
-      : Rule({"PreventDuplicateTransitions", StateTypeSet::all(), StateTypeSet::all(),
-              "rejects (keeping the current state) a proposal whose transition_id equals the "
-              "current state's"}) {}
+      : Rule({
+            .name = "PreventDuplicateTransitions",
+            .run_kind = RunScope::kFlow,
+            .from_states = StateTypeSet::all(),
+            .to_states = StateTypeSet::all(),
+            .description =
+                "rejects (keeping the current state) a proposal whose transition_id equals the "
+                "current state's",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -56,10 +62,16 @@ class PreventDuplicateTransitions final : public Rule {
 class HandleFlowTerminalStateTransitions final : public Rule {
  public:
   HandleFlowTerminalStateTransitions()
-      : Rule({"HandleFlowTerminalStateTransitions", StateTypeSet::terminal(), StateTypeSet::all(),
-              "keeps flow runs in terminal states: no CANCELLING/PAUSED/CRASHED, no leaving a "
-              "COMPLETED state with persisted data, no rescheduling without a deployment; resets "
-              "pause metadata on manual retries"}) {}
+      : Rule({
+            .name = "HandleFlowTerminalStateTransitions",
+            .run_kind = RunScope::kFlow,
+            .from_states = StateTypeSet::terminal(),
+            .to_states = StateTypeSet::all(),
+            .description =
+                "keeps flow runs in terminal states: no CANCELLING/PAUSED/CRASHED, no leaving a "
+                "COMPLETED state with persisted data, no rescheduling without a deployment; "
+                "resets pause metadata on manual retries",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     Run& run = hook.run();
@@ -109,9 +121,15 @@ class HandleFlowTerminalStateTransitions final : public Rule {
 class PreventResultDataLoss final : public Rule {
  public:
   PreventResultDataLoss()
-      : Rule({"PreventResultDataLoss", StateTypeSet::terminal(), StateTypeSet::terminal(),
-              "rejects COMPLETED -> COMPLETED when it would drop persisted result data (kept "
-              "under force)"}) {}
+      : Rule({
+            .name = "PreventResultDataLoss",
+            .run_kind = RunScope::kFlow,
+            .from_states = StateTypeSet::terminal(),
+            .to_states = StateTypeSet::terminal(),
+            .description =
+                "rejects COMPLETED -> COMPLETED when it would drop persisted result data (kept "
+                "under force)",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     const State* initial = hook.initial_view();
@@ -124,10 +142,16 @@ class PreventResultDataLoss final : public Rule {
 class HandleTaskTerminalStateTransitions final : public Rule {
  public:
   HandleTaskTerminalStateTransitions()
-      : Rule({"HandleTaskTerminalStateTransitions", StateTypeSet::terminal(), StateTypeSet::all(),
-              "keeps task runs in terminal states: no CANCELLING/PAUSED/CRASHED, no leaving a "
-              "COMPLETED state with persisted data; resets run_count on reruns and renames "
-              "them Retrying when the flow run is on a later attempt"}) {}
+      : Rule({
+            .name = "HandleTaskTerminalStateTransitions",
+            .run_kind = RunScope::kTask,
+            .from_states = StateTypeSet::terminal(),
+            .to_states = StateTypeSet::all(),
+            .description =
+                "keeps task runs in terminal states: no CANCELLING/PAUSED/CRASHED, no leaving a "
+                "COMPLETED state with persisted data; resets run_count on reruns and renames "
+                "them Retrying when the flow run is on a later attempt",
+        }) {}
 
   void before_transition(RuleHook& hook) const override {
     Run& run = hook.run();
@@ -164,10 +188,10 @@ class HandleTaskTerminalStateTransitions final : public Rule {
 }  // namespace
 
 void add_terminal_rules(std::vector<BuiltinEntry>& out) {
-  out.push_back(builtin_rule<PreventDuplicateTransitions>(RunScope::kFlow));
-  out.push_back(builtin_rule<HandleFlowTerminalStateTransitions>(RunScope::kFlow));
-  out.push_back(builtin_rule<PreventResultDataLoss>(RunScope::kFlow));
-  out.push_back(builtin_rule<HandleTaskTerminalStateTransitions>(RunScope::kTask));
+  out.push_back(builtin_rule<PreventDuplicateTransitions>());
+  out.push_back(builtin_rule<HandleFlowTerminalStateTransitions>());
+  out.push_back(builtin_rule<PreventResultDataLoss>());
+  out.push_back(builtin_rule<HandleTaskTerminalStateTransitions>());
 }
 
 }  // namespace runctl

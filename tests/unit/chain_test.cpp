@@ -394,7 +394,7 @@ TEST_CASE("rules that reject state do not fizzle themselves") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("Rejector");
   rule->on_before = [](RuleHook& hook) {
-    auto mutated = hook.state();  // the hook's copy of the proposal
+    auto mutated = hook.context().proposed_state;  // the hook's copy of the proposal
     mutated->type = StateType::kScheduled;
     hook.reject_transition(mutated, "for testing, of course");
   };
@@ -602,7 +602,7 @@ TEST_CASE("transform before error escapes: nothing more entered, no validation, 
   t2->on_before = [](Context&) { throw HookError("transform broke"); };
   auto t3 = make_transform("T3", &journal);
   StatePtr validated_seen_by_rule = h.state(kFailed);  // overwritten by R's after hook
-  rule->on_after = [&](RuleHook& hook) { validated_seen_by_rule = hook.state(); };
+  rule->on_after = [&](RuleHook& hook) { validated_seen_by_rule = hook.context().validated_state; };
   const std::string initial_id = *h.run.state_id;
   const auto out = h.run_chain({entry(rule)}, {entry(t1), entry(t2), entry(t3)});
 
@@ -736,7 +736,9 @@ TEST_CASE("context is protected from mutation at all costs") {
 TEST_CASE("copies share state_details: a details field edited through a copy is real") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("CacheKeySetter");
-  rule->on_before = [](RuleHook& hook) { hook.state()->details->cache_key = "key-1"; };
+  rule->on_before = [](RuleHook& hook) {
+    hook.context().proposed_state->details->cache_key = "key-1";
+  };
   h.run_chain({entry(rule)});
   CHECK(h.ctx.proposed_state->details->cache_key == "key-1");
   CHECK(h.ctx.validated_state->details->cache_key == "key-1");
@@ -758,7 +760,7 @@ TEST_CASE("copies share data: a field edited inside the copy's data is real") {
   Harness h(kPending, kRunning);
   h.ctx.proposed_state->data = std::make_shared<Json>(Json{{"value", 1}});
   auto rule = make_rule("DataEditor");
-  rule->on_before = [](RuleHook& hook) { (*hook.state()->data)["value"] = 2; };
+  rule->on_before = [](RuleHook& hook) { (*hook.context().proposed_state->data)["value"] = 2; };
   h.run_chain({entry(rule)});
   CHECK((*h.ctx.proposed_state->data)["value"] == 2);
 }

@@ -64,7 +64,7 @@ inline StateProposal proposal(StateType type, std::optional<std::string> name = 
 
 inline RuleInfo info(const std::string& name, StateTypeSet from = StateTypeSet::all(),
                      StateTypeSet to = StateTypeSet::all()) {
-  return RuleInfo{name, from, to, "test rule"};
+  return RuleInfo{.name = name, .from_states = from, .to_states = to, .description = "test rule"};
 }
 
 // A test rule: counts its hook calls, logs "NAME:hook" into a shared journal (to check the
@@ -100,7 +100,7 @@ class TestTransform final : public Transform {
   using Action = std::function<void(Context&)>;
 
   explicit TestTransform(const std::string& name, std::vector<std::string>* journal = nullptr)
-      : Transform(testing::info(name)), journal_(journal) {}
+      : Transform({.name = name, .description = "test transform"}), journal_(journal) {}
 
   Action on_before, on_after;
   mutable int before = 0, after = 0;

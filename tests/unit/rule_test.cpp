@@ -46,7 +46,7 @@ TEST_CASE("context will mutate if asked politely (reject with a re-typed copy)")
     Harness h(kPending, kRunning, kind);
     auto rule = make_rule("Politely");
     rule->on_before = [](RuleHook& hook) {
-      auto mutated = hook.state();
+      auto mutated = hook.context().proposed_state;
       mutated->type = kCompleted;
       hook.reject_transition(mutated, "heroes ask permission");
     };
@@ -81,7 +81,7 @@ TEST_CASE("context will not mutate if asked too late") {
     Harness h(kPending, kRunning, kind);
     auto rule = make_rule("TooLate");
     rule->on_after = [](RuleHook& hook) {
-      auto mutated = hook.state();
+      auto mutated = hook.context().validated_state;
       mutated->type = kCompleted;
       hook.reject_transition(mutated, "heroes ask permission");
     };
@@ -437,7 +437,7 @@ TEST_CASE("rename acts on the real proposal, not the hook's copy") {
   auto rule = make_rule("R");
   rule->on_before = [&](RuleHook& hook) {
     hook.rename_state("Renamed");
-    copy_name = hook.state()->name;
+    copy_name = hook.context().proposed_state->name;
   };
   h.run_chain({entry(rule)});
   CHECK(copy_name == "Running");  // the copy was taken before the rename
@@ -513,13 +513,13 @@ TEST_CASE("RuleHook exposes the hook's view: initial and proposed, then validate
   HookName after_hook = HookName::kBefore;
   auto rule = make_rule("Viewer");
   rule->on_before = [&](RuleHook& hook) {
-    before_state = name_of(hook.state());
-    initial_seen = name_of(hook.initial_state());
+    before_state = name_of(hook.context().proposed_state);
+    initial_seen = name_of(hook.context().initial_state);
     rule_name = std::string(hook.rule_name());
     hook.reject_transition(hook.new_state(proposal(StateType::kFailed)), "");
   };
   rule->on_after = [&](RuleHook& hook) {
-    after_state = name_of(hook.state());
+    after_state = name_of(hook.context().validated_state);
     after_hook = hook.hook();
   };
   h.run_chain({entry(rule)});
@@ -590,7 +590,7 @@ TEST_CASE("views show the states the copies would, and the copies once they exis
   rule->on_before = [&](RuleHook& hook) {
     initial_seen = hook.initial_view();
     proposed_seen = hook.state_view();
-    copy_seen = hook.state().get();
+    copy_seen = hook.context().proposed_state.get();
     CHECK(hook.state_view() == copy_seen);  // a copy made, views show it
   };
   h.run_chain({entry(rule)});
@@ -607,7 +607,7 @@ TEST_CASE("a view of the proposal keeps its name through a rename, as the copy w
     const State* proposed = hook.state_view();
     hook.rename_state("Renamed");
     seen_after_rename = proposed->name;
-    CHECK(hook.state()->name == "Running");
+    CHECK(hook.context().proposed_state->name == "Running");
   };
   h.run_chain({entry(rule)});
   CHECK(seen_after_rename == "Running");

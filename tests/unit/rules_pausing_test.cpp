@@ -220,7 +220,7 @@ TEST_CASE("HandlePausingFlows: fizzled by a later rule, the key is not recorded"
   h.ctx.proposed_state->details->pause_key = "hello";
   auto mutator = make_rule("Mutator");
   mutator->on_before = [](RuleHook& hook) {
-    auto copy = hook.state();
+    auto copy = hook.context().proposed_state;
     copy->type = kFailed;
     hook.reject_transition(copy, "for testing, of course");
   };
@@ -363,7 +363,7 @@ TEST_CASE("HandleResumingPausedFlows: fizzled by a later rule, the run is not ma
   PauseHarness h(kPaused, kRunning);
   auto mutator = make_rule("Mutator");
   mutator->on_before = [](RuleHook& hook) {
-    auto copy = hook.state();
+    auto copy = hook.context().proposed_state;
     copy->type = kCompleted;
     hook.reject_transition(copy, "for testing, of course");
   };

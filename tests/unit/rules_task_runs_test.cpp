@@ -264,7 +264,8 @@ TEST_CASE(
   Rerun r(4, 2, 2, 10);
   auto fizzler = make_rule("FizzlingRule");
   fizzler->on_before = [](RuleHook& hook) {
-    StatePtr mutated = hook.state();  // the hook's copy: re-typing it changes only the copy
+    StatePtr mutated =
+        hook.context().proposed_state;  // the hook's copy: re-typing it changes only the copy
     mutated->type = kCompleted;
     hook.reject_transition(mutated, "for testing, of course");
   };

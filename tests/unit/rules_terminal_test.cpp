@@ -62,7 +62,7 @@ std::string message_of(const std::exception_ptr& e) {
 std::shared_ptr<TestRule> retyping_rejector(StateType type) {
   auto rule = make_rule("Mutator");
   rule->on_before = [type](RuleHook& hook) {
-    auto copy = hook.state();
+    auto copy = hook.context().proposed_state;
     copy->type = type;
     hook.reject_transition(copy, "for testing, of course");
   };
