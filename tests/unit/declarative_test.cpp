@@ -68,8 +68,9 @@ PolicyEntry rule(const std::string& name, ActionList before, ActionList after = 
 }
 
 PolicyEntry transform(const std::string& name, ActionList before, ActionList after = {}) {
-  return entry(
-      std::make_shared<DeclarativeTransform>(info(name), std::move(before), std::move(after)));
+  return entry(std::make_shared<DeclarativeTransform>(
+      TransformInfo{.name = name, .description = "test transform"}, std::move(before),
+      std::move(after)));
 }
 
 // ---------------------------------------------------------------------------------------------
