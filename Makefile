@@ -17,9 +17,10 @@ deps:
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DBUILD_TESTING=OFF
 
-# The runctl binary alone: no test is compiled, doctest is not needed.
+# The runctl binary alone (with its man page and completions): no test is compiled, doctest is
+# not needed.
 build: deps-tool $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS) --target runctl
+	cmake --build $(BUILD) -j $(JOBS) --target runctl runctl_docs
 
 build-tests: deps $(BUILD)/CMakeCache.txt
 	cmake -S . -B $(BUILD) -DBUILD_TESTING=ON >/dev/null
@@ -33,7 +34,8 @@ test: build-tests
 demo: build
 	@scripts/demo.sh $(BUILD)/runctl
 
-# A stripped binary in $(DESTDIR)$(PREFIX)/bin, as `cmake --install` does.
+# A stripped binary in $(DESTDIR)$(PREFIX)/bin, the man page and the completions, as
+# `cmake --install` does.
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

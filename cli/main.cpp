@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "cli/app.hpp"
+#include "cli/commands.hpp"
+#include "cli/completion.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/man_page.hpp"
 #include "cli/output.hpp"
 #include "store/library_versions.hpp"
 #include "util/error.hpp"
@@ -22,77 +25,15 @@ using runctl::ErrorKind;
 using runctl::cli::one_line;
 namespace exit_code = runctl::cli::exit_code;
 
-using Registrar = void (*)(CLI::App&, runctl::cli::App&);
-
-// Every command group, in the order `runctl --help` lists them.
-constexpr Registrar kGroups[] = {
-    runctl::cli::add_init_command,        runctl::cli::add_run_commands,
-    runctl::cli::add_set_state_command,   runctl::cli::add_transitions_command,
-    runctl::cli::add_inspect_commands,    runctl::cli::add_policy_commands,
-    runctl::cli::add_rules_command,       runctl::cli::add_task_queue_commands,
-    runctl::cli::add_apply_command,       runctl::cli::add_concurrency_commands,
-    runctl::cli::add_deployment_commands, runctl::cli::add_lease_commands,
-    runctl::cli::add_events_command,
-};
-
-// Each top-level command name and the group that registers it. A name missing here only costs
-// speed: that command line registers every group.
-constexpr std::pair<std::string_view, Registrar> kCommandGroups[] = {
-    {"init", runctl::cli::add_init_command},
-    {"flow-run", runctl::cli::add_run_commands},
-    {"task-run", runctl::cli::add_run_commands},
-    {"set-state", runctl::cli::add_set_state_command},
-    {"transitions", runctl::cli::add_transitions_command},
-    {"show", runctl::cli::add_inspect_commands},
-    {"history", runctl::cli::add_inspect_commands},
-    {"log", runctl::cli::add_inspect_commands},
-    {"policy", runctl::cli::add_policy_commands},
-    {"rules", runctl::cli::add_rules_command},
-    {"task-queue", runctl::cli::add_task_queue_commands},
-    {"apply", runctl::cli::add_apply_command},
-    {"concurrency-limit", runctl::cli::add_concurrency_commands},
-    {"global-limit", runctl::cli::add_concurrency_commands},
-    {"deployment", runctl::cli::add_deployment_commands},
-    {"lease", runctl::cli::add_lease_commands},
-    {"events", runctl::cli::add_events_command},
-};
-
-// Building every command's options costs more than a whole set-state (CLI11 allocates and
-// splits names for each of a few hundred options), so a command line that plainly names one
-// command gets only that command's group. Anything else (help, --version, a mistake, an option
-// this scan does not know) gets them all, so CLI11 answers exactly as it always has.
-Registrar registrar_for(int argc, char** argv) {
-  constexpr std::string_view kValued[] = {"--db", "--now", "--seed", "--busy-timeout"};
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    bool global = false;
-    for (std::string_view option : kValued) {
-      if (arg == option) {
-        ++i;  // its value, whatever it looks like
-        global = true;
-      } else if (arg.size() > option.size() && arg.starts_with(option) &&
-                 arg[option.size()] == '=') {
-        global = true;
-      }
-    }
-    if (global) continue;
-    if (arg.starts_with("-")) return nullptr;
-    for (const auto& [name, group] : kCommandGroups)
-      if (name == arg) return group;
-    return nullptr;
-  }
-  return nullptr;
-}
-
 // `runctl help [COMMAND...]` is `runctl [COMMAND...] --help`, as in git: the word is dropped and
 // --help put at the end, so CLI11 prints the same page for both.
 std::vector<char*> with_help_rewritten(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
-  constexpr std::string_view kValued[] = {"--db", "--now", "--seed", "--busy-timeout"};
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     bool valued = false;
-    for (std::string_view option : kValued) valued = valued || arg == option;
+    for (std::string_view option : runctl::cli::valued_global_options())
+      valued = valued || arg == option;
     if (valued) {
       ++i;
       continue;
@@ -116,13 +57,13 @@ std::string default_db() {
 // For a command line naming no command runctl has ("sett-state", "flow-run creat"): the message
 // that says so, with the closest name; "" when the words in command position are all known.
 std::string unknown_command_message(const CLI::App& cli, int argc, char** argv) {
-  constexpr std::string_view kValued[] = {"--db", "--now", "--seed", "--busy-timeout"};
   const CLI::App* level = &cli;
   std::string path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     bool valued = false;
-    for (std::string_view option : kValued) valued = valued || arg == option;
+    for (std::string_view option : runctl::cli::valued_global_options())
+      valued = valued || arg == option;
     if (valued) {
       ++i;
       continue;
@@ -174,6 +115,25 @@ int check_output(runctl::cli::StdoutGuard& out, const runctl::cli::App& app, int
   return exit_code::kIoError;
 }
 
+// The words only scripts type: `__complete WORD...` (the completion scripts' question) and
+// `__man` (the build's). They are answered from the whole command tree before CLI11 parses, so
+// that the words being completed are never taken for runctl's own options. -1: not one of them.
+int answer_hidden_command(const CLI::App& cli, int argc, char** argv) {
+  if (argc < 2) return -1;
+  const std::string_view word = argv[1];
+  if (word == runctl::cli::kCompleteCommand) {
+    for (const std::string& candidate :
+         runctl::cli::complete_words(cli, std::vector<std::string>(argv + 2, argv + argc)))
+      std::cout << candidate << '\n';
+    return exit_code::kAccept;
+  }
+  if (word == runctl::cli::kManCommand) {
+    std::cout << runctl::cli::man_page(cli);
+    return exit_code::kAccept;
+  }
+  return -1;
+}
+
 }  // namespace
 
 int main(int argc_given, char** argv_given) {
@@ -193,26 +153,10 @@ int main(int argc_given, char** argv_given) {
   cli.fallthrough();
   cli.footer(runctl::cli::exit_codes_help());
   app.options.db = default_db();
-  cli.add_option("--db", app.options.db,
-                 "SQLite database file, or a postgresql:// URI (default: $RUNCTL_DB, else "
-                 "./runctl.db)");
-  // --now and --seed are kept as text and read (with $RUNCTL_NOW / $RUNCTL_SEED) only by the
-  // commands that use them: a bad value must not break `show` or `rules`.
-  cli.add_option("--now", app.options.now,
-                 "the clock every rule reads, ISO 8601 (also $RUNCTL_NOW); default: system time");
-  cli.add_option("--seed", app.options.seed,
-                 "seed of the random source for retry jitter and waits, an unsigned integer "
-                 "(also $RUNCTL_SEED)");
-  cli.add_option("--busy-timeout", app.options.busy_timeout_ms,
-                 "milliseconds to wait for another writer before giving up (exit 75)")
-      ->check(runctl::cli::kNonNegative)
-      ->capture_default_str();
-
-  if (const Registrar only = registrar_for(argc, argv)) {
-    only(cli, app);
-  } else {
-    for (Registrar group : kGroups) group(cli, app);
-  }
+  runctl::cli::add_global_options(cli, app);
+  runctl::cli::register_commands(cli, app, runctl::cli::registrar_for(argc, argv));
+  if (const int code = answer_hidden_command(cli, argc, argv); code >= 0)
+    return check_output(out, app, code);
 
   try {
     cli.parse(argc, argv);

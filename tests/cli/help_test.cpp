@@ -51,5 +51,36 @@ TEST_CASE("help: an unknown command is one line, exit 64, with the closest name"
         "--help)\n");
 }
 
+TEST_CASE("help: every command's page ends with its examples and the global options") {
+  for (const std::vector<std::string>& command : {std::vector<std::string>{"set-state"},
+                                                  {"flow-run", "list"},
+                                                  {"apply"},
+                                                  {"lease", "reap"},
+                                                  {"completion"},
+                                                  {"global-limit", "update"}}) {
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    const ProcessResult r = runctl(args);
+    CAPTURE(args.front());
+    REQUIRE(r.exit_code == 0);
+    const std::size_t examples = r.out.find("\nExamples:\n  runctl " + command.front());
+    const std::size_t globals =
+        r.out.find("\nGlobal options (before or after the command):\n  --db ");
+    CHECK(examples != std::string::npos);
+    CHECK(globals != std::string::npos);
+    CHECK(examples < globals);
+    CHECK(r.out.find("--busy-timeout INT") != std::string::npos);
+  }
+}
+
+TEST_CASE("help: a command taking a state type lists the types") {
+  const std::string line =
+      "State types (any case): SCHEDULED PENDING RUNNING COMPLETED FAILED CANCELLED CRASHED "
+      "PAUSED CANCELLING\n";
+  CHECK(runctl({"set-state", "--help"}).out.find(line) != std::string::npos);
+  CHECK(runctl({"flow-run", "list", "--help"}).out.find(line) != std::string::npos);
+  CHECK(runctl({"show", "--help"}).out.find(line) == std::string::npos);
+}
+
 }  // namespace
 }  // namespace runctl::clitest

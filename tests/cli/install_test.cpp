@@ -1,9 +1,13 @@
 // `make install` / `cmake --install` (README.md, "Install"): a stripped runctl in
-// $DESTDIR$PREFIX/bin that runs from there.
+// $DESTDIR$PREFIX/bin that runs from there, its man page and its shell completions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli/process.hpp"
 
@@ -19,11 +23,22 @@ TEST_CASE("install: DESTDIR and a prefix get a stripped runctl in bin/ that runs
   REQUIRE(install.exit_code == 0);
   const std::string installed = stage + "/usr/bin/runctl";
   REQUIRE(std::filesystem::is_regular_file(installed));
-  // Nothing outside bin/ (no man page or completion is installed yet).
-  std::size_t files = 0;
+  // Beside the binary: the man page and the three completions, where man, bash-completion,
+  // zsh and fish look under the prefix; nothing else.
+  std::vector<std::string> files;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(stage))
-    files += entry.is_regular_file();
-  CHECK(files == 1);
+    if (entry.is_regular_file())
+      files.push_back(std::filesystem::relative(entry.path(), stage).string());
+  std::sort(files.begin(), files.end());
+  CHECK(files == std::vector<std::string>{
+                     "usr/bin/runctl", "usr/share/bash-completion/completions/runctl",
+                     "usr/share/fish/vendor_completions.d/runctl.fish",
+                     "usr/share/man/man1/runctl.1", "usr/share/zsh/site-functions/_runctl"});
+  const ProcessResult bash_script = run_process({installed, "completion", "bash"});
+  std::ifstream installed_bash(stage + "/usr/share/bash-completion/completions/runctl");
+  std::ostringstream installed_text;
+  installed_text << installed_bash.rdbuf();
+  CHECK(installed_text.str() == bash_script.out);
   // Stripped: no symbol table left (the build tree's copy keeps it).
   const ProcessResult symbols = run_process({"/usr/bin/env", "LC_ALL=C", "nm", installed});
   CHECK(symbols.err.find("no symbols") != std::string::npos);
