@@ -297,7 +297,7 @@ TEST_CASE("apply: the exit code is the worst line's") {
   CHECK(run_apply(db, "{}\n").exit_code == 65);
 }
 
-TEST_CASE("apply: input from a file, from - and from stdin by default; text output") {
+TEST_CASE("apply: input from a file, from - and from stdin by default, text output") {
   CliDb db;
   const std::string a = create_at(db, "flow", {"--state", "PENDING"});
   const std::string b = create_at(db, "flow", {"--state", "PENDING"});

@@ -114,7 +114,7 @@ TEST_CASE(
 
 TEST_CASE(
     "InstrumentFlowRunStateTransitions: "
-    "a rejection's replacement is emitted; WAIT, ABORT and tasks are not") {
+    "a rejection's replacement is emitted, WAIT, ABORT and tasks are not") {
   ConcDb c;
   const std::string id = c.flow({"--state", "PENDING"});
   const Json fussy = test_rule(

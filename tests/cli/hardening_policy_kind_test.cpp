@@ -94,7 +94,7 @@ TEST_CASE("hardening 15: a policy file cannot mix flow and task built-ins") {
   check_rejected(f.db, before, f.db.run({"policy", "show", mixed}), 78, line);
 }
 
-TEST_CASE("hardening 15: apply refuses the line of the other kind; policy show uses the kind") {
+TEST_CASE("hardening 15: apply refuses the line of the other kind, policy show uses the kind") {
   Fixture f;
   const auto before = apply_baseline(f.db);
   const ProcessResult r =

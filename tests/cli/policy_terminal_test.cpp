@@ -200,7 +200,7 @@ TEST_CASE("terminal protection: not compiled for non-terminal initial states") {
   }
 }
 
-TEST_CASE("HandleTaskTerminalStateTransitions: a rerun resets run_count; a fizzle restores it") {
+TEST_CASE("HandleTaskTerminalStateTransitions: a rerun resets run_count, a fizzle restores it") {
   CliDb db;
   const std::string id = create_at(db, "task", {"--state", "FAILED"});
   set_run_count(db, id, 2);
@@ -243,7 +243,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "HandleFlowTerminalStateTransitions: a manual retry resets pause metadata; a fizzle restores "
+    "HandleFlowTerminalStateTransitions: a manual retry resets pause metadata, a fizzle restores "
     "it") {
   CliDb db;
   const std::string id =

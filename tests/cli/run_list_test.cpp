@@ -27,7 +27,7 @@ Json list(const CliDb& db, const std::string& kind, std::vector<std::string> arg
   return db.json(args, 0);
 }
 
-TEST_CASE("run list: by state, oldest current state first; stuck for an hour is one command") {
+TEST_CASE("run list: by state, oldest current state first, stuck for an hour is one command") {
   CliDb db;
   const std::string old_running = db.create_flow({"--now", kT0, "--state", "RUNNING"});
   const std::string pending = db.create_flow({"--now", kT0, "--state", "PENDING"});

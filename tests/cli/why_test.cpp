@@ -63,7 +63,7 @@ TEST_CASE("decided_by: the rule that rejected, in JSON, text and the log") {
   for (const std::string& line : lines) CHECK(line.size() < 200);
 }
 
-TEST_CASE("decided_by: null for a plain ACCEPT; text names the decider and counts signatures") {
+TEST_CASE("decided_by: null for a plain ACCEPT, text names the decider and counts signatures") {
   CliDb db;
   const std::string id = create_run_at(db, kCreated, "flow", {"--state", "PENDING"});
   const Json accepted = set_state_at(db, kNow, id, "RUNNING", {"--dry-run"});

@@ -663,7 +663,7 @@ TEST_CASE("after errors twice: the outermost one wins") {
   CHECK(h.ctx.finalization_signature.empty());
 }
 
-TEST_CASE("cleanup error escapes; outer rules still clean up") {
+TEST_CASE("cleanup error escapes, outer rules still clean up") {
   Harness h(kPending, kRunning);
   Strings journal;
   auto outer = make_rule("Outer", StateTypeSet::all(), StateTypeSet::all(), &journal);
@@ -680,7 +680,7 @@ TEST_CASE("cleanup error escapes; outer rules still clean up") {
   CHECK(name_of(h.ctx.response_status) == "REJECT");
 }
 
-TEST_CASE("transform after error escapes; it is not signed and rules still exit") {
+TEST_CASE("transform after error escapes, it is not signed and rules still exit") {
   Harness h(kPending, kRunning);
   auto rule = make_rule("R");
   auto t = make_transform("T");

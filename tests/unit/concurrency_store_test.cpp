@@ -186,7 +186,7 @@ TEST_CASE("V1 limits: upsert keeps the slots, the slots are a sorted set") {
   CHECK_FALSE(db.limits->v1_limit_by_tag("db"));
 }
 
-TEST_CASE("V2 names are unique; lookups by names are ordered by name") {
+TEST_CASE("V2 names are unique, lookups by names are ordered by name") {
   Db db;
   db.v2("1", 1);
   V2Limit dup;

@@ -76,7 +76,7 @@ PolicyEntry transform(const std::string& name, ActionList before, ActionList aft
 // ---------------------------------------------------------------------------------------------
 // record
 
-TEST_CASE("declarative record: \"Name:hook:tag\" for rules and transforms") {
+TEST_CASE("declarative record: 'Name:hook:tag' for rules and transforms") {
   Harness h(kPending, kRunning);
   auto fizzler = rule("Fizzler", {record("b")}, {record("a")}, {record("c")});
   auto mutator = rule("Mutator", {reject(proposal(kFailed), "m")}, {record("a")});

@@ -90,7 +90,7 @@ TEST_CASE("policy file: a valid file with rules and transforms") {
   CHECK((*p.transforms)[0].info().to_states.is_all());
 }
 
-TEST_CASE("policy file: \"*\" is all nine types and NONE") {
+TEST_CASE("policy file: '*' is all nine types and NONE") {
   const Policy p = parse_policy(R"({"rules": [{"name": "A", "from": "*", "to": "*"}]})", "p");
   CHECK(p.rules[0].info().from_states == StateTypeSet::all());
   CHECK(p.rules[0].info().to_states.contains(MaybeType()));
@@ -124,7 +124,7 @@ TEST_CASE("policy file: delay seconds and absent reasons") {
   CHECK(h.ctx.response_details == ResponseDetails::wait(0, std::nullopt));
 }
 
-TEST_CASE("policy file: \"transforms\" absent is not the same as empty") {
+TEST_CASE("policy file: 'transforms' absent is not the same as empty") {
   const Policy absent = parse_policy(R"({"rules": []})", "p");
   CHECK_FALSE(absent.transforms.has_value());
   const Policy empty = parse_policy(R"({"rules": [], "transforms": []})", "p");
@@ -338,7 +338,7 @@ TEST_CASE("policy file: built-in names and @policies splice in the registry's en
   }
 }
 
-TEST_CASE("policy file: a built-in rule named in \"transforms\" is refused") {
+TEST_CASE("policy file: a built-in rule named in 'transforms' is refused") {
   for (const BuiltinEntry& e : builtin_entries()) {
     if (e.entry.kind() != EntryKind::kRule) continue;
     const std::string name = e.entry.name();
@@ -355,7 +355,7 @@ TEST_CASE("policy file: a built-in rule named in \"transforms\" is refused") {
 // ---------------------------------------------------------------------------------------------
 // Built-in policies, files on disk, choosing a policy
 
-TEST_CASE("built-in policies: by name or alias; implemented entries in order, the rest missing") {
+TEST_CASE("built-in policies: by name or alias, implemented entries in order, the rest missing") {
   CHECK(find_builtin_policy("CoreFlowPolicy") == find_builtin_policy("core-flow"));
   CHECK(find_builtin_policy("coreflowpolicy") == nullptr);  // names are case-sensitive
   CHECK(find_builtin_policy("nope") == nullptr);

@@ -408,7 +408,7 @@ TEST_CASE("rename after validation changes the old proposal, not the validated s
   CHECK(h.ctx.finalization_signature == Strings{"LateRenamer"});
 }
 
-TEST_CASE("rename with no proposal does nothing; renaming twice keeps the last name") {
+TEST_CASE("rename with no proposal does nothing, renaming twice keeps the last name") {
   SUBCASE("no proposal") {
     Harness h(kPending, kRunning);
     auto rule = make_rule("R");
@@ -562,7 +562,7 @@ TEST_CASE("make_state: SCHEDULED gets scheduled_time = now unless one is given")
   CHECK_FALSE(make_state(proposal(kPending), "id", kNow)->details->scheduled_time.has_value());
 }
 
-TEST_CASE("State copy shares details and data; deep_copy shares nothing") {
+TEST_CASE("State copy shares details and data, deep_copy shares nothing") {
   auto original = make_state(proposal(kRunning), "id", kNow);
   original->data = std::make_shared<Json>(Json{{"v", 1}});
   State shallow = *original;

@@ -207,7 +207,7 @@ TEST_CASE("CacheInsertion: a key longer than the limit is rejected into the same
   CHECK(h.services->cache[0].expiration == kNow + kDay);
 }
 
-TEST_CASE("CacheInsertion: a key at the limit is accepted; the limit is a setting") {
+TEST_CASE("CacheInsertion: a key at the limit is accepted, the limit is a setting") {
   RuleHarness h(kRunning, kCompleted);
   h.ctx.proposed_state->details->cache_key = std::string(2000, 'k');
   h.run_rules({"CacheInsertion"});

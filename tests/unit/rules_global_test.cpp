@@ -386,7 +386,7 @@ TEST_CASE("SetStartTime: PENDING -> RUNNING sets start_time to the proposal's ti
   }
 }
 
-TEST_CASE("SetStartTime: an existing start_time is kept; non-RUNNING proposals set nothing") {
+TEST_CASE("SetStartTime: an existing start_time is kept, non-RUNNING proposals set nothing") {
   G rerun(kFailed, kRunning);
   rerun.run.start_time = kNow - 100 * kSecond;
   rerun.before("SetStartTime");
@@ -577,7 +577,7 @@ TEST_CASE("SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
   }
 }
 
-TEST_CASE("SetNextScheduledStartTime: SCHEDULED -> SCHEDULED replaces; others keep it") {
+TEST_CASE("SetNextScheduledStartTime: SCHEDULED -> SCHEDULED replaces, others keep it") {
   G again(kScheduled, kScheduled, RunKind::kFlow, scheduled_at(kNow + 90 * kSecond));
   again.run.next_scheduled_start_time = kNow + 42 * kSecond;
   again.before("SetNextScheduledStartTime");
@@ -828,7 +828,7 @@ TEST_CASE("RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears resuming
   }
 }
 
-TEST_CASE("RemoveResumingIndicator: final proposals clear it too; others keep it") {
+TEST_CASE("RemoveResumingIndicator: final proposals clear it too, others keep it") {
   for (StateType t : all_types()) {
     CAPTURE(type_name(t));
     G g(kPaused, t);
@@ -839,7 +839,7 @@ TEST_CASE("RemoveResumingIndicator: final proposals clear it too; others keep it
   }
 }
 
-TEST_CASE("RemoveResumingIndicator: old api-versions keep the flag; no flag, no rewrite") {
+TEST_CASE("RemoveResumingIndicator: old api-versions keep the flag, no flag, no rewrite") {
   G old(kPaused, kRunning);
   old.run.empirical_policy = Json{{"resuming", true}};
   old.ctx.parameters["api-version"] = "0.8.3";

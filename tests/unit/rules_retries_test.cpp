@@ -449,7 +449,7 @@ TEST_CASE("RenameReruns: no rename on the first run") {
   CHECK(h.ctx.validated_state->name == "Running");
 }
 
-TEST_CASE("RenameReruns: any current type, and flow runs too; a custom name is replaced") {
+TEST_CASE("RenameReruns: any current type, and flow runs too, a custom name is replaced") {
   for (RunKind kind : {RunKind::kTask, RunKind::kFlow}) {
     for (StateType initial : all_types()) {
       CAPTURE(name_of(initial));

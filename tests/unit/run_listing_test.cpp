@@ -49,7 +49,7 @@ TEST_CASE("run listing: a glob as a regex means what SQLite's GLOB means") {
   CHECK(glob_to_regex("[unclosed") == "^\\[unclosed$");
 }
 
-TEST_CASE("durations: units in a row, or bare seconds; anything else is refused") {
+TEST_CASE("durations: units in a row, or bare seconds, anything else is refused") {
   CHECK(parse_duration("90s") == 90 * kMicrosPerSecond);
   CHECK(parse_duration("15m") == 900 * kMicrosPerSecond);
   CHECK(parse_duration("1h30m") == 5400 * kMicrosPerSecond);

@@ -214,7 +214,7 @@ TEST_CASE("contract: inserting a run whose id is taken is kBadData") {
   });
 }
 
-TEST_CASE("contract: update_run writes every column back; a missing run is kNotFound") {
+TEST_CASE("contract: update_run writes every column back, a missing run is kNotFound") {
   on_every_backend([](Scratch& s) {
     s.runs().insert_run(new_run(RunKind::kFlow, kFlow));
     s.runs().insert_run(new_run(RunKind::kTask, kTask));
@@ -237,7 +237,7 @@ TEST_CASE("contract: update_run writes every column back; a missing run is kNotF
 // ---------------------------------------------------------------------------------------------
 // States
 
-TEST_CASE("contract: history is by timestamp; a taken timestamp is kStateTimestampTaken") {
+TEST_CASE("contract: history is by timestamp, a taken timestamp is kStateTimestampTaken") {
   on_every_backend([](Scratch& s) {
     const Run flow = new_run(RunKind::kFlow, kFlow);
     s.runs().insert_run(flow);
@@ -631,7 +631,7 @@ TEST_CASE("contract: V1 limits are upserted by tag and hold a sorted set of slot
   });
 }
 
-TEST_CASE("contract: V2 limits by id and name; increments all or nothing, decrements clamped") {
+TEST_CASE("contract: V2 limits by id and name, increments all or nothing, decrements clamped") {
   on_every_backend([](Scratch& s) {
     s.limits().insert_v2_limit(v2_limit("b", 1, 1));
     s.limits().insert_v2_limit(v2_limit("a", 2));
@@ -852,7 +852,7 @@ Lease lease(const std::string& id, std::vector<std::string> limits, Timestamp ex
   return l;
 }
 
-TEST_CASE("contract: leases by expiration; expired ones are reaped once") {
+TEST_CASE("contract: leases by expiration, expired ones are reaped once") {
   on_every_backend([](Scratch& s) {
     s.limits().insert_v2_limit(v2_limit("a", 5, 3));
     s.limits().insert_v2_limit(v2_limit("b", 5, 1));

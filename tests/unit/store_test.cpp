@@ -265,7 +265,7 @@ TEST_SUITE("store: runs") {
   // Every column round-trips through insert, load and update: store_contract_test.cpp, on every
   // backend.
 
-  TEST_CASE("timestamps are stored as fixed-width ISO text; updated follows the run") {
+  TEST_CASE("timestamps are stored as fixed-width ISO text, updated follows the run") {
     TempDir dir;
     Store store(dir.file("runs.db"), OpenMode::kCreate);
     Run run = minimal_run(RunKind::kFlow, kFlowId);
@@ -417,7 +417,7 @@ TEST_SUITE("store: states") {
     CHECK(*loaded->data == Json{{"value", 42}});
   }
 
-  TEST_CASE("task state artifacts link the task and its flow; falsy keys are dropped") {
+  TEST_CASE("task state artifacts link the task and its flow, falsy keys are dropped") {
     Fixture f;
     State s = make_state(state_id(1), StateType::kCompleted, at("2026-01-01T12:00:00Z"),
                          Json{{"artifact_key", ""}, {"artifact_type", nullptr}, {"x", 1}});
