@@ -103,10 +103,11 @@ TEST_CASE("completion: the zsh script, loaded in zsh, completes a command line")
     return;
   }
   // compadd and _files only exist inside zsh's completion widgets: stand-ins print what the
-  // script hands them. The real compinit must also accept the script.
+  // script hands them. The real compinit must also accept the script; -D: it writes no dump file
+  // (one named /dev/null would, as root, replace the device with a file).
   const ProcessResult r =
       shell("/usr/bin/zsh",
-            "autoload -Uz compinit && compinit -u -d /dev/null\n"
+            "autoload -Uz compinit && compinit -u -D\n"
             "eval \"$(runctl completion zsh)\" || exit 9\n"
             "[[ $_comps[runctl] == _runctl ]] || exit 8\n"
             "compadd() { while [[ $1 != -- ]]; do shift; done; shift; print -l -- \"[$^@]\"; }\n"
