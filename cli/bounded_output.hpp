@@ -28,7 +28,7 @@ struct WindowFlags {
 void add_window_flags(CLI::App* cmd, WindowFlags& flags, const std::string& noun);
 
 struct Window {
-  ReadWindow read;                   // what to ask the store for
+  ReadWindow read;                    // what to ask the store for
   std::optional<std::int64_t> limit;  // --limit as given
 };
 
@@ -41,8 +41,7 @@ Window read_window(App& app, const WindowFlags& flags);
 template <typename T>
 bool keep_newest(std::vector<T>& entries, const Window& window) {
   if (!window.limit || static_cast<std::int64_t>(entries.size()) <= *window.limit) return false;
-  entries.erase(entries.begin(),
-                entries.end() - static_cast<std::ptrdiff_t>(*window.limit));
+  entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(*window.limit));
   return true;
 }
 

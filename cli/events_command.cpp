@@ -75,12 +75,12 @@ void add_events_command(CLI::App& cli, App& app) {
     const std::optional<Timestamp> since = window.read.since;
     // --limit: start after the newest event left out. Without --follow the listing ends with the
     // N events it counted (events committed since do not push them out).
-    std::int64_t after = window.limit ? events.newest_events_cursor(resource, *window.limit, since)
-                                      : 0;
+    std::int64_t after =
+        window.limit ? events.newest_events_cursor(resource, *window.limit, since) : 0;
     const bool truncated = after != 0;
     std::optional<std::int64_t> stop_after = f->count;
-    if (window.limit && !f->follow) stop_after = std::min(stop_after.value_or(*window.limit),
-                                                          *window.limit);
+    if (window.limit && !f->follow)
+      stop_after = std::min(stop_after.value_or(*window.limit), *window.limit);
     if (truncated && f->follow && !f->json) note_truncated(*window.limit, "events");
     std::int64_t printed = 0;
     Json all = Json::array();  // without --follow, printed at the end as one array

@@ -19,7 +19,8 @@ constexpr std::int64_t kDefaultBatchRows = 5000;
 
 struct PruneFlags {
   std::optional<std::string> older_than;
-  std::optional<std::string> batch_size;  // hidden: for tests, to make several batches of a few rows
+  std::optional<std::string>
+      batch_size;  // hidden: for tests, to make several batches of a few rows
   bool dry_run = false;
   bool vacuum = false;
   bool json = false;
@@ -66,8 +67,7 @@ std::string human_bytes(std::int64_t bytes) {
 
 // Each batch commits on its own: an interrupted prune keeps what it deleted, and running it
 // again finishes the job.
-std::int64_t delete_in_batches(Database& db, Timestamp cutoff, std::int64_t batch_rows,
-                               App& app) {
+std::int64_t delete_in_batches(Database& db, Timestamp cutoff, std::int64_t batch_rows, App& app) {
   std::int64_t total = 0;
   for (;;) {
     Database::WriteTransaction tx(db);

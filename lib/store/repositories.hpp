@@ -46,7 +46,7 @@ struct RunFilter {
 // Which part of a run's history or log, or of the event stream, a read returns (`--since`,
 // `--limit`). The default window is everything.
 struct ReadWindow {
-  std::optional<Timestamp> since;      // only entries at or after this time (older ones are left out)
+  std::optional<Timestamp> since;  // only entries at or after this time (older ones are left out)
   std::optional<std::int64_t> newest;  // only the N most recent of those, still oldest first
   bool bounded() const { return since || newest; }
 };

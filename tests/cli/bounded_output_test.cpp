@@ -125,8 +125,7 @@ TEST_CASE("bounded output: events --limit and --since") {
   REQUIRE(all.size() >= 3);
   const Json cut = db.json({"events", "--run", id, "--limit", "2"}, 0);
   REQUIRE(cut.is_array());  // the array stays an array: truncation is told on stderr only
-  CHECK(events_of(cut) ==
-        Strings{"prefect.flow-run.Running", "prefect.flow-run.Completed"});
+  CHECK(events_of(cut) == Strings{"prefect.flow-run.Running", "prefect.flow-run.Completed"});
   CHECK(db.json({"events", "--limit", "1"}, 0).size() == 1);
   CHECK(events_of(db.json({"events", "--run", id, "--since", kT2}, 0)) ==
         Strings{"prefect.flow-run.Running", "prefect.flow-run.Completed"});

@@ -83,8 +83,7 @@ TEST_CASE("prune: deletes exactly the log rows older than the cutoff, and their 
 TEST_CASE("prune: text output counts the rows and the bytes") {
   CliDb db;
   three_step_run(db);
-  const ProcessResult r =
-      db.run({"--now", kPruneAt, "prune", "--log-older-than", "90m"});
+  const ProcessResult r = db.run({"--now", kPruneAt, "prune", "--log-older-than", "90m"});
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
   CHECK(r.out.starts_with(std::string("pruned 2 log rows older than ") + kCutoff + "; freed "));
@@ -143,8 +142,9 @@ TEST_CASE("prune: bad flags exit 64 and write nothing") {
   CHECK(db.snapshot() == before);
 }
 
-TEST_CASE("prune: --vacuum shrinks the SQLite file" *
-          RUNCTL_SQLITE_ONLY("a file's size on disk; PostgreSQL's VACUUM keeps the table's pages")) {
+TEST_CASE(
+    "prune: --vacuum shrinks the SQLite file" *
+    RUNCTL_SQLITE_ONLY("a file's size on disk; PostgreSQL's VACUUM keeps the table's pages")) {
   CliDb db;
   REQUIRE(db.json({"--now", kT0, "flow-run", "create", "--count", "3000", "--state", "SCHEDULED"},
                   0)["ids"]

@@ -523,9 +523,10 @@ std::int64_t PostgresRuns::delete_log_before(Timestamp cutoff, std::int64_t max_
   // Lowest ids first, as on SQLite: the oldest rows come first in id order, so a batch's scan
   // ends soon after the rows it deletes.
   return conn_
-      .exec("DELETE FROM orchestration_log WHERE id IN (SELECT id FROM orchestration_log WHERE "
-            "at < $1 ORDER BY id LIMIT $2)",
-            Params().time(cutoff).int64(max_rows))
+      .exec(
+          "DELETE FROM orchestration_log WHERE id IN (SELECT id FROM orchestration_log WHERE "
+          "at < $1 ORDER BY id LIMIT $2)",
+          Params().time(cutoff).int64(max_rows))
       .affected();
 }
 

@@ -690,7 +690,9 @@ std::string since_text(const std::optional<Timestamp>& since) {
 }
 
 // SQLite: a negative LIMIT is no limit.
-std::int64_t limit_value(const std::optional<std::int64_t>& newest) { return newest.value_or(-1); }
+std::int64_t limit_value(const std::optional<std::int64_t>& newest) {
+  return newest.value_or(-1);
+}
 
 }  // namespace
 

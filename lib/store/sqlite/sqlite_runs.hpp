@@ -25,8 +25,7 @@ class SqliteRuns final : public RunRepository {
   void update_run(const Run& run) override;
   void write_state(const Run& run, State& state) override;
   std::int64_t insert_log(const LogEntry& entry) override;
-  std::vector<LogEntry> load_log(const std::string& run_id,
-                                 const ReadWindow& window = {}) override;
+  std::vector<LogEntry> load_log(const std::string& run_id, const ReadWindow& window = {}) override;
   std::int64_t count_log_before(Timestamp cutoff) override;
   std::int64_t delete_log_before(Timestamp cutoff, std::int64_t max_rows) override;
   std::int64_t count_runs(RunKind kind) override;
