@@ -3,6 +3,7 @@
 // own short write transaction, so that a concurrent set-state waits for one batch at most
 // rather than for the whole prune. A log row carries its attempt (`log`) and its flow-run event
 // (`events`); states and runs are kept (repositories.hpp, "Retention").
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
