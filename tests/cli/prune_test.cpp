@@ -28,8 +28,9 @@ std::string three_step_run(const CliDb& db) {
 }
 
 std::vector<std::string> log_times(const CliDb& db, const std::string& id) {
+  const Json log = db.json({"log", id}, 0);
   std::vector<std::string> out;
-  for (const Json& e : db.json({"log", id}, 0)["entries"]) out.push_back(e["at"]);
+  for (const Json& e : log["entries"]) out.push_back(e["at"]);
   return out;
 }
 
@@ -51,12 +52,19 @@ std::uintmax_t file_bytes(const CliDb& db) {
 
 using Strings = std::vector<std::string>;
 
+// `events --json` prints an array, which CliDb::json cannot tag with the exit code.
+Json events_of(const CliDb& db, const std::string& run_id) {
+  const ProcessResult r = db.run({"events", "--run", run_id, "--json"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  return Json::parse(r.out);
+}
+
 TEST_CASE("prune: deletes exactly the log rows older than the cutoff, and their events") {
   CliDb db;
   const std::string a = three_step_run(db);
   const std::string b = three_step_run(db);
   const Json history_before = db.json({"history", a}, 0);
-  const std::size_t events_before = db.json({"events", "--run", a}, 0).size();
+  const std::size_t events_before = events_of(db, a).size();
 
   const Json out = prune(db, {});
   CHECK(out["deleted_rows"] == 4);  // T0 and T1 of both runs
@@ -71,7 +79,7 @@ TEST_CASE("prune: deletes exactly the log rows older than the cutoff, and their 
   // States are kept: history and show read as before.
   CHECK(db.json({"history", a}, 0) == history_before);
   // The events of the deleted attempts went with them.
-  const Json events = db.json({"events", "--run", a}, 0);
+  const Json events = events_of(db, a);
   CHECK(events.size() < events_before);
   for (const Json& e : events) CHECK(e["occurred"].get<std::string>() >= std::string(kCutoff));
 
