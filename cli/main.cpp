@@ -32,7 +32,7 @@ constexpr Registrar kGroups[] = {
     runctl::cli::add_rules_command,       runctl::cli::add_task_queue_commands,
     runctl::cli::add_apply_command,       runctl::cli::add_concurrency_commands,
     runctl::cli::add_deployment_commands, runctl::cli::add_lease_commands,
-    runctl::cli::add_events_command,
+    runctl::cli::add_events_command,      runctl::cli::add_prune_command,
 };
 
 // Each top-level command name and the group that registers it. A name missing here only costs
@@ -55,6 +55,7 @@ constexpr std::pair<std::string_view, Registrar> kCommandGroups[] = {
     {"deployment", runctl::cli::add_deployment_commands},
     {"lease", runctl::cli::add_lease_commands},
     {"events", runctl::cli::add_events_command},
+    {"prune", runctl::cli::add_prune_command},
 };
 
 // Building every command's options costs more than a whole set-state (CLI11 allocates and
