@@ -69,6 +69,7 @@ void add_deployment_commands(CLI::App& cli, App& app);   // cli/deployment_comma
 void add_lease_commands(CLI::App& cli, App& app);        // cli/lease_commands.cpp
 void add_events_command(CLI::App& cli, App& app);        // cli/events_command.cpp
 void add_completion_command(CLI::App& cli, App& app);    // cli/completion_command.cpp
+void add_prune_command(CLI::App& cli, App& app);         // cli/prune_command.cpp
 // `list` under the flow-run or task-run group (cli/run_list_command.cpp).
 void add_run_list_command(CLI::App* group, App& app, RunKind kind);
 

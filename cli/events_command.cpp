@@ -1,12 +1,15 @@
 // events [--run ID] [--follow]: the prefect.flow-run.* events InstrumentFlowRunStateTransitions
 // wrote, oldest first. --follow keeps polling the log's event rows (every 200 ms, one bounded query
 // a poll) for new ones until --count events were printed or --timeout seconds passed; without
-// either it runs until interrupted.
+// either it runs until interrupted. --since and --limit bound what is printed first: --limit N
+// starts the listing at the N most recent events (one read from the end of the log), and without
+// --follow stops after them.
 #include <chrono>
 #include <iostream>
 #include <thread>
 
 #include "cli/app.hpp"
+#include "cli/bounded_output.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -37,6 +40,7 @@ void add_events_command(CLI::App& cli, App& app) {
     bool follow = false;
     std::optional<double> timeout;
     std::optional<std::int64_t> count;
+    WindowFlags window;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = cli.add_subcommand(
@@ -49,8 +53,10 @@ void add_events_command(CLI::App& cli, App& app) {
       ->check(kNonNegative);
   cmd->add_option("--count", f->count, "stop after printing this many events")
       ->check(CLI::PositiveNumber);
+  add_window_flags(cmd, f->window, "events");
 
   cmd->callback([&app, f] {
+    const Window window = read_window(app, f->window);
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     std::optional<std::string> resource;
     if (f->run) {
@@ -66,12 +72,22 @@ void add_events_command(CLI::App& cli, App& app) {
                               : std::chrono::steady_clock::time_point::max();
 
     ConcurrencyRepository& events = db->concurrency();
-    std::int64_t after = 0, printed = 0;
+    const std::optional<Timestamp> since = window.read.since;
+    // --limit: start after the newest event left out. Without --follow the listing ends with the
+    // N events it counted (events committed since do not push them out).
+    std::int64_t after =
+        window.limit ? events.newest_events_cursor(resource, *window.limit, since) : 0;
+    const bool truncated = after != 0;
+    std::optional<std::int64_t> stop_after = f->count;
+    if (window.limit && !f->follow)
+      stop_after = std::min(stop_after.value_or(*window.limit), *window.limit);
+    if (truncated && f->follow && !f->json) note_truncated(*window.limit, "events");
+    std::int64_t printed = 0;
     Json all = Json::array();  // without --follow, printed at the end as one array
     for (;;) {
       std::optional<std::int64_t> want = kBatch;
-      if (f->count) want = std::min(kBatch, *f->count - printed);
-      const std::vector<Event> batch = events.list_events(resource, after, want);
+      if (stop_after) want = std::min(kBatch, *stop_after - printed);
+      const std::vector<Event> batch = events.list_events(resource, after, want, since);
       const bool more = static_cast<std::int64_t>(batch.size()) == *want;
       for (const Event& e : batch) {
         after = e.seq;
@@ -86,13 +102,14 @@ void add_events_command(CLI::App& cli, App& app) {
       }
       std::cout.flush();
       if (!std::cout) break;  // stdout is gone (main() reports it): nothing more to follow for
-      if (f->count && printed >= *f->count) break;
+      if (stop_after && printed >= *stop_after) break;
       if (more) continue;  // a full batch: read on before waiting
       if (!f->follow || std::chrono::steady_clock::now() >= deadline) break;
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
           kPollInterval, deadline - std::chrono::steady_clock::now()));
     }
     if (f->json && !f->follow) print_json(all);
+    if (truncated && !f->follow && !f->json) note_truncated(*window.limit, "events");
   });
 }
 

@@ -1,7 +1,9 @@
-// show, history, log: read-only views of a run.
+// show, history, log: read-only views of a run; history and log take --since and --limit.
 #include <iostream>
+#include <set>
 
 #include "cli/app.hpp"
+#include "cli/bounded_output.hpp"
 #include "cli/render.hpp"
 #include "util/error.hpp"
 
@@ -11,6 +13,13 @@ namespace {
 struct RunView {
   std::string run_id;
   bool json = false;
+  WindowFlags window;
+};
+
+// What a view prints from, besides the run: --json and the --since/--limit window.
+struct ViewOptions {
+  bool json = false;
+  Window window;
 };
 
 Run load_run_or_throw(Database& db, const std::string& id) {
@@ -19,55 +28,88 @@ Run load_run_or_throw(Database& db, const std::string& id) {
   return *db.runs().load_run(*kind, id);
 }
 
+// `noun` names the entries of a bounded view (--since, --limit); empty: the view has none.
 template <typename Print>
 void add_view(CLI::App& cli, App& app, const std::string& name, const std::string& help,
-              Print print) {
+              const std::string& noun, Print print) {
   auto view = std::make_shared<RunView>();
   CLI::App* cmd = cli.add_subcommand(name, help);
   cmd->add_option("RUN_ID", view->run_id, "flow run or task run id")->required();
   cmd->add_flag("--json", view->json, "print JSON");
+  if (!noun.empty()) add_window_flags(cmd, view->window, noun);
   cmd->callback([&app, view, print] {
     const std::string id = parse_run_id(view->run_id);
+    // Flags before the database: a bad --limit is a usage error whatever the database holds.
+    const ViewOptions options{view->json, read_window(app, view->window)};
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     Run run = load_run_or_throw(*db, id);
-    print(*db, run, view->json);
+    print(*db, run, options);
   });
+}
+
+// The JSON object of a view: its list, and with --limit whether entries were cut. Without
+// --limit the shape is what it always was.
+Json view_json(const Run& run, const char* key, Json list, const ViewOptions& options,
+               bool truncated) {
+  Json out{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {key, std::move(list)}};
+  if (options.window.limit) {
+    out["truncated"] = truncated;
+    out["limit"] = *options.window.limit;
+  }
+  return out;
+}
+
+// The states a log's "=> STATE" names. A bounded log looks up only the states its entries
+// name, so a long history is not read to print ten lines.
+std::vector<StatePtr> states_named_by(Database& db, const Run& run,
+                                      const std::vector<LogEntry>& entries, bool bounded) {
+  if (!bounded) return db.runs().load_history(run);
+  std::vector<StatePtr> out;
+  std::set<std::string> seen;
+  for (const LogEntry& e : entries) {
+    if (!e.validated_state_id || !seen.insert(*e.validated_state_id).second) continue;
+    if (StatePtr s = db.runs().load_state(run, *e.validated_state_id)) out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace
 
 void add_inspect_commands(CLI::App& cli, App& app) {
-  add_view(cli, app, "show", "a run's fields and current state",
-           [](Database& db, const Run& run, bool json) {
+  add_view(cli, app, "show", "a run's fields and current state", "",
+           [](Database& db, const Run& run, const ViewOptions& options) {
              const StatePtr state = db.runs().load_current_state(run);
-             if (json)
+             if (options.json)
                print_json(run_to_json(run, state));
              else
                print_run_text(std::cout, run, state);
            });
-  add_view(
-      cli, app, "history", "a run's states, oldest first",
-      [](Database& db, const Run& run, bool json) {
-        const auto states = db.runs().load_history(run);
-        if (json) {
-          Json list = Json::array();
-          for (const auto& s : states) list.push_back(state_to_json(*s));
-          print_json(Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"states", list}});
-        } else {
-          print_history_text(std::cout, states);
-        }
-      });
-  add_view(cli, app, "log", "a run's orchestration attempts, oldest first",
-           [](Database& db, const Run& run, bool json) {
-             const auto entries = db.runs().load_log(run.id);
-             if (json) {
+  add_view(cli, app, "history", "a run's states, oldest first", "states",
+           [](Database& db, const Run& run, const ViewOptions& options) {
+             auto states = db.runs().load_history(run, options.window.read);
+             const bool truncated = keep_newest(states, options.window);
+             if (options.json) {
+               Json list = Json::array();
+               for (const auto& s : states) list.push_back(state_to_json(*s));
+               print_json(view_json(run, "states", std::move(list), options, truncated));
+               return;
+             }
+             print_history_text(std::cout, states);
+             if (truncated) note_truncated(*options.window.limit, "states");
+           });
+  add_view(cli, app, "log", "a run's orchestration attempts, oldest first", "log entries",
+           [](Database& db, const Run& run, const ViewOptions& options) {
+             auto entries = db.runs().load_log(run.id, options.window.read);
+             const bool truncated = keep_newest(entries, options.window);
+             if (options.json) {
                Json list = Json::array();
                for (const auto& e : entries) list.push_back(log_entry_to_json(e));
-               print_json(
-                   Json{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}, {"entries", list}});
-             } else {
-               print_log_text(std::cout, entries, db.runs().load_history(run));
+               print_json(view_json(run, "entries", std::move(list), options, truncated));
+               return;
              }
+             print_log_text(std::cout, entries,
+                            states_named_by(db, run, entries, options.window.read.bounded()));
+             if (truncated) note_truncated(*options.window.limit, "log entries");
            });
 }
 

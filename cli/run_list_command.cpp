@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
+#include "cli/bounded_output.hpp"
 #include "cli/render.hpp"
 #include "service/transition.hpp"
 #include "util/error.hpp"
@@ -18,16 +19,6 @@ struct ListFlags {
   std::int64_t limit = kDefaultLimit;
   bool json = false;
 };
-
-Timestamp duration_ago(const Clock& clock, const std::string& text, const std::string& flag) {
-  const std::optional<Timestamp> length = parse_duration(text);
-  if (!length)
-    throw Error(ErrorKind::kUsage, flag +
-                                       ": expected a duration such as 90s, 15m, 1h30m or 2d, "
-                                       "got \"" +
-                                       text + "\"");
-  return clock.now() - *length;
-}
 
 // One entry of the list: the run's own fields, as `show --json` has them, without its state.
 Json listed_run_json(const Run& run) {

@@ -50,6 +50,19 @@ class Database {
   // after I/O errors or a full disk, PostgreSQL after a lost connection).
   virtual bool in_transaction() const = 0;
 
+  // --- Storage, for `prune` (each outside a transaction) -------------------------------------
+  // Bytes the storage holds for reuse by later writes: SQLite's free pages (freelist_count ×
+  // page_size); PostgreSQL, which only learns of dead rows when VACUUM runs, reports 0.
+  virtual std::int64_t reusable_bytes() = 0;
+  // Bytes the storage takes: SQLite's file and its WAL; PostgreSQL's
+  // pg_total_relation_size('orchestration_log') (table, indexes, TOAST).
+  virtual std::int64_t storage_bytes() = 0;
+  // Gives free space back: SQLite VACUUM, then a WAL checkpoint that truncates the WAL, so the
+  // file shrinks now; PostgreSQL `VACUUM orchestration_log`, which makes the dead rows' space
+  // reusable and returns only empty pages at the table's end. Throws Error(kUsage) inside a
+  // transaction (neither backend can vacuum in one).
+  virtual void compact() = 0;
+
   class WriteTransaction;
   class Savepoint;
 

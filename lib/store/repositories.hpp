@@ -43,6 +43,14 @@ struct RunFilter {
   std::int64_t limit = 100;
 };
 
+// Which part of a run's history or log, or of the event stream, a read returns (`--since`,
+// `--limit`). The default window is everything.
+struct ReadWindow {
+  std::optional<Timestamp> since;  // only entries at or after this time (older ones are left out)
+  std::optional<std::int64_t> newest;  // only the N most recent of those, still oldest first
+  bool bounded() const { return since || newest; }
+};
+
 class RunRepository {
  public:
   virtual ~RunRepository() = default;
@@ -58,8 +66,12 @@ class RunRepository {
 
   // The run's current state (via run.state_id) with its data (result artifact), or null.
   virtual StatePtr load_current_state(const Run& run) = 0;
-  // Every state of the run, oldest first (by timestamp, then insertion).
-  virtual std::vector<StatePtr> load_history(const Run& run) = 0;
+  // The run's states in the window, oldest first (by timestamp, then insertion). A window's
+  // `newest` is applied in the query (timestamp DESC LIMIT N), so a long history is not read to
+  // return its end.
+  virtual std::vector<StatePtr> load_history(const Run& run, const ReadWindow& window = {}) = 0;
+  // One state of the run by its id, with its data, or null.
+  virtual StatePtr load_state(const Run& run, const std::string& state_id) = 0;
 
   // Throws Error(kBadData) when the id is taken.
   virtual void insert_run(const Run& run) = 0;
@@ -73,8 +85,22 @@ class RunRepository {
 
   // Returns the new row's id, greater than every id committed before it.
   virtual std::int64_t insert_log(const LogEntry& entry) = 0;
-  // The run's log rows, oldest first.
-  virtual std::vector<LogEntry> load_log(const std::string& run_id) = 0;
+  // The run's log rows in the window (by `at`; `newest` by id), oldest first.
+  virtual std::vector<LogEntry> load_log(const std::string& run_id,
+                                         const ReadWindow& window = {}) = 0;
+
+  // --- Retention (`prune`) -------------------------------------------------------------------
+  // A log row holds the attempt (`log`, its decided_by and signatures) and, for a flow-run
+  // transition, its event (`events`): removing the row removes both. States, runs, artifacts and
+  // the signature table are never touched, so `history` and `show` are unchanged.
+  //
+  // How many log rows, of every run, have `at` earlier than the cutoff.
+  virtual std::int64_t count_log_before(Timestamp cutoff) = 0;
+  // Deletes at most max_rows of the log rows with `at` earlier than the cutoff, lowest ids first,
+  // and returns how many it deleted. One batch: the caller runs each in a WriteTransaction of its
+  // own and commits it, so that a writer waits for one batch at most, and calls again until a
+  // batch deletes fewer than max_rows. Outside a transaction it runs (and commits) on its own.
+  virtual std::int64_t delete_log_before(Timestamp cutoff, std::int64_t max_rows) = 0;
 
   virtual std::int64_t count_runs(RunKind kind) = 0;
   // Ids of the runs the filter selects, at most filter.limit of them: oldest current state
@@ -190,9 +216,17 @@ class ConcurrencyRepository {
   // Events are written with their transition's log row (LogEntry::event). Events with
   // seq > after_seq, oldest first; only those of `resource_id` when given. A reader that follows
   // with the last seq it saw never skips an event committed after it read.
+  // With `since`, only events that occurred at or after it.
   virtual std::vector<Event> list_events(const std::optional<std::string>& resource_id,
                                          std::int64_t after_seq = 0,
-                                         std::optional<std::int64_t> max_count = std::nullopt) = 0;
+                                         std::optional<std::int64_t> max_count = std::nullopt,
+                                         std::optional<Timestamp> since = std::nullopt) = 0;
+  // Where the `newest` most recent events of the window start, as a cursor for list_events: the
+  // seq of the newest event left out, or 0 when the window holds at most `newest` events. One
+  // indexed read from the end (ORDER BY seq DESC), however many events there are.
+  virtual std::int64_t newest_events_cursor(const std::optional<std::string>& resource_id,
+                                            std::int64_t newest,
+                                            std::optional<Timestamp> since) = 0;
 };
 
 }  // namespace runctl

@@ -58,6 +58,7 @@ struct EveryCommand {
         {"rules", {"rules"}},
         {"task-queue list", {"task-queue", "list"}},
         {"events", {"events"}},
+        {"prune", {"prune", "--log-older-than", "30d"}},
         {"concurrency-limit create", {"concurrency-limit", "create", "--tag", "x", "--limit", "1"}},
         {"concurrency-limit list", {"concurrency-limit", "list"}},
         {"concurrency-limit show", {"concurrency-limit", "show", "db"}},

@@ -27,6 +27,9 @@ class PostgresDatabase final : public Database {
   // Nothing to tune: every commit stays durable, and the statements are prepared already.
   void prepare_for_bulk_writes(int) override {}
   bool in_transaction() const override { return conn_->in_transaction(); }
+  std::int64_t reusable_bytes() override;
+  std::int64_t storage_bytes() override;
+  void compact() override;
 
  protected:
   void begin_write() override;

@@ -152,6 +152,23 @@ ConcurrencyRepository& PostgresDatabase::concurrency() {
 // ---------------------------------------------------------------------------------------------
 // Transactions.
 
+std::int64_t PostgresDatabase::reusable_bytes() {
+  return 0;  // dead rows are not free space until VACUUM has seen them (database.hpp)
+}
+
+std::int64_t PostgresDatabase::storage_bytes() {
+  const Result r = conn_->exec("SELECT pg_total_relation_size('orchestration_log')");
+  return RowReader(r, 0, conn_->name(), "pg_total_relation_size", "").int64(0);
+}
+
+void PostgresDatabase::compact() {
+  if (conn_->in_transaction())
+    throw Error(ErrorKind::kUsage, conn_->name() + ": cannot VACUUM in a transaction");
+  // The simple query protocol: VACUUM refuses to run in any transaction block, the implicit one
+  // of a prepared statement included.
+  conn_->exec_script("VACUUM orchestration_log");
+}
+
 void PostgresDatabase::begin_write() {
   conn_->exec("BEGIN ISOLATION LEVEL READ COMMITTED");
 }

@@ -34,32 +34,35 @@ constexpr std::string_view kFlowRunResource = "prefect.flow-run.";
   "id, validated_state_id, event_occurred, event, run_id, event_resource, event_related, " \
   "event_payload, event_follows"
 
-// $1 after, $2 the most to return (NULL: all) [, $3 run id]: the events after the cursor, each
-// with how many log rows (events or not) the snapshot holds in (after, the last event's id].
+// $1 after, $2 the most to return (NULL: all), $3 since ('' for none) [, $4 run id]: the events
+// after the cursor, each with how many log rows (events or not) the snapshot holds in
+// (after, the last event's id].
 constexpr const char* kEventsSql[2] = {
     "WITH ev AS (SELECT " RUNCTL_EVENT_COLUMNS
-    " FROM orchestration_log WHERE id > $1 AND event IS NOT NULL ORDER BY id LIMIT $2) "
+    " FROM orchestration_log WHERE id > $1 AND event IS NOT NULL AND event_occurred >= $3 ORDER "
+    "BY id LIMIT $2) "
     "SELECT ev.*, (SELECT count(*) FROM orchestration_log WHERE id > $1 AND id <= "
     "(SELECT max(id) FROM ev)) FROM ev ORDER BY id",
     "WITH ev AS (SELECT " RUNCTL_EVENT_COLUMNS
-    " FROM orchestration_log WHERE run_id = $3 AND id > $1 AND event IS NOT NULL ORDER BY id "
-    "LIMIT $2) "
+    " FROM orchestration_log WHERE run_id = $4 AND id > $1 AND event IS NOT NULL AND "
+    "event_occurred >= $3 ORDER BY id LIMIT $2) "
     "SELECT ev.*, (SELECT count(*) FROM orchestration_log WHERE id > $1 AND id <= "
     "(SELECT max(id) FROM ev)) FROM ev ORDER BY id",
 };
 
-// $1 after, $2 M, $3 limit [, $4 run id]: the events in (after, M], once every id there is final.
+// $1 after, $2 M, $3 limit, $4 since [, $5 run id]: the events in (after, M], once every id there
+// is final.
 constexpr const char* kEventsUpToSql[2] = {
     "SELECT " RUNCTL_EVENT_COLUMNS
-    " FROM orchestration_log WHERE id > $1 AND id <= $2 AND event IS NOT NULL ORDER BY id "
-    "LIMIT $3",
+    " FROM orchestration_log WHERE id > $1 AND id <= $2 AND event IS NOT NULL AND "
+    "event_occurred >= $4 ORDER BY id LIMIT $3",
     "SELECT " RUNCTL_EVENT_COLUMNS
-    " FROM orchestration_log WHERE run_id = $4 AND id > $1 AND id <= $2 AND event IS NOT NULL "
-    "ORDER BY id LIMIT $3",
+    " FROM orchestration_log WHERE run_id = $5 AND id > $1 AND id <= $2 AND event IS NOT NULL "
+    "AND event_occurred >= $4 ORDER BY id LIMIT $3",
 };
 
-// $1 after, $2 M, $3 limit [, $4 run id]: the events below the first id in (after, M] that
-// this snapshot lacks.
+// $1 after, $2 M, $3 limit, $4 since [, $5 run id]: the events below the first id in (after, M]
+// that this snapshot lacks.
 #define RUNCTL_FIRST_GAP                                                                         \
   "WITH gap AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM orchestration_log WHERE id = "        \
   "$1::bigint + 1) THEN $1::bigint + 1 ELSE (SELECT min(id) + 1 FROM (SELECT id, lead(id) OVER " \
@@ -70,10 +73,11 @@ constexpr const char* kEventsUpToSql[2] = {
 constexpr const char* kEventsBeforeGapSql[2] = {
     RUNCTL_FIRST_GAP "SELECT " RUNCTL_EVENT_COLUMNS
                      " FROM orchestration_log WHERE id > $1 AND id < (SELECT id FROM gap) AND "
-                     "event IS NOT NULL ORDER BY id LIMIT $3",
+                     "event IS NOT NULL AND event_occurred >= $4 ORDER BY id LIMIT $3",
     RUNCTL_FIRST_GAP "SELECT " RUNCTL_EVENT_COLUMNS
-                     " FROM orchestration_log WHERE run_id = $4 AND id > $1 AND id < (SELECT id "
-                     "FROM gap) AND event IS NOT NULL ORDER BY id LIMIT $3",
+                     " FROM orchestration_log WHERE run_id = $5 AND id > $1 AND id < (SELECT id "
+                     "FROM gap) AND event IS NOT NULL AND event_occurred >= $4 ORDER BY id "
+                     "LIMIT $3",
 };
 
 #undef RUNCTL_FIRST_GAP
@@ -115,7 +119,8 @@ std::vector<Event> read_events(const Result& r, const std::string& db) {
 
 std::vector<Event> PostgresConcurrency::list_events(const std::optional<std::string>& resource_id,
                                                     std::int64_t after_seq,
-                                                    std::optional<std::int64_t> max_count) {
+                                                    std::optional<std::int64_t> max_count,
+                                                    std::optional<Timestamp> since) {
   std::optional<std::string> run_id;
   if (resource_id) {
     // Every event is a flow run's: any other resource has none.
@@ -130,9 +135,12 @@ std::vector<Event> PostgresConcurrency::list_events(const std::optional<std::str
       p.null();
   };
 
+  // The empty text sorts before every timestamp: no `since`, no bound.
+  const std::string from = since ? format_timestamp(*since) : std::string();
   Params first;
   first.int64(after_seq);
   limit(first);
+  first.text(from);
   if (run_id) first.text(*run_id);
   const Result r = conn_.exec(kEventsSql[k], first);
   if (r.empty()) return {};
@@ -159,9 +167,31 @@ std::vector<Event> PostgresConcurrency::list_events(const std::optional<std::str
   Params p;
   p.int64(after_seq).int64(last);
   limit(p);
+  p.text(from);
   if (run_id) p.text(*run_id);
   return read_events(conn_.exec(ended ? kEventsUpToSql[k] : kEventsBeforeGapSql[k], p),
                      conn_.name());
+}
+
+std::int64_t PostgresConcurrency::newest_events_cursor(
+    const std::optional<std::string>& resource_id, std::int64_t newest,
+    std::optional<Timestamp> since) {
+  const std::string from = since ? format_timestamp(*since) : std::string();
+  // The newest event left out is the (newest + 1)-th from the end.
+  Result r;
+  if (resource_id) {
+    if (!resource_id->starts_with(kFlowRunResource)) return 0;
+    r = conn_.exec(
+        "SELECT id FROM orchestration_log WHERE run_id = $1 AND event IS NOT NULL AND "
+        "event_occurred >= $2 ORDER BY id DESC LIMIT 1 OFFSET $3",
+        Params().text(resource_id->substr(kFlowRunResource.size())).text(from).int64(newest));
+  } else {
+    r = conn_.exec(
+        "SELECT id FROM orchestration_log WHERE event IS NOT NULL AND event_occurred >= $1 "
+        "ORDER BY id DESC LIMIT 1 OFFSET $2",
+        Params().text(from).int64(newest));
+  }
+  return r.empty() ? 0 : RowReader(r, 0, conn_.name(), "event", "").int64(0);
 }
 
 }  // namespace runctl::pg

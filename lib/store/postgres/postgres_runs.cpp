@@ -1,5 +1,6 @@
 #include "store/postgres/postgres_runs.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -77,6 +78,8 @@ struct RunSql {
   // timestamp (PostgresRuns::load_run).
   std::string select_for_transition;
   std::string insert_state, load_state, load_current_state, load_history;
+  // $1 run id, $2 since ('' for none), $3 limit (NULL for none): the newest states first.
+  std::string load_history_window;
 };
 
 RunSql make_run_sql(RunKind kind) {
@@ -114,6 +117,8 @@ RunSql make_run_sql(RunKind kind) {
   sql.load_current_state =
       select_state + " WHERE s." + n.state_run_column + " = $1 AND s.timestamp = $2 AND s.id = $3";
   sql.load_history = select_state + " WHERE s." + n.state_run_column + " = $1 ORDER BY s.timestamp";
+  sql.load_history_window = select_state + " WHERE s." + n.state_run_column +
+                            " = $1 AND s.timestamp >= $2 ORDER BY s.timestamp DESC LIMIT $3";
   // The lock is taken in the CTE, so it waits for a concurrent transition and returns the run as
   // that one left it. The join then reads with the statement's snapshot, taken before the wait:
   // it finds the state the locked run points at only if that state's transaction is in the
@@ -359,12 +364,39 @@ StatePtr PostgresRuns::load_current_state(const Run& run) {
   return read_state_row(r, 0);
 }
 
-std::vector<StatePtr> PostgresRuns::load_history(const Run& run) {
-  const Result r = conn_.exec(run_sql(run.kind).load_history, Params().text(run.id));
+namespace {
+
+// A window's bounds as parameters: the empty text sorts before every timestamp (COLLATE "C"),
+// and LIMIT NULL is no limit.
+Params& window_params(Params& p, const ReadWindow& window) {
+  p.text(window.since ? format_timestamp(*window.since) : std::string());
+  if (window.newest)
+    p.int64(*window.newest);
+  else
+    p.null();
+  return p;
+}
+
+}  // namespace
+
+std::vector<StatePtr> PostgresRuns::load_history(const Run& run, const ReadWindow& window) {
+  const RunSql& sql = run_sql(run.kind);
+  Params p;
+  p.text(run.id);
+  // A window reads from the newest end, so a limit stops the scan; reversed below.
+  const Result r = window.bounded() ? conn_.exec(sql.load_history_window, window_params(p, window))
+                                    : conn_.exec(sql.load_history, p);
   std::vector<StatePtr> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) out.push_back(read_state_row(r, i));
+  if (window.bounded()) std::reverse(out.begin(), out.end());
   return out;
+}
+
+StatePtr PostgresRuns::load_state(const Run& run, const std::string& state_id) {
+  const Result r = conn_.exec(run_sql(run.kind).load_state, Params().text(state_id));
+  if (r.empty()) return nullptr;
+  return read_state_row(r, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,15 +469,21 @@ std::int64_t PostgresRuns::insert_log(const LogEntry& entry) {
   return RowReader(r, 0, conn_.name(), "orchestration_log", "").int64(0);
 }
 
-std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id) {
-  const Result r = conn_.exec(
+std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id, const ReadWindow& window) {
+  static const std::string select =
       "SELECT l.id, l.run_id, l.run_kind, l.at, l.initial_type, l.proposed_state, l.status, "
       "l.details, l.validated_state_id, rs.names, fs.names, l.error, l.duration_us, l.policy, "
       "l.forced FROM orchestration_log AS l "
       "JOIN signature AS rs ON rs.id = l.rule_signature_id "
-      "JOIN signature AS fs ON fs.id = l.finalization_signature_id "
-      "WHERE l.run_id = $1 ORDER BY l.id",
-      Params().text(run_id));
+      "JOIN signature AS fs ON fs.id = l.finalization_signature_id ";
+  static const std::string whole = select + "WHERE l.run_id = $1 ORDER BY l.id";
+  // From the newest end of the (run_id, id) index, so a limit stops the scan; reversed below.
+  static const std::string windowed =
+      select + "WHERE l.run_id = $1 AND l.at >= $2 ORDER BY l.id DESC LIMIT $3";
+  Params p;
+  p.text(run_id);
+  const bool bounded = window.bounded();
+  const Result r = bounded ? conn_.exec(windowed, window_params(p, window)) : conn_.exec(whole, p);
   std::vector<LogEntry> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
@@ -471,7 +509,25 @@ std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id) {
     e.forced = rr.boolean(14);
     out.push_back(std::move(e));
   }
+  if (bounded) std::reverse(out.begin(), out.end());
   return out;
+}
+
+std::int64_t PostgresRuns::count_log_before(Timestamp cutoff) {
+  const Result r =
+      conn_.exec("SELECT count(*) FROM orchestration_log WHERE at < $1", Params().time(cutoff));
+  return RowReader(r, 0, conn_.name(), "orchestration_log", "").int64(0);
+}
+
+std::int64_t PostgresRuns::delete_log_before(Timestamp cutoff, std::int64_t max_rows) {
+  // Lowest ids first, as on SQLite: the oldest rows come first in id order, so a batch's scan
+  // ends soon after the rows it deletes.
+  return conn_
+      .exec(
+          "DELETE FROM orchestration_log WHERE id IN (SELECT id FROM orchestration_log WHERE "
+          "at < $1 ORDER BY id LIMIT $2)",
+          Params().time(cutoff).int64(max_rows))
+      .affected();
 }
 
 // ---------------------------------------------------------------------------------------------

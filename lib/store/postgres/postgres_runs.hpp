@@ -21,12 +21,15 @@ class PostgresRuns final : public RunRepository {
   std::optional<Run> load_run(RunKind kind, const std::string& run_id,
                               RowLock lock = RowLock::kNone) override;
   StatePtr load_current_state(const Run& run) override;
-  std::vector<StatePtr> load_history(const Run& run) override;
+  std::vector<StatePtr> load_history(const Run& run, const ReadWindow& window = {}) override;
+  StatePtr load_state(const Run& run, const std::string& state_id) override;
   void insert_run(const Run& run) override;
   void update_run(const Run& run) override;
   void write_state(const Run& run, State& state) override;
   std::int64_t insert_log(const LogEntry& entry) override;
-  std::vector<LogEntry> load_log(const std::string& run_id) override;
+  std::vector<LogEntry> load_log(const std::string& run_id, const ReadWindow& window = {}) override;
+  std::int64_t count_log_before(Timestamp cutoff) override;
+  std::int64_t delete_log_before(Timestamp cutoff, std::int64_t max_rows) override;
   std::int64_t count_runs(RunKind kind) override;
   std::vector<std::string> list_run_ids(const RunFilter& filter) override;
   StatePtr find_cached_state(const std::string& key, Timestamp now) override;

@@ -258,7 +258,7 @@ struct SqliteConcurrency::Statements {
   Slot deployment_insert, deployment_by_id, deployment_list;
   Slot lease_insert, lease_resource_insert, lease_by_id, lease_set_expiration, lease_delete;
   Slot leases_for_limit, lease_list, leases_expired, leases_expired_for_limits;
-  Slot events_all, events_for_resource;
+  Slot events_all, events_for_resource, events_cursor_all, events_cursor_for_resource;
   AtomicSlots atomic;
 };
 
@@ -734,33 +734,65 @@ std::vector<Lease> SqliteConcurrency::reap_expired_leases(
 
 std::vector<Event> SqliteConcurrency::list_events(const std::optional<std::string>& resource_id,
                                                   std::int64_t after_seq,
-                                                  std::optional<std::int64_t> max_count) {
+                                                  std::optional<std::int64_t> max_count,
+                                                  std::optional<Timestamp> since) {
   if (!has_log_events_) return {};  // an older read-only file keeps them elsewhere
   return guarded(path_, [&] {
     std::vector<Event> out;
     const std::int64_t limit = max_count.value_or(-1);  // SQLite: a negative LIMIT is no limit
+    // The empty text sorts before every timestamp: no `since`, no bound.
+    const std::string from = since ? format_timestamp(*since) : std::string();
     if (resource_id) {
       // Every event is a flow run's: any other resource has none.
       if (!resource_id->starts_with(kFlowRunResource)) return out;
       const std::string run_id = resource_id->substr(kFlowRunResource.size());
       static const std::string sql = std::string("SELECT ") + kEventColumns +
                                      " FROM orchestration_log WHERE run_id = ?1 AND id > ?2 AND "
-                                     "event IS NOT NULL ORDER BY id LIMIT ?3";
+                                     "event IS NOT NULL AND event_occurred >= ?4 ORDER BY id "
+                                     "LIMIT ?3";
       Use s(db_, stmts_->events_for_resource, sql.c_str());
       s.text(1, run_id);
       s->bind(2, static_cast<std::int64_t>(after_seq));
       s->bind(3, static_cast<std::int64_t>(limit));
+      s.text(4, from);
       while (s->executeStep()) out.push_back(read_event_row(*s, path_));
     } else {
       static const std::string sql = std::string("SELECT ") + kEventColumns +
                                      " FROM orchestration_log WHERE id > ?1 AND event IS NOT NULL "
-                                     "ORDER BY id LIMIT ?2";
+                                     "AND event_occurred >= ?3 ORDER BY id LIMIT ?2";
       Use s(db_, stmts_->events_all, sql.c_str());
       s->bind(1, static_cast<std::int64_t>(after_seq));
       s->bind(2, static_cast<std::int64_t>(limit));
+      s.text(3, from);
       while (s->executeStep()) out.push_back(read_event_row(*s, path_));
     }
     return out;
+  });
+}
+
+std::int64_t SqliteConcurrency::newest_events_cursor(const std::optional<std::string>& resource_id,
+                                                     std::int64_t newest,
+                                                     std::optional<Timestamp> since) {
+  if (!has_log_events_) return 0;
+  return guarded(path_, [&]() -> std::int64_t {
+    const std::string from = since ? format_timestamp(*since) : std::string();
+    // The newest event left out is the (newest + 1)-th from the end.
+    if (resource_id) {
+      if (!resource_id->starts_with(kFlowRunResource)) return 0;
+      Use s(db_, stmts_->events_cursor_for_resource,
+            "SELECT id FROM orchestration_log WHERE run_id = ?1 AND event IS NOT NULL AND "
+            "event_occurred >= ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3");
+      s.text(1, resource_id->substr(kFlowRunResource.size()));
+      s.text(2, from);
+      s->bind(3, static_cast<std::int64_t>(newest));
+      return s->executeStep() ? s->getColumn(0).getInt64() : 0;
+    }
+    Use s(db_, stmts_->events_cursor_all,
+          "SELECT id FROM orchestration_log WHERE event IS NOT NULL AND event_occurred >= ?1 "
+          "ORDER BY id DESC LIMIT 1 OFFSET ?2");
+    s.text(1, from);
+    s->bind(2, static_cast<std::int64_t>(newest));
+    return s->executeStep() ? s->getColumn(0).getInt64() : 0;
   });
 }
 

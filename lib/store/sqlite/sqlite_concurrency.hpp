@@ -58,7 +58,10 @@ class SqliteConcurrency final : public ConcurrencyRepository {
 
   std::vector<Event> list_events(const std::optional<std::string>& resource_id,
                                  std::int64_t after_seq = 0,
-                                 std::optional<std::int64_t> max_count = std::nullopt) override;
+                                 std::optional<std::int64_t> max_count = std::nullopt,
+                                 std::optional<Timestamp> since = std::nullopt) override;
+  std::int64_t newest_events_cursor(const std::optional<std::string>& resource_id,
+                                    std::int64_t newest, std::optional<Timestamp> since) override;
 
  private:
   struct Statements;  // sqlite_concurrency.cpp

@@ -302,6 +302,36 @@ bool SqliteDatabase::in_transaction() const {
   return !sqlite3_get_autocommit(db_->getHandle());
 }
 
+std::int64_t SqliteDatabase::reusable_bytes() {
+  return guarded(path_, [&] {
+    const std::int64_t pages = db_->execAndGet("PRAGMA freelist_count").getInt64();
+    return pages * db_->execAndGet("PRAGMA page_size").getInt64();
+  });
+}
+
+std::int64_t SqliteDatabase::storage_bytes() {
+  // The WAL counts: right after a large delete most of the new pages are still there.
+  std::int64_t total = 0;
+  for (const std::string& file : {path_, path_ + "-wal"}) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    if (!ec) total += static_cast<std::int64_t>(size);
+  }
+  return total;
+}
+
+void SqliteDatabase::compact() {
+  if (in_transaction()) throw Error(ErrorKind::kUsage, path_ + ": cannot VACUUM in a transaction");
+  guarded(path_, [&] {
+    db_->exec("VACUUM");
+    // VACUUM writes the new file through the WAL: only a checkpoint moves it into the file and
+    // truncates both. It waits for readers up to the busy timeout; a reader still there leaves
+    // the WAL for a later checkpoint, and the figure says so by counting it.
+    sqlite3_wal_checkpoint_v2(db_->getHandle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                              nullptr);
+  });
+}
+
 void SqliteDatabase::begin_savepoint() {
   guarded(path_, [&] { Use(*db_, stmts_->savepoint, "SAVEPOINT runctl_transition")->exec(); });
 }

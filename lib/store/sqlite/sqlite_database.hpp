@@ -35,6 +35,9 @@ class SqliteDatabase : public Database {
   ConcurrencyRepository& concurrency() override;
   void prepare_for_bulk_writes(int writes_per_commit) override;
   bool in_transaction() const override;
+  std::int64_t reusable_bytes() override;
+  std::int64_t storage_bytes() override;
+  void compact() override;
 
  protected:
   void begin_write() override;

@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <filesystem>
@@ -131,6 +132,7 @@ enum class StateLookup {
   kById,     // ?1 = id
   kCurrent,  // ?1 = run id, ?2 = timestamp, ?3 = id: the row keyed by the run's state columns
   kHistory,  // ?1 = run id, every row in timestamp order
+  kWindow,   // ?1 = run id, ?2 = since, ?3 = limit: the newest rows first
 };
 
 // The state columns read_state_row expects, joined to the state's artifact.
@@ -150,6 +152,9 @@ std::string select_state_sql(RunKind kind, StateLookup lookup) {
       return sql + " WHERE s.id = ?1";
     case StateLookup::kCurrent:
       return sql + " WHERE s." + n.state_run_column + " = ?1 AND s.timestamp = ?2 AND s.id = ?3";
+    case StateLookup::kWindow:
+      return sql + " WHERE s." + n.state_run_column +
+             " = ?1 AND s.timestamp >= ?2 ORDER BY s.timestamp DESC LIMIT ?3";
     case StateLookup::kHistory:
       break;
   }
@@ -436,6 +441,7 @@ struct SqliteRuns::Statements {
   Slot find_run[2], load_run[2], load_run_with_state[2], insert_run[2], update_run[2];
   Slot count_runs[2];
   Slot insert_state[2], load_state[2], load_current_state[2], load_history[2];
+  Slot load_history_window[2], load_log_window, count_log_before, delete_log_before;
   Slot insert_artifact, delete_artifact;
   Slot insert_log, load_log, insert_signature, find_signature;
   Slot find_cached_state, insert_cache_entry, state_timestamp_taken, failed_task_runs;
@@ -676,14 +682,50 @@ StatePtr SqliteRuns::load_current_state(const Run& run) {
   });
 }
 
-std::vector<StatePtr> SqliteRuns::load_history(const Run& run) {
+namespace {
+
+// A window's lower bound as stored text: the empty text sorts before every timestamp.
+std::string since_text(const std::optional<Timestamp>& since) {
+  return since ? format_timestamp(*since) : std::string();
+}
+
+// SQLite: a negative LIMIT is no limit.
+std::int64_t limit_value(const std::optional<std::int64_t>& newest) {
+  return newest.value_or(-1);
+}
+
+}  // namespace
+
+std::vector<StatePtr> SqliteRuns::load_history(const Run& run, const ReadWindow& window) {
   return guarded(path_, [&] {
-    Use s(db_, stmts_->load_history[index_of(run.kind)],
-          [&] { return select_state_sql(run.kind, StateLookup::kHistory); });
-    s.text(1, run.id);
+    const int k = index_of(run.kind);
     std::vector<StatePtr> out;
+    if (!window.bounded()) {
+      Use s(db_, stmts_->load_history[k],
+            [&] { return select_state_sql(run.kind, StateLookup::kHistory); });
+      s.text(1, run.id);
+      while (s->executeStep()) out.push_back(read_state_row(*s));
+      return out;
+    }
+    // Read from the newest end, so a limit stops the scan; then put them back in order.
+    Use s(db_, stmts_->load_history_window[k],
+          [&] { return select_state_sql(run.kind, StateLookup::kWindow); });
+    s.text(1, run.id);
+    s.text(2, since_text(window.since));
+    s->bind(3, static_cast<std::int64_t>(limit_value(window.newest)));
     while (s->executeStep()) out.push_back(read_state_row(*s));
+    std::reverse(out.begin(), out.end());
     return out;
+  });
+}
+
+StatePtr SqliteRuns::load_state(const Run& run, const std::string& state_id) {
+  return guarded(path_, [&]() -> StatePtr {
+    Use s(db_, stmts_->load_state[index_of(run.kind)],
+          [&] { return select_state_sql(run.kind, StateLookup::kById); });
+    s.text(1, state_id);
+    if (!s->executeStep()) return nullptr;
+    return read_state_row(*s);
   });
 }
 
@@ -780,17 +822,32 @@ std::int64_t SqliteRuns::insert_log(const LogEntry& entry) {
   });
 }
 
-std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id) {
+namespace {
+
+constexpr const char* kSelectLog =
+    "SELECT l.id, l.run_id, l.run_kind, l.at, l.initial_type, l.proposed_state, "
+    "l.status, l.details, l.validated_state_id, rs.names, fs.names, l.error, "
+    "l.duration_us, l.policy, l.forced FROM orchestration_log AS l "
+    "JOIN signature AS rs ON rs.id = l.rule_signature_id "
+    "JOIN signature AS fs ON fs.id = l.finalization_signature_id ";
+
+}  // namespace
+
+std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id, const ReadWindow& window) {
   return guarded(path_, [&] {
-    Use s(db_, stmts_->load_log, [] {
-      return "SELECT l.id, l.run_id, l.run_kind, l.at, l.initial_type, l.proposed_state, "
-             "l.status, l.details, l.validated_state_id, rs.names, fs.names, l.error, "
-             "l.duration_us, l.policy, l.forced FROM orchestration_log AS l "
-             "JOIN signature AS rs ON rs.id = l.rule_signature_id "
-             "JOIN signature AS fs ON fs.id = l.finalization_signature_id "
-             "WHERE l.run_id = ?1 ORDER BY l.id";
+    const bool bounded = window.bounded();
+    // A window reads from the newest end (the (run_id, id) index backwards), so a limit stops
+    // the scan; the rows are put back in order below.
+    Use s(db_, bounded ? stmts_->load_log_window : stmts_->load_log, [bounded] {
+      return std::string(kSelectLog) + (bounded ? "WHERE l.run_id = ?1 AND l.at >= ?2 ORDER BY "
+                                                  "l.id DESC LIMIT ?3"
+                                                : "WHERE l.run_id = ?1 ORDER BY l.id");
     });
     s->bind(1, run_id);
+    if (bounded) {
+      s.text(2, since_text(window.since));
+      s->bind(3, static_cast<std::int64_t>(limit_value(window.newest)));
+    }
     std::vector<LogEntry> out;
     while (s->executeStep()) {
       LogEntry e;
@@ -815,7 +872,30 @@ std::vector<LogEntry> SqliteRuns::load_log(const std::string& run_id) {
       e.forced = r.int64(14) != 0;
       out.push_back(std::move(e));
     }
+    if (bounded) std::reverse(out.begin(), out.end());
     return out;
+  });
+}
+
+std::int64_t SqliteRuns::count_log_before(Timestamp cutoff) {
+  return guarded(path_, [&] {
+    Use s(db_, stmts_->count_log_before, "SELECT count(*) FROM orchestration_log WHERE at < ?1");
+    s.time(1, cutoff);
+    s->executeStep();
+    return s->getColumn(0).getInt64();
+  });
+}
+
+std::int64_t SqliteRuns::delete_log_before(Timestamp cutoff, std::int64_t max_rows) {
+  return guarded(path_, [&]() -> std::int64_t {
+    // Lowest ids first: the oldest rows are at the start of the table, so each batch's scan
+    // stops soon after the rows it deletes instead of reading the whole log.
+    Use s(db_, stmts_->delete_log_before,
+          "DELETE FROM orchestration_log WHERE id IN (SELECT id FROM orchestration_log WHERE "
+          "at < ?1 ORDER BY id LIMIT ?2)");
+    s.time(1, cutoff);
+    s->bind(2, static_cast<std::int64_t>(max_rows));
+    return s->exec();
   });
 }
 
