@@ -94,7 +94,7 @@ constexpr CommandRow kCommands[] = {
     {"lease release", nullptr, {"runctl lease release \"$lease\""}},
     {"events",
      add_events_command,
-     {"runctl events \"$id\"", "runctl events --since 1h --json",
+     {"runctl events --run \"$id\"", "runctl events --since 1h --json",
       "runctl events --limit 5 --follow"}},
     {"prune",
      add_prune_command,
