@@ -19,6 +19,7 @@ struct MatrixFlags {
   std::string kind = "flow";
   std::optional<std::string> run;
   std::string format = "text";
+  bool json = false;  // --json, as every other command spells --format json
 };
 
 // Which run the matrix is of, and its kind: the stored run's when --run names one, else
@@ -74,6 +75,7 @@ void add_format_option(CLI::App* cmd, MatrixFlags& flags) {
                   "per row; default: a run as create makes it with no options");
   cmd->add_option("--format", flags.format, "text, json, mermaid, dot or svg (needs Graphviz)")
       ->check(CLI::IsMember({"text", "json", "mermaid", "dot", "svg"}));
+  cmd->add_flag("--json", flags.json, "the same as --format json");
 }
 
 }  // namespace
@@ -87,6 +89,7 @@ void add_policy_matrix_commands(CLI::App* policy, App& app) {
   add_format_option(matrix, *flags);
   matrix->callback([&app, flags, matrix] {
     const bool kind_given = matrix->count("--run-kind") > 0;
+    if (flags->json) flags->format = "json";
     const Policy p = resolve_policy(flags->a);
     const PolicyMatrix m = compute_policy_matrix(p, make_request(app, *flags, kind_given, p.kind));
     if (flags->format == "json") return print_json(matrix_to_json(m));
@@ -94,20 +97,20 @@ void add_policy_matrix_commands(CLI::App* policy, App& app) {
     if (flags->format == "mermaid") return print_matrix_mermaid(std::cout, m);
     std::ostringstream dot;
     print_matrix_dot(dot, m);
-    if (flags->format == "dot") std::cout << dot.str();
-    else print_svg(dot.str());
+    if (flags->format == "dot")
+      std::cout << dot.str();
+    else
+      print_svg(dot.str());
   });
 
   auto diff_flags = std::make_shared<MatrixFlags>();
-  CLI::App* diff =
-      policy->add_subcommand("diff", "the cells two policies decide differently");
-  diff->add_option("A", diff_flags->a, "built-in policy name/alias, or a policy file")
-      ->required();
-  diff->add_option("B", diff_flags->b, "built-in policy name/alias, or a policy file")
-      ->required();
+  CLI::App* diff = policy->add_subcommand("diff", "the cells two policies decide differently");
+  diff->add_option("A", diff_flags->a, "built-in policy name/alias, or a policy file")->required();
+  diff->add_option("B", diff_flags->b, "built-in policy name/alias, or a policy file")->required();
   add_format_option(diff, *diff_flags);
   diff->callback([&app, diff_flags, diff] {
     const bool kind_given = diff->count("--run-kind") > 0;
+    if (diff_flags->json) diff_flags->format = "json";
     const Policy pa = resolve_policy(diff_flags->a);
     const Policy pb = resolve_policy(diff_flags->b);
     const MatrixRequest request =
@@ -120,8 +123,10 @@ void add_policy_matrix_commands(CLI::App* policy, App& app) {
     if (diff_flags->format == "mermaid") return print_diff_mermaid(std::cout, a, b, cells);
     std::ostringstream dot;
     print_diff_dot(dot, a, b, cells);
-    if (diff_flags->format == "dot") std::cout << dot.str();
-    else print_svg(dot.str());
+    if (diff_flags->format == "dot")
+      std::cout << dot.str();
+    else
+      print_svg(dot.str());
   });
 }
 

@@ -18,9 +18,8 @@ struct EdgeStyle {
 
 // Edge colour and line by outcome: the graph's legend is this table.
 constexpr EdgeStyle kEdgeStyles[] = {
-    {"ACCEPT", "darkgreen", "solid"}, {"REJECT", "red", "dashed"},
-    {"REDIRECT", "orange", "bold"},   {"WAIT", "blue", "dotted"},
-    {"ABORT", "gray40", "dashed"},    {"ERROR", "purple", "bold"},
+    {"ACCEPT", "darkgreen", "solid"}, {"REJECT", "red", "dashed"},   {"REDIRECT", "orange", "bold"},
+    {"WAIT", "blue", "dotted"},       {"ABORT", "gray40", "dashed"}, {"ERROR", "purple", "bold"},
 };
 
 const EdgeStyle& style_of(const MatrixCell& c) {
@@ -58,7 +57,9 @@ std::string edge_target(const MatrixCell& c) {
                                       : std::string(type_name(c.to));
 }
 
-std::string decider(const MatrixCell& c) { return c.decided_by ? *c.decided_by : std::string(); }
+std::string decider(const MatrixCell& c) {
+  return c.decided_by ? *c.decided_by : std::string();
+}
 
 void mermaid_header(std::ostream& out, const std::string& title) {
   out << "stateDiagram-v2\n    %% " << mermaid_text(title) << "\n"
@@ -106,8 +107,9 @@ void print_matrix_mermaid(std::ostream& out, const PolicyMatrix& m) {
 void print_diff_mermaid(std::ostream& out, const PolicyMatrix& a, const PolicyMatrix& b,
                         const std::vector<CellDiff>& diff) {
   mermaid_header(out, "A " + a.policy + " vs B " + b.policy + ", " +
-                          std::string(kind_name(a.kind)) + " runs. The cells they decide "
-                                                           "differently");
+                          std::string(kind_name(a.kind)) +
+                          " runs. The cells they decide "
+                          "differently");
   if (diff.empty()) out << "    state \"no differences\" as same\n";
   for (const CellDiff& d : diff) {
     out << "    " << from_name(d.a->from) << " --> " << type_name(d.a->to) << " : A "
@@ -125,16 +127,16 @@ void print_matrix_dot(std::ostream& out, const PolicyMatrix& m) {
     const EdgeStyle& s = style_of(c);
     std::string label = decider(c);
     if (c.redirected) label += "\n(proposed " + std::string(type_name(c.to)) + ")";
-    out << "  \"" << from_name(c.from) << "\" -> \"" << edge_target(c) << "\" [color=\""
-        << s.colour << "\", style=" << s.style << ", label=" << dot_quoted(label) << "];\n";
+    out << "  \"" << from_name(c.from) << "\" -> \"" << edge_target(c) << "\" [color=\"" << s.colour
+        << "\", style=" << s.style << ", label=" << dot_quoted(label) << "];\n";
   }
   out << "}\n";
 }
 
 void print_diff_dot(std::ostream& out, const PolicyMatrix& a, const PolicyMatrix& b,
                     const std::vector<CellDiff>& diff) {
-  dot_header(out, "A " + a.policy + " vs B " + b.policy + ", " + std::string(kind_name(a.kind)) +
-                      " runs");
+  dot_header(
+      out, "A " + a.policy + " vs B " + b.policy + ", " + std::string(kind_name(a.kind)) + " runs");
   // B's outcome colours the edge: the diff is read as what changing A into B does.
   for (const CellDiff& d : diff) {
     const EdgeStyle& s = style_of(*d.b);

@@ -92,8 +92,10 @@ std::string decision_text(const MatrixCell& c) {
   if (c.redirected && c.state_type)
     out += " into " + std::string(type_name(*c.state_type)) + " '" + printable(*c.state_name) + "'";
   if (c.decided_by) out += " by " + printable(*c.decided_by);
-  if (c.error) out += ": " + printable(*c.error);
-  else if (c.reason) out += ": " + printable(*c.reason);
+  if (c.error)
+    out += ": " + printable(*c.error);
+  else if (c.reason)
+    out += ": " + printable(*c.reason);
   return out;
 }
 
@@ -105,9 +107,15 @@ std::string kind_text(const PolicyMatrix& m) {
 
 }  // namespace
 
-char cell_symbol(const MatrixCell& cell) { return outcome_of(cell).symbol; }
-std::string_view cell_outcome(const MatrixCell& cell) { return outcome_of(cell).name; }
-std::string from_name(MaybeType from) { return std::string(type_name(from)); }
+char cell_symbol(const MatrixCell& cell) {
+  return outcome_of(cell).symbol;
+}
+std::string_view cell_outcome(const MatrixCell& cell) {
+  return outcome_of(cell).name;
+}
+std::string from_name(MaybeType from) {
+  return std::string(type_name(from));
+}
 
 nlohmann::ordered_json cell_to_json(const MatrixCell& c) {
   using J = nlohmann::ordered_json;

@@ -18,10 +18,9 @@ namespace runctl {
 
 // Row order: no state first, then Prefect's declaration order.
 inline constexpr std::array<MaybeType, kStateTypeCount + 1> kMatrixFromStates = {
-    std::nullopt,         StateType::kScheduled, StateType::kPending,
-    StateType::kRunning,  StateType::kCompleted, StateType::kFailed,
-    StateType::kCancelled, StateType::kCrashed,  StateType::kPaused,
-    StateType::kCancelling};
+    std::nullopt,          StateType::kScheduled, StateType::kPending,   StateType::kRunning,
+    StateType::kCompleted, StateType::kFailed,    StateType::kCancelled, StateType::kCrashed,
+    StateType::kPaused,    StateType::kCancelling};
 
 struct MatrixCell {
   MaybeType from;
