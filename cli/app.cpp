@@ -10,6 +10,7 @@
 #include <iostream>
 #include <unordered_set>
 
+#include "cli/seed_option.hpp"
 #include "service/settings.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -43,7 +44,7 @@ const Clock& App::clock() {
   return *clock_;
 }
 
-std::optional<std::uint64_t> App::seed() const {
+std::optional<std::uint64_t> seed_option(const GlobalOptions& options) {
   const auto given = flag_or_env(options.seed, "--seed", "RUNCTL_SEED");
   if (!given) return std::nullopt;
   const auto& [text, source] = *given;
@@ -59,7 +60,7 @@ std::optional<std::uint64_t> App::seed() const {
 
 RandomSource& App::random() {
   if (!random_) {
-    if (const std::optional<std::uint64_t> given = seed())
+    if (const std::optional<std::uint64_t> given = seed_option(options))
       random_ = std::make_unique<SeededRandom>(*given);
     else
       random_ = std::make_unique<SeededRandom>();

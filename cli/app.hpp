@@ -40,9 +40,6 @@ struct App {
   // Retry jitter and concurrency waits draw from it: --seed / RUNCTL_SEED makes them repeatable.
   // Throws Error(kUsage) naming the source when the value is not an unsigned 64-bit integer.
   RandomSource& random();
-  // --seed / RUNCTL_SEED as a number, for commands that need one fresh source per transition
-  // (policy matrix); nullopt when neither is given. Throws as random() does.
-  std::optional<std::uint64_t> seed() const;
   // Everything an orchestration takes from outside; Prefect's settings are read from the
   // environment here, once, and only by the commands that orchestrate.
   Environment environment();
@@ -73,8 +70,6 @@ void add_lease_commands(CLI::App& cli, App& app);        // cli/lease_commands.c
 void add_events_command(CLI::App& cli, App& app);        // cli/events_command.cpp
 // `list` under the flow-run or task-run group (cli/run_list_command.cpp).
 void add_run_list_command(CLI::App* group, App& app, RunKind kind);
-// `matrix` and `diff` under the policy group (cli/policy_matrix_command.cpp).
-void add_policy_matrix_commands(CLI::App* policy, App& app);
 
 // Reads an argument that must be a run id (any case) and returns it canonical, or throws
 // Error(kBadData).

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
+#include "cli/policy_matrix_command.hpp"
 #include "policy/policy.hpp"
 #include "rules/registry.hpp"
 #include "util/error.hpp"

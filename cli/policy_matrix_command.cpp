@@ -7,7 +7,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/policy_matrix_command.hpp"
 #include "cli/policy_matrix_render.hpp"
+#include "cli/seed_option.hpp"
 #include "service/policy_matrix.hpp"
 #include "util/error.hpp"
 
@@ -31,7 +33,7 @@ MatrixRequest make_request(App& app, const MatrixFlags& flags, bool kind_given,
   if (!kind_given && policy_kind) request.kind = *policy_kind;
   request.now = app.clock().now();
   // Without --seed every cell still draws the same numbers, so the rows agree with each other.
-  request.seed = app.seed().value_or(static_cast<std::uint64_t>(request.now));
+  request.seed = seed_option(app.options).value_or(static_cast<std::uint64_t>(request.now));
   request.settings = app.environment().settings;
   if (flags.run) {
     const std::string id = parse_run_id(*flags.run);
