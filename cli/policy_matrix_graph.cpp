@@ -76,7 +76,7 @@ void dot_header(std::ostream& out, const std::string& title) {
 
 void print_matrix_mermaid(std::ostream& out, const PolicyMatrix& m) {
   mermaid_header(out, m.policy + ", " + std::string(kind_name(m.kind)) +
-                          " runs. Edges are accepted proposals and redirections; the notes list "
+                          " runs. Edges are accepted proposals and redirections, the notes list "
                           "the rest");
   // Rejections, waits and aborts would be a hairball as edges: one note per current state.
   std::map<std::string, std::map<std::string, std::string>> refused;  // from -> outcome -> types

@@ -171,10 +171,17 @@ void print_matrix_text(std::ostream& out, const PolicyMatrix& m) {
     out << line << '\n';
   }
   out << '\n';
-  std::string legend;
-  for (const Outcome& o : kOutcomes)
-    legend += std::string(legend.empty() ? "" : "   ") + o.symbol + " " + std::string(o.legend);
-  print_wrapped(out, legend, 0);
+  // The legend breaks between entries only, so no symbol is parted from its meaning.
+  std::string line;
+  for (const Outcome& o : kOutcomes) {
+    const std::string item = std::string(1, o.symbol) + " " + std::string(o.legend);
+    if (!line.empty() && line.size() + 3 + item.size() > 100) {
+      out << line << '\n';
+      line.clear();
+    }
+    line += (line.empty() ? "" : "   ") + item;
+  }
+  out << line << '\n';
 
   // The distinct decisions with a reason or a deciding entry, each once, with its cells.
   std::map<std::string, std::vector<const MatrixCell*>> decisions;
@@ -209,8 +216,8 @@ void print_diff_text(std::ostream& out, const PolicyMatrix& a, const PolicyMatri
       << '\n';
   for (const CellDiff& d : diff) {
     out << '\n' << cell_name(*d.a) << '\n';
-    print_wrapped(out, "A " + std::string(1, cell_symbol(*d.a)) + " " + decision_text(*d.a), 2);
-    print_wrapped(out, "B " + std::string(1, cell_symbol(*d.b)) + " " + decision_text(*d.b), 2);
+    print_wrapped(out, "A: " + decision_text(*d.a), 2);
+    print_wrapped(out, "B: " + decision_text(*d.b), 2);
   }
 }
 
