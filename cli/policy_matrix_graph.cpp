@@ -140,8 +140,12 @@ void print_diff_dot(std::ostream& out, const PolicyMatrix& a, const PolicyMatrix
   // B's outcome colours the edge: the diff is read as what changing A into B does.
   for (const CellDiff& d : diff) {
     const EdgeStyle& s = style_of(*d.b);
-    const std::string label = "A " + std::string(cell_outcome(*d.a)) + " " + decider(*d.a) +
-                              "\nB " + std::string(cell_outcome(*d.b)) + " " + decider(*d.b);
+    const auto side = [](const char* name, const MatrixCell& c) {
+      std::string text = std::string(name) + " " + std::string(cell_outcome(c));
+      if (c.decided_by) text += " by " + *c.decided_by;
+      return text;
+    };
+    const std::string label = side("A", *d.a) + "\n" + side("B", *d.b);
     out << "  \"" << from_name(d.a->from) << "\" -> \"" << type_name(d.a->to) << "\" [color=\""
         << s.colour << "\", style=" << s.style << ", label=" << dot_quoted(label) << "];\n";
   }
