@@ -157,8 +157,8 @@ nlohmann::ordered_json diff_to_json(const PolicyMatrix& a, const PolicyMatrix& b
 }
 
 void print_matrix_text(std::ostream& out, const PolicyMatrix& m) {
-  out << printable(m.policy) << " (" << kind_text(m) << "): rows are the current state, columns "
-      << "the proposed one\n\n";
+  out << printable(m.policy) << " (" << kind_text(m) << ")\n"
+      << "rows: the current state; columns: the proposed type\n\n";
   out << centred("from \\ to", kColumn);
   for (int t = 0; t < kStateTypeCount; ++t)
     out << centred(type_name(static_cast<StateType>(t)), kColumn);
