@@ -14,6 +14,13 @@
 namespace runctl {
 namespace {
 
+// A proposal of `type` with nothing else set, as `set-state RUN TYPE` sends it.
+StateProposal proposal_of(StateType type) {
+  StateProposal proposal;
+  proposal.type = type;
+  return proposal;
+}
+
 // One orchestration of `run` from `initial` to a proposal of `to`, as run_transition() in
 // service/transition.cpp sets it up, minus the store.
 struct Orchestrated {
@@ -32,7 +39,7 @@ Orchestrated orchestrate_in_memory(const Policy& policy, const std::vector<Polic
   c.kind = run.kind;
   c.run = &run;
   c.initial_state = std::move(initial);
-  c.proposed_state = make_state(StateProposal{.type = to}, uuids.next(), clock.now());
+  c.proposed_state = make_state(proposal_of(to), uuids.next(), clock.now());
   c.clock = &clock;
   c.uuids = &uuids;
   c.random = &random;
@@ -53,7 +60,7 @@ std::pair<Run, StatePtr> run_in_state(const MatrixRequest& request, MaybeType fr
   if (request.run) {
     Run run = *request.run;
     StatePtr state;
-    if (from) state = make_state(StateProposal{.type = *from}, uuids.next(), entered);
+    if (from) state = make_state(proposal_of(*from), uuids.next(), entered);
     run.state_id = state ? std::optional(state->id) : std::nullopt;
     run.state_type = from;
     run.state_name = state ? std::optional(state->name) : std::nullopt;
@@ -70,6 +77,18 @@ std::pair<Run, StatePtr> run_in_state(const MatrixRequest& request, MaybeType fr
                                       std::string(type_name(from)) + ": " +
                                       o.outcome.error.value_or("not accepted"));
   return {std::move(run), o.context.validated_state};
+}
+
+// As run_transition() treats what escaped the chain: a runctl::Error ends the command; anything
+// else a hook threw is already the cell's error (set-state's exit 70).
+void rethrow_runctl_error(const std::exception_ptr& escaped) {
+  if (!escaped) return;
+  try {
+    std::rethrow_exception(escaped);
+  } catch (const Error&) {
+    throw;
+  } catch (...) {
+  }
 }
 
 MatrixCell cell_from(MaybeType from, StateType to, const Orchestrated& o) {
@@ -99,7 +118,9 @@ Run default_run(RunKind kind, const std::string& id, Timestamp created) {
   run.id = id;
   run.name = std::string(kind_name(kind)) + "-run-" + id.substr(0, 8);
   run.created = created;
-  run.empirical_policy = default_run_policy(RunSpec{.kind = kind});
+  RunSpec spec;  // no options
+  spec.kind = kind;
+  run.empirical_policy = default_run_policy(spec);
   return run;
 }
 
@@ -123,7 +144,7 @@ PolicyMatrix compute_policy_matrix(const Policy& policy, const MatrixRequest& re
       auto [run, initial] = run_in_state(request, from, creation, uuids, services);
       const Orchestrated o = orchestrate_in_memory(policy, transforms, run, std::move(initial), to,
                                                    clock, uuids, request.seed, services);
-      if (o.outcome.escaped) std::rethrow_exception(o.outcome.escaped);
+      rethrow_runctl_error(o.outcome.escaped);
       matrix.cells.push_back(cell_from(from, to, o));
     }
   }
