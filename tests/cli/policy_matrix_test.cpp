@@ -102,6 +102,16 @@ TEST_CASE("policy matrix: --run uses the stored run, its state replaced per row"
   const Json out =
       db.json({"--now", kNow, "--seed", kSeed, "set-state", id, "FAILED", "--dry-run"});
   CHECK(cell(own, "RUNNING", "FAILED")["reason"] == out["details"]["reason"]);
+  // The row of the run's own state is what set-state --dry-run decides on the run itself.
+  for (const std::string& to : kTo) {
+    INFO("RUNNING -> " << to);
+    const Json c = cell(own, "RUNNING", to);
+    const Json r = db.json({"--now", kNow, "--seed", kSeed, "set-state", id, to, "--dry-run"});
+    CHECK(c["status"] == r["status"]);
+    CHECK(c["state_name"] == field(r["validated_state"], "name"));
+    CHECK(c["reason"] == r["details"]["reason"]);
+    CHECK(c["decided_by"] == r["decided_by"]);
+  }
 }
 
 TEST_CASE("policy diff: a policy against itself differs nowhere") {
