@@ -68,6 +68,52 @@ void print_svg(const std::string& dot) {
     throw Error(ErrorKind::kIo, "--format svg: dot -Tsvg failed");
 }
 
+using MatrixPrinter = void (*)(std::ostream&, const PolicyMatrix&);
+using DiffPrinter = void (*)(std::ostream&, const PolicyMatrix&, const PolicyMatrix&,
+                             const std::vector<CellDiff>&);
+
+// JSON goes through print_json (pretty on a terminal, as every command's); SVG through Graphviz.
+void matrix_json(std::ostream&, const PolicyMatrix& m) {
+  print_json(matrix_to_json(m));
+}
+void diff_json(std::ostream&, const PolicyMatrix& a, const PolicyMatrix& b,
+               const std::vector<CellDiff>& d) {
+  print_json(diff_to_json(a, b, d));
+}
+void matrix_svg(std::ostream&, const PolicyMatrix& m) {
+  std::ostringstream dot;
+  print_matrix_dot(dot, m);
+  print_svg(dot.str());
+}
+void diff_svg(std::ostream&, const PolicyMatrix& a, const PolicyMatrix& b,
+              const std::vector<CellDiff>& d) {
+  std::ostringstream dot;
+  print_diff_dot(dot, a, b, d);
+  print_svg(dot.str());
+}
+
+struct Format {
+  std::string_view name;
+  MatrixPrinter matrix;
+  DiffPrinter diff;
+};
+
+constexpr Format kFormats[] = {
+    {"text", print_matrix_text, print_diff_text},
+    {"json", matrix_json, diff_json},
+    {"mermaid", print_matrix_mermaid, print_diff_mermaid},
+    {"dot", print_matrix_dot, print_diff_dot},
+    {"svg", matrix_svg, diff_svg},
+};
+
+// --format was checked against kFormats' names; --json stands for json.
+const Format& format_of(const MatrixFlags& flags) {
+  const std::string_view name = flags.json ? "json" : std::string_view(flags.format);
+  for (const Format& f : kFormats)
+    if (f.name == name) return f;
+  return kFormats[0];
+}
+
 void add_format_option(CLI::App* cmd, MatrixFlags& flags) {
   cmd->add_option("--run-kind", flags.kind,
                   "flow or task (default: the policy's own kind, else flow; --run: the run's)")
@@ -91,18 +137,9 @@ void add_policy_matrix_commands(CLI::App* policy, App& app) {
   add_format_option(matrix, *flags);
   matrix->callback([&app, flags, matrix] {
     const bool kind_given = matrix->count("--run-kind") > 0;
-    if (flags->json) flags->format = "json";
     const Policy p = resolve_policy(flags->a);
     const PolicyMatrix m = compute_policy_matrix(p, make_request(app, *flags, kind_given, p.kind));
-    if (flags->format == "json") return print_json(matrix_to_json(m));
-    if (flags->format == "text") return print_matrix_text(std::cout, m);
-    if (flags->format == "mermaid") return print_matrix_mermaid(std::cout, m);
-    std::ostringstream dot;
-    print_matrix_dot(dot, m);
-    if (flags->format == "dot")
-      std::cout << dot.str();
-    else
-      print_svg(dot.str());
+    format_of(*flags).matrix(std::cout, m);
   });
 
   auto diff_flags = std::make_shared<MatrixFlags>();
@@ -112,7 +149,6 @@ void add_policy_matrix_commands(CLI::App* policy, App& app) {
   add_format_option(diff, *diff_flags);
   diff->callback([&app, diff_flags, diff] {
     const bool kind_given = diff->count("--run-kind") > 0;
-    if (diff_flags->json) diff_flags->format = "json";
     const Policy pa = resolve_policy(diff_flags->a);
     const Policy pb = resolve_policy(diff_flags->b);
     const MatrixRequest request =
@@ -120,15 +156,7 @@ void add_policy_matrix_commands(CLI::App* policy, App& app) {
     const PolicyMatrix a = compute_policy_matrix(pa, request);
     const PolicyMatrix b = compute_policy_matrix(pb, request);
     const std::vector<CellDiff> cells = diff_matrices(a, b);
-    if (diff_flags->format == "json") return print_json(diff_to_json(a, b, cells));
-    if (diff_flags->format == "text") return print_diff_text(std::cout, a, b, cells);
-    if (diff_flags->format == "mermaid") return print_diff_mermaid(std::cout, a, b, cells);
-    std::ostringstream dot;
-    print_diff_dot(dot, a, b, cells);
-    if (diff_flags->format == "dot")
-      std::cout << dot.str();
-    else
-      print_svg(dot.str());
+    format_of(*diff_flags).diff(std::cout, a, b, cells);
   });
 }
 
