@@ -10,6 +10,7 @@
 #include <iostream>
 #include <unordered_set>
 
+#include "cli/seed_option.hpp"
 #include "service/settings.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -43,22 +44,26 @@ const Clock& App::clock() {
   return *clock_;
 }
 
+std::optional<std::uint64_t> seed_option(const GlobalOptions& options) {
+  const auto given = flag_or_env(options.seed, "--seed", "RUNCTL_SEED");
+  if (!given) return std::nullopt;
+  const auto& [text, source] = *given;
+  // Digits only: no sign (CLI11 took "-1" as 2^64-1), no spaces, nothing past 2^64-1.
+  std::uint64_t seed = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, seed);
+  if (text.empty() || text[0] < '0' || text[0] > '9' || ec != std::errc() || ptr != end)
+    throw Error(ErrorKind::kUsage,
+                source + ": expected an unsigned integer (0 to 18446744073709551615), got " + text);
+  return seed;
+}
+
 RandomSource& App::random() {
   if (!random_) {
-    if (const auto given = flag_or_env(options.seed, "--seed", "RUNCTL_SEED")) {
-      const auto& [text, source] = *given;
-      // Digits only: no sign (CLI11 took "-1" as 2^64-1), no spaces, nothing past 2^64-1.
-      std::uint64_t seed = 0;
-      const char* end = text.data() + text.size();
-      const auto [ptr, ec] = std::from_chars(text.data(), end, seed);
-      if (text.empty() || text[0] < '0' || text[0] > '9' || ec != std::errc() || ptr != end)
-        throw Error(
-            ErrorKind::kUsage,
-            source + ": expected an unsigned integer (0 to 18446744073709551615), got " + text);
-      random_ = std::make_unique<SeededRandom>(seed);
-    } else {
+    if (const std::optional<std::uint64_t> given = seed_option(options))
+      random_ = std::make_unique<SeededRandom>(*given);
+    else
       random_ = std::make_unique<SeededRandom>();
-    }
   }
   return *random_;
 }

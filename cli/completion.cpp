@@ -9,7 +9,16 @@ namespace runctl::cli {
 namespace {
 
 // What the value of an option (or a positional argument, by its name) may be.
-enum class ValueKind { kAnything, kStateType, kStateTypeList, kPolicy, kFile, kRunKind, kShell };
+enum class ValueKind {
+  kAnything,
+  kStateType,
+  kStateTypeList,
+  kPolicy,
+  kFile,
+  kRunKind,
+  kShell,
+  kPictureFormat,
+};
 
 struct ValueRule {
   std::string_view option;  // "--state", or a positional's name ("TYPE")
@@ -23,6 +32,9 @@ constexpr ValueRule kValueRules[] = {
     {"--policy", ValueKind::kPolicy},
     {"NAME_OR_FILE", ValueKind::kPolicy},
     {"POLICY", ValueKind::kPolicy},
+    {"A", ValueKind::kPolicy},  // policy diff A B
+    {"B", ValueKind::kPolicy},
+    {"--format", ValueKind::kPictureFormat},
     {"--db", ValueKind::kFile},
     {"FILE", ValueKind::kFile},
     {"--run-kind", ValueKind::kRunKind},
@@ -65,6 +77,8 @@ std::vector<std::string> values_of(ValueKind kind, std::string_view word) {
       return {std::string(kFilesDirective)};
     case ValueKind::kRunKind:
       return {"flow", "task"};
+    case ValueKind::kPictureFormat:
+      return {"text", "json", "mermaid", "dot", "svg"};
     case ValueKind::kShell: {
       std::vector<std::string> names;
       for (std::string_view shell : completion_shells()) names.emplace_back(shell);

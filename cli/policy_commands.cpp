@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
+#include "cli/policy_matrix_command.hpp"
 #include "policy/policy.hpp"
 #include "rules/registry.hpp"
 #include "util/error.hpp"
@@ -40,7 +41,7 @@ void print_entries(std::ostream& out, const std::vector<PolicyEntry>& entries) {
 
 }  // namespace
 
-void add_policy_commands(CLI::App& cli, App&) {
+void add_policy_commands(CLI::App& cli, App& app) {
   CLI::App* policy = cli.add_subcommand("policy", "built-in policies and policy files");
   policy->require_subcommand(1);
 
@@ -119,6 +120,8 @@ void add_policy_commands(CLI::App& cli, App&) {
       for (const auto& m : p.missing) std::cout << "    " << m << '\n';
     }
   });
+
+  add_policy_matrix_commands(policy, app);
 }
 
 }  // namespace runctl::cli

@@ -55,6 +55,8 @@ struct EveryCommand {
         {"log", {"log", flow}},
         {"policy list", {"policy", "list"}},
         {"policy show", {"policy", "show", "core-flow"}},
+        {"policy matrix", {"policy", "matrix", "core-flow"}},
+        {"policy diff", {"policy", "diff", "core-flow", "core-flow"}},
         {"rules", {"rules"}},
         {"task-queue list", {"task-queue", "list"}},
         {"events", {"events"}},
