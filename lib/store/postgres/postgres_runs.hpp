@@ -29,6 +29,7 @@ class PostgresRuns final : public RunRepository {
   std::vector<LogEntry> load_log(const std::string& run_id) override;
   std::int64_t count_runs(RunKind kind) override;
   std::vector<std::string> list_run_ids(const RunFilter& filter) override;
+  RefMatches match_runs(RunKind kind, const RefQuery& query, int limit) override;
   StatePtr find_cached_state(const std::string& key, Timestamp now) override;
   void insert_cache_entry(const std::string& id, const std::string& key,
                           std::optional<Timestamp> expiration, const std::string& task_run_state_id,
