@@ -153,8 +153,10 @@ void add_v1_commands(CLI::App& cli, App& app) {
   CLI::App* release =
       group->add_subcommand("release", "free the slot one task run holds (a leaked slot)");
   release->add_option("TAG", f->tag, "the tag")->required();
-  release->add_option("RUN", f->run_id,
-                      "RUN: the holder, a task run id, a unique prefix (4+ hex) or a run name")->required();
+  release
+      ->add_option("RUN", f->run_id,
+                   "RUN: the holder, a task run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
     const Timestamp now = app.clock().now();

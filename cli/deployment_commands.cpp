@@ -139,7 +139,8 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   CLI::App* show =
       group->add_subcommand("show", "a deployment, its limit and the flow runs holding its slots");
   show->add_option("DEPLOYMENT", f->deployment_id,
-                   "DEPLOYMENT: a deployment id, a unique prefix (4+ hex) or a deployment name")->required();
+                   "DEPLOYMENT: a deployment id, a unique prefix (4+ hex) or a deployment name")
+      ->required();
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {
     const Timestamp now = app.clock().now();  // which leases have expired

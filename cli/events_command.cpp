@@ -41,7 +41,9 @@ void add_events_command(CLI::App& cli, App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = cli.add_subcommand(
       "events", "flow-run state events (prefect.flow-run.<state name>), oldest first");
-  cmd->add_option("--run", f->run, "RUN: only the events of this flow run (its id, a unique prefix (4+ hex) or its name)");
+  cmd->add_option(
+      "--run", f->run,
+      "RUN: only the events of this flow run (its id, a unique prefix (4+ hex) or its name)");
   cmd->add_flag("--json", f->json,
                 "print JSON: an array, or with --follow one object per line (JSON Lines)");
   cmd->add_flag("--follow", f->follow, "keep printing new events as they are written");

@@ -24,7 +24,8 @@ void add_view(CLI::App& cli, App& app, const std::string& name, const std::strin
               Print print) {
   auto view = std::make_shared<RunView>();
   CLI::App* cmd = cli.add_subcommand(name, help);
-  cmd->add_option("RUN", view->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")->required();
+  cmd->add_option("RUN", view->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   cmd->add_flag("--json", view->json, "print JSON");
   cmd->callback([&app, view, print] {
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);

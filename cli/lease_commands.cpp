@@ -74,7 +74,8 @@ void add_lease_commands(CLI::App& cli, App& app) {
 
   CLI::App* release = group->add_subcommand(
       "release", "free a lease's slots and revoke it (a slot leaked by a crashed client)");
-  release->add_option("LEASE", f->lease_id, "LEASE: a lease id or a unique prefix (4+ hex)")->required();
+  release->add_option("LEASE", f->lease_id, "LEASE: a lease id or a unique prefix (4+ hex)")
+      ->required();
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
     const Timestamp now = app.clock().now();

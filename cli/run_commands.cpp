@@ -94,15 +94,20 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
       ->check(CLI::Range(1, 1000000));
   create->add_flag("--json", flags->json, "print JSON");
   if (kind == RunKind::kFlow) {
-    create->add_option("--deployment-id", flags->deployment_id, "DEPLOYMENT: the run's deployment (an id, a unique prefix (4+ hex) or a name)");
-    create->add_option("--parent-task-run", flags->parent_task_run,
-                       "RUN: the parent task run of a subflow (its id, a unique prefix (4+ hex) or its name)");
+    create->add_option(
+        "--deployment-id", flags->deployment_id,
+        "DEPLOYMENT: the run's deployment (an id, a unique prefix (4+ hex) or a name)");
+    create->add_option(
+        "--parent-task-run", flags->parent_task_run,
+        "RUN: the parent task run of a subflow (its id, a unique prefix (4+ hex) or its name)");
     create->add_option("--infrastructure-pid", flags->infrastructure_pid,
                        "infrastructure process id");
     create->add_option("--pause-keys", flags->pause_keys,
                        "comma-separated pause keys that have already fired");
   } else {
-    create->add_option("--flow-run", flags->flow_run, "RUN: the flow run this task belongs to (its id, a unique prefix (4+ hex) or its name)");
+    create->add_option(
+        "--flow-run", flags->flow_run,
+        "RUN: the flow run this task belongs to (its id, a unique prefix (4+ hex) or its name)");
     create->add_option("--task-key", flags->task_key, "task key");
     create->add_option("--retry-jitter-factor", flags->retry_jitter_factor, "retry jitter factor")
         ->check(kNonNegative);

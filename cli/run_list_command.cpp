@@ -58,9 +58,13 @@ void add_run_list_command(CLI::App* group, App& app, RunKind kind) {
   list->add_option("--name", flags->name, "run name glob, e.g. 'nightly-*'");
   list->add_option("--tag", flags->tag, "runs with this tag");
   if (kind == RunKind::kFlow)
-    list->add_option("--deployment", flags->deployment, "DEPLOYMENT: flow runs of this deployment (an id, a unique prefix (4+ hex) or a name)");
+    list->add_option(
+        "--deployment", flags->deployment,
+        "DEPLOYMENT: flow runs of this deployment (an id, a unique prefix (4+ hex) or a name)");
   else
-    list->add_option("--flow-run", flags->flow_run, "RUN: task runs of this flow run (its id, a unique prefix (4+ hex) or its name)");
+    list->add_option(
+        "--flow-run", flags->flow_run,
+        "RUN: task runs of this flow run (its id, a unique prefix (4+ hex) or its name)");
   list->add_option("--older-than", flags->older_than,
                    "current state entered longer ago than this (90s, 15m, 1h30m, 2d; against "
                    "--now)");

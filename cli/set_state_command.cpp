@@ -21,7 +21,8 @@ void add_set_state_command(CLI::App& cli, App& app) {
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = cli.add_subcommand(
       "set-state", "propose a state for a run and apply it through the rule chain");
-  cmd->add_option("RUN", flags->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")->required();
+  cmd->add_option("RUN", flags->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   cmd->add_option("TYPE", flags->state.type, "proposed state type (case-insensitive)")->required();
   add_state_flags(cmd, flags->state, "");
   cmd->add_option("--policy", flags->policy,

@@ -82,7 +82,8 @@ void add_transitions_command(CLI::App& cli, App& app) {
       "transitions",
       "what proposing each state type would do to a run: every type decided as `set-state "
       "--dry-run` decides it, nothing written");
-  cmd->add_option("RUN", flags->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")->required();
+  cmd->add_option("RUN", flags->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   cmd->add_option("--policy", flags->policy,
                   "built-in policy name/alias or a policy file (default: the run kind's core "
                   "policy)");

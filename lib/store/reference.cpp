@@ -11,7 +11,9 @@ namespace {
 
 constexpr std::size_t kUuidLength = 36;
 
-bool is_dash_position(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+bool is_dash_position(std::size_t i) {
+  return i == 8 || i == 13 || i == 18 || i == 23;
+}
 
 const char* noun_of(Referent what) {
   switch (what) {
@@ -29,7 +31,9 @@ const char* noun_of(Referent what) {
   return "run";
 }
 
-bool has_names(Referent what) { return what != Referent::kLease; }
+bool has_names(Referent what) {
+  return what != Referent::kLease;
+}
 
 // Flow runs before task runs, as set-state looks a run up; each list is already by id.
 RefMatches match_both_kinds(RunRepository& runs, const RefQuery& query, int limit) {
@@ -83,10 +87,10 @@ std::string plural(std::int64_t n, const std::string& noun) {
 
 [[noreturn]] void not_a_reference(Referent what, const std::string& text) {
   const std::string noun = noun_of(what);
-  const std::string hint = has_names(what) ? "a " + noun + " id, a prefix of at least 4 hex " +
-                                                 "characters, or a " + noun + " name"
-                                           : "a " + noun + " id or a prefix of at least 4 hex " +
-                                                 "characters";
+  const std::string hint =
+      has_names(what)
+          ? "a " + noun + " id, a prefix of at least 4 hex " + "characters, or a " + noun + " name"
+          : "a " + noun + " id or a prefix of at least 4 hex " + "characters";
   throw Error(ErrorKind::kBadData, std::string("not a ") + noun + " id" +
                                        (has_names(what) ? " or name" : "") + ": \"" + text +
                                        "\" (" + hint + ")");

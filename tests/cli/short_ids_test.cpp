@@ -164,9 +164,10 @@ TEST_CASE("short ids: deployments by prefix or name, leases by prefix") {
   CHECK(db.json({"--now", kNow, "deployment", "show", "report"}, 0)["id"] == d2);
   const ProcessResult ambiguous = db.run({"--now", kNow, "deployment", "show", "dddd"});
   CHECK(ambiguous.exit_code == 65);
-  CHECK(ambiguous.err == "runctl: deployment ID prefix \"dddd\" is ambiguous: 2 deployments "
-                         "match: " +
-                             d1 + " (etl), " + d2 + " (report)\n");
+  CHECK(ambiguous.err ==
+        "runctl: deployment ID prefix \"dddd\" is ambiguous: 2 deployments "
+        "match: " +
+            d1 + " (etl), " + d2 + " (report)\n");
   const std::string run = db.create_flow({"--now", kNow, "--deployment-id", "dddd2"});
   CHECK(db.show(run)["deployment_id"] == d2);
   const Json listing = db.json({"flow-run", "list", "--deployment", "report"}, 0);
@@ -196,8 +197,9 @@ TEST_CASE("short ids: deployments by prefix or name, leases by prefix") {
   // A lease has no name: anything but an id or a prefix is not a lease.
   const ProcessResult named = db.run({"--now", kNow, "lease", "release", "etl"});
   CHECK(named.exit_code == 65);
-  CHECK(named.err == "runctl: not a lease id: \"etl\" (a lease id or a prefix of at least 4 hex "
-                     "characters)\n");
+  CHECK(named.err ==
+        "runctl: not a lease id: \"etl\" (a lease id or a prefix of at least 4 hex "
+        "characters)\n");
   CHECK(db.run({"--now", kNow, "lease", "release", "1ea52"}).exit_code == 66);
 }
 

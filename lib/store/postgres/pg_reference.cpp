@@ -2,7 +2,9 @@
 
 namespace runctl::pg {
 
-std::string placeholder(int n) { return "$" + std::to_string(n); }
+std::string placeholder(int n) {
+  return "$" + std::to_string(n);
+}
 
 RefMatches matches(Connection& conn, const RefSql& sql, int limit, RunKind kind) {
   // The id columns are COLLATE "C" (005_initial.sql), so the range [p, p~) compares bytes and

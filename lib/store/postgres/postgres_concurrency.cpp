@@ -522,9 +522,8 @@ void PostgresConcurrency::insert_lease(const Lease& lease) {
 
 RefMatches PostgresConcurrency::match_leases(const std::string& id_prefix, int limit) {
   const RefQuery query{RefQuery::By::kIdPrefix, id_prefix};
-  return pg::matches(conn_,
-                     reference_sql("concurrency_lease", nullptr, query, limit, pg::placeholder),
-                     limit);
+  return pg::matches(
+      conn_, reference_sql("concurrency_lease", nullptr, query, limit, pg::placeholder), limit);
 }
 
 std::optional<Lease> PostgresConcurrency::read_lease(const std::string& id) {

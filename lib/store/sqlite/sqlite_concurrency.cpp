@@ -599,9 +599,8 @@ std::vector<Deployment> SqliteConcurrency::list_deployments() {
 
 RefMatches SqliteConcurrency::match_deployments(const RefQuery& query, int limit) {
   if (!has_tables_) return {};  // an older read-only file
-  return sqlite_matches(db_, path_,
-                        reference_sql("deployment", "name", query, limit, sqlite_placeholder),
-                        limit);
+  return sqlite_matches(
+      db_, path_, reference_sql("deployment", "name", query, limit, sqlite_placeholder), limit);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@
 
 namespace runctl {
 
-std::string sqlite_placeholder(int n) { return "?" + std::to_string(n); }
+std::string sqlite_placeholder(int n) {
+  return "?" + std::to_string(n);
+}
 
 RefMatches sqlite_matches(SQLite::Database& db, const std::string& path, const RefSql& sql,
                           int limit, RunKind kind) {
@@ -18,8 +20,7 @@ RefMatches sqlite_matches(SQLite::Database& db, const std::string& path, const R
     for (std::size_t i = 0; i < sql.params.size(); ++i)
       select.bind(static_cast<int>(i + 1), sql.params[i]);
     while (select.executeStep())
-      out.first.push_back(
-          {select.getColumn(0).getString(), select.getColumn(1).getString(), kind});
+      out.first.push_back({select.getColumn(0).getString(), select.getColumn(1).getString(), kind});
     out.total = static_cast<std::int64_t>(out.first.size());
     // Counted only when the list was cut short: the count is what an ambiguous reference reports.
     if (out.total < limit) return out;
