@@ -87,13 +87,13 @@ std::string plural(std::int64_t n, const std::string& noun) {
 
 [[noreturn]] void not_a_reference(Referent what, const std::string& text) {
   const std::string noun = noun_of(what);
-  const std::string hint =
-      has_names(what)
-          ? "a " + noun + " id, a prefix of at least 4 hex " + "characters, or a " + noun + " name"
-          : "a " + noun + " id or a prefix of at least 4 hex " + "characters";
-  throw Error(ErrorKind::kBadData, std::string("not a ") + noun + " id" +
-                                       (has_names(what) ? " or name" : "") + ": \"" + text +
-                                       "\" (" + hint + ")");
+  const std::string prefix =
+      "a prefix of at least " + std::to_string(kMinIdPrefix) + " hex characters";
+  const std::string hint = has_names(what)
+                               ? "a " + noun + " id, " + prefix + ", or a " + noun + " name"
+                               : "a " + noun + " id or " + prefix;
+  const std::string what_it_is_not = "not a " + noun + (has_names(what) ? " id or name" : " id");
+  throw Error(ErrorKind::kBadData, what_it_is_not + ": \"" + text + "\" (" + hint + ")");
 }
 
 // The one match, or an error when there are several; nullopt for none.
