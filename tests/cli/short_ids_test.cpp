@@ -89,11 +89,13 @@ TEST_CASE("short ids: an ambiguous prefix lists at most 10 candidates, exit 65, 
   CHECK(r.err.find(id_with("abcd", 0) + " (run-0)") != std::string::npos);
   CHECK(db.snapshot() == before);
 
-  // A longer prefix narrows it down; a short list has no "more".
-  const ProcessResult two = db.run({"show", id_with("abcd", 1).substr(0, 8)});
-  CHECK(two.exit_code == 65);
-  CHECK(two.err.find(" runs match: ") != std::string::npos);
-  CHECK(two.err.find(" more") == std::string::npos);
+  // A longer prefix narrows it down: ids ...00 to ...09 share all but their last character, and
+  // ten candidates are all listed.
+  const ProcessResult ten = db.run({"show", id_with("abcd", 1).substr(0, 35)});
+  CHECK(ten.exit_code == 65);
+  CHECK(ten.err.find(" 10 runs match: ") != std::string::npos);
+  CHECK(listed(ten.err) == 10);
+  CHECK(ten.err.find(" more") == std::string::npos);
   CHECK(db.show(id_with("abcd", 11))["name"] == "run-11");
 }
 
