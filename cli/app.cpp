@@ -80,10 +80,6 @@ std::unique_ptr<Database> App::open_db(OpenMode mode) const {
   return open_database(options.db, mode, OpenOptions{options.busy_timeout_ms});
 }
 
-std::string parse_run_id(const std::string& text) {
-  return parse_id(text, "run");
-}
-
 std::string parse_id(const std::string& text, const std::string& noun) {
   auto id = normalize_uuid(text);
   if (!id) throw Error(ErrorKind::kBadData, "not a " + noun + " id (a UUID): \"" + text + "\"");

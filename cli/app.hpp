@@ -10,6 +10,7 @@
 #include "engine/state_type.hpp"
 #include "service/environment.hpp"
 #include "store/database.hpp"
+#include "store/reference.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
 #include "util/uuid.hpp"
@@ -73,10 +74,11 @@ void add_prune_command(CLI::App& cli, App& app);         // cli/prune_command.cp
 // `list` under the flow-run or task-run group (cli/run_list_command.cpp).
 void add_run_list_command(CLI::App* group, App& app, RunKind kind);
 
-// Reads an argument that must be a run id (any case) and returns it canonical, or throws
-// Error(kBadData).
-std::string parse_run_id(const std::string& text);
-// The same for any other id: `noun` names it in the message ("not a deployment id (a UUID)").
+// Reads an argument that must be a full id (any case) and returns it canonical, or throws
+// Error(kBadData): `noun` names it in the message ("not a deployment id (a UUID)"). For ids a
+// command mints (create --id) and machine input (apply's run_id); an argument that names an
+// existing run, deployment or lease takes a prefix or a name too: resolve_reference
+// (store/reference.hpp).
 std::string parse_id(const std::string& text, const std::string& noun);
 
 // "a, b,,a" -> {"a", "b"}: a comma-separated list (--tags, --pause-keys) with each item trimmed of

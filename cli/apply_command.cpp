@@ -74,7 +74,7 @@ TransitionRequest parse_request(const Json& j, std::optional<std::string>& run_i
   TransitionRequest request;
   auto id = j.find("run_id");
   if (id == j.end() || !id->is_string()) bad_line("run_id: expected a run id (a UUID string)");
-  request.run_id = parse_run_id(id->get<std::string>());
+  request.run_id = parse_id(id->get<std::string>(), "run");
   run_id = request.run_id;
   check_keys(j, {"run_id", "state", "force", "params", "expect_state"}, "");
 

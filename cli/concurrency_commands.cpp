@@ -153,12 +153,16 @@ void add_v1_commands(CLI::App& cli, App& app) {
   CLI::App* release =
       group->add_subcommand("release", "free the slot one task run holds (a leaked slot)");
   release->add_option("TAG", f->tag, "the tag")->required();
-  release->add_option("TASK_RUN_ID", f->run_id, "the holder")->required();
+  release
+      ->add_option("RUN", f->run_id,
+                   "RUN: the holder, a task run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
-    const std::string run_id = parse_id(f->run_id, "task run");
     const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    // A full id is taken as given, so a slot whose task run no longer exists can be freed.
+    const std::string run_id = resolve_reference(*db, Referent::kTaskRun, f->run_id);
     ConcurrencyRepository& limits = db->concurrency();
     WriteTransaction tx(*db);
     std::optional<V1Limit> l = limits.v1_limit_by_tag(f->tag);

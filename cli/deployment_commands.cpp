@@ -138,12 +138,14 @@ void add_deployment_commands(CLI::App& cli, App& app) {
 
   CLI::App* show =
       group->add_subcommand("show", "a deployment, its limit and the flow runs holding its slots");
-  show->add_option("DEPLOYMENT_ID", f->deployment_id, "the deployment")->required();
+  show->add_option("DEPLOYMENT", f->deployment_id,
+                   "DEPLOYMENT: a deployment id, a unique prefix (4+ hex) or a deployment name")
+      ->required();
   show->add_flag("--json", f->json, "print JSON");
   show->callback([&app, f] {
-    const std::string id = parse_id(f->deployment_id, "deployment");
     const Timestamp now = app.clock().now();  // which leases have expired
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    const std::string id = resolve_reference(*db, Referent::kDeployment, f->deployment_id);
     ConcurrencyRepository& limits = db->concurrency();
     const std::optional<Deployment> d = limits.read_deployment(id);
     if (!d) throw Error(ErrorKind::kNotFound, "deployment " + id + " not found");

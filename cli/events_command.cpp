@@ -45,7 +45,9 @@ void add_events_command(CLI::App& cli, App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = cli.add_subcommand(
       "events", "flow-run state events (prefect.flow-run.<state name>), oldest first");
-  cmd->add_option("--run", f->run, "only the events of this flow run");
+  cmd->add_option(
+      "--run", f->run,
+      "RUN: only the events of this flow run (its id, a unique prefix (4+ hex) or its name)");
   cmd->add_flag("--json", f->json,
                 "print JSON: an array, or with --follow one object per line (JSON Lines)");
   cmd->add_flag("--follow", f->follow, "keep printing new events as they are written");
@@ -60,7 +62,8 @@ void add_events_command(CLI::App& cli, App& app) {
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     std::optional<std::string> resource;
     if (f->run) {
-      const std::string id = parse_run_id(*f->run);
+      // Only flow runs have events: a prefix or a name is looked up among them.
+      const std::string id = resolve_reference(*db, Referent::kFlowRun, *f->run);
       if (!db->runs().find_run_kind(id))
         throw Error(ErrorKind::kNotFound, "run " + id + " not found");
       resource = "prefect.flow-run." + id;

@@ -34,14 +34,15 @@ void add_view(CLI::App& cli, App& app, const std::string& name, const std::strin
               const std::string& noun, Print print) {
   auto view = std::make_shared<RunView>();
   CLI::App* cmd = cli.add_subcommand(name, help);
-  cmd->add_option("RUN_ID", view->run_id, "flow run or task run id")->required();
+  cmd->add_option("RUN", view->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   cmd->add_flag("--json", view->json, "print JSON");
   if (!noun.empty()) add_window_flags(cmd, view->window, noun);
   cmd->callback([&app, view, print] {
-    const std::string id = parse_run_id(view->run_id);
     // Flags before the database: a bad --limit is a usage error whatever the database holds.
     const ViewOptions options{view->json, read_window(app, view->window)};
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    const std::string id = resolve_reference(*db, Referent::kRun, view->run_id);
     Run run = load_run_or_throw(*db, id);
     print(*db, run, options);
   });

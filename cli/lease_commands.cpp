@@ -74,12 +74,13 @@ void add_lease_commands(CLI::App& cli, App& app) {
 
   CLI::App* release = group->add_subcommand(
       "release", "free a lease's slots and revoke it (a slot leaked by a crashed client)");
-  release->add_option("LEASE_ID", f->lease_id, "the lease")->required();
+  release->add_option("LEASE", f->lease_id, "LEASE: a lease id or a unique prefix (4+ hex)")
+      ->required();
   release->add_flag("--json", f->json, "print JSON");
   release->callback([&app, f] {
-    const std::string id = parse_id(f->lease_id, "lease");
     const Timestamp now = app.clock().now();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    const std::string id = resolve_reference(*db, Referent::kLease, f->lease_id);
     ConcurrencyRepository& limits = db->concurrency();
     WriteTransaction tx(*db);
     const std::optional<Lease> lease = limits.read_lease(id);

@@ -29,6 +29,14 @@ std::optional<std::string> optional_uuid(const std::optional<std::string>& text,
   return parse_id(*text, noun);
 }
 
+// An option naming an existing row (--flow-run, --deployment-id, --parent-task-run): an id, a
+// unique prefix or a name, looked up once the database is open.
+std::optional<std::string> optional_reference(Database& db, const std::optional<std::string>& text,
+                                              Referent what) {
+  if (!text) return std::nullopt;
+  return resolve_reference(db, what, *text);
+}
+
 // "5" or, for task runs, "5,10,20": Prefect's retry_delay (a number or a list).
 Json parse_retry_delay(const std::string& text, RunKind kind) {
   std::vector<double> values;
@@ -86,15 +94,20 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
       ->check(CLI::Range(1, 1000000));
   create->add_flag("--json", flags->json, "print JSON");
   if (kind == RunKind::kFlow) {
-    create->add_option("--deployment-id", flags->deployment_id, "the run's deployment (a UUID)");
-    create->add_option("--parent-task-run", flags->parent_task_run,
-                       "the parent task run of a subflow (a UUID)");
+    create->add_option(
+        "--deployment-id", flags->deployment_id,
+        "DEPLOYMENT: the run's deployment (an id, a unique prefix (4+ hex) or a name)");
+    create->add_option(
+        "--parent-task-run", flags->parent_task_run,
+        "RUN: the parent task run of a subflow (its id, a unique prefix (4+ hex) or its name)");
     create->add_option("--infrastructure-pid", flags->infrastructure_pid,
                        "infrastructure process id");
     create->add_option("--pause-keys", flags->pause_keys,
                        "comma-separated pause keys that have already fired");
   } else {
-    create->add_option("--flow-run", flags->flow_run, "the flow run this task belongs to");
+    create->add_option(
+        "--flow-run", flags->flow_run,
+        "RUN: the flow run this task belongs to (its id, a unique prefix (4+ hex) or its name)");
     create->add_option("--task-key", flags->task_key, "task key");
     create->add_option("--retry-jitter-factor", flags->retry_jitter_factor, "retry jitter factor")
         ->check(kNonNegative);
@@ -108,11 +121,8 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
     spec.retries = flags->retries;
     if (flags->retry_delay) spec.retry_delay = parse_retry_delay(*flags->retry_delay, kind);
     spec.retry_jitter_factor = flags->retry_jitter_factor;
-    spec.flow_run_id = optional_uuid(flags->flow_run, "flow run");
     spec.task_key = flags->task_key;
     if (flags->tags) spec.tags = split_list(*flags->tags);
-    spec.deployment_id = optional_uuid(flags->deployment_id, "deployment");
-    spec.parent_task_run_id = optional_uuid(flags->parent_task_run, "task run");
     spec.infrastructure_pid = flags->infrastructure_pid;
     if (flags->pause_keys) spec.pause_keys = split_list(*flags->pause_keys);
     // Free text from argv goes to TEXT columns: no invalid UTF-8, no megabyte names.
@@ -133,6 +143,9 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
 
     const Environment env = app.environment();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    spec.flow_run_id = optional_reference(*db, flags->flow_run, Referent::kFlowRun);
+    spec.deployment_id = optional_reference(*db, flags->deployment_id, Referent::kDeployment);
+    spec.parent_task_run_id = optional_reference(*db, flags->parent_task_run, Referent::kTaskRun);
     const auto runs = create_runs(*db, spec, flags->count, state, env);
     app.committed = true;
     if (flags->json) {

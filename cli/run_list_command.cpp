@@ -49,9 +49,13 @@ void add_run_list_command(CLI::App* group, App& app, RunKind kind) {
   list->add_option("--name", flags->name, "run name glob, e.g. 'nightly-*'");
   list->add_option("--tag", flags->tag, "runs with this tag");
   if (kind == RunKind::kFlow)
-    list->add_option("--deployment", flags->deployment, "flow runs of this deployment (a UUID)");
+    list->add_option(
+        "--deployment", flags->deployment,
+        "DEPLOYMENT: flow runs of this deployment (an id, a unique prefix (4+ hex) or a name)");
   else
-    list->add_option("--flow-run", flags->flow_run, "task runs of this flow run (a UUID)");
+    list->add_option(
+        "--flow-run", flags->flow_run,
+        "RUN: task runs of this flow run (its id, a unique prefix (4+ hex) or its name)");
   list->add_option("--older-than", flags->older_than,
                    "current state entered longer ago than this (90s, 15m, 1h30m, 2d; against "
                    "--now)");
@@ -68,8 +72,6 @@ void add_run_list_command(CLI::App* group, App& app, RunKind kind) {
       filter.states = filter.states | parse_expected_state(states, "--state");
     filter.name_glob = flags->name;
     filter.tag = flags->tag;
-    if (flags->deployment) filter.deployment_id = parse_id(*flags->deployment, "deployment");
-    if (flags->flow_run) filter.flow_run_id = parse_id(*flags->flow_run, "flow run");
     if (flags->older_than)
       filter.state_before = duration_ago(app.clock(), *flags->older_than, "--older-than");
     if (flags->newer_than)
@@ -77,6 +79,10 @@ void add_run_list_command(CLI::App* group, App& app, RunKind kind) {
     filter.limit = flags->limit + 1;  // one more than shown says whether there are more
 
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    if (flags->deployment)
+      filter.deployment_id = resolve_reference(*db, Referent::kDeployment, *flags->deployment);
+    if (flags->flow_run)
+      filter.flow_run_id = resolve_reference(*db, Referent::kFlowRun, *flags->flow_run);
     std::vector<std::string> ids = db->runs().list_run_ids(filter);
     const bool truncated = static_cast<std::int64_t>(ids.size()) > flags->limit;
     if (truncated) ids.resize(static_cast<std::size_t>(flags->limit));

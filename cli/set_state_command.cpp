@@ -21,7 +21,8 @@ void add_set_state_command(CLI::App& cli, App& app) {
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = cli.add_subcommand(
       "set-state", "propose a state for a run and apply it through the rule chain");
-  cmd->add_option("RUN_ID", flags->run_id, "flow run or task run id")->required();
+  cmd->add_option("RUN", flags->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   cmd->add_option("TYPE", flags->state.type, "proposed state type (case-insensitive)")->required();
   add_state_flags(cmd, flags->state, "");
   cmd->add_option("--policy", flags->policy,
@@ -47,7 +48,6 @@ void add_set_state_command(CLI::App& cli, App& app) {
                   "runctl set-state " +
                       flags->state.type + " " + flags->run_id);
     TransitionRequest request;
-    request.run_id = parse_run_id(flags->run_id);
     request.proposal = to_proposal(flags->state);
     request.policy_ref = flags->policy;
     request.force = flags->force;
@@ -60,6 +60,7 @@ void add_set_state_command(CLI::App& cli, App& app) {
 
     const Environment env = app.environment();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    request.run_id = resolve_reference(*db, Referent::kRun, flags->run_id);
     const TransitionResult result = set_state(*db, request, env);
     app.committed = !request.dry_run;  // the transition, or on a hook error its log row
     if (flags->json) {

@@ -82,7 +82,8 @@ void add_transitions_command(CLI::App& cli, App& app) {
       "transitions",
       "what proposing each state type would do to a run: every type decided as `set-state "
       "--dry-run` decides it, nothing written");
-  cmd->add_option("RUN_ID", flags->run_id, "flow run or task run id")->required();
+  cmd->add_option("RUN", flags->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
+      ->required();
   cmd->add_option("--policy", flags->policy,
                   "built-in policy name/alias or a policy file (default: the run kind's core "
                   "policy)");
@@ -93,7 +94,6 @@ void add_transitions_command(CLI::App& cli, App& app) {
 
   cmd->callback([&app, flags] {
     TransitionRequest request;
-    request.run_id = parse_run_id(flags->run_id);
     request.policy_ref = flags->policy;
     request.force = flags->force;
     request.parameters = parse_parameters(flags->params);
@@ -102,6 +102,7 @@ void add_transitions_command(CLI::App& cli, App& app) {
 
     const Environment env = app.environment();
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    request.run_id = resolve_reference(*db, Referent::kRun, flags->run_id);
     std::vector<Row> rows;
     for (int i = 0; i < kStateTypeCount; ++i) {
       const auto type = static_cast<StateType>(i);

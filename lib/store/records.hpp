@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/concurrency.hpp"  // Event
 #include "engine/run.hpp"
@@ -47,6 +48,28 @@ struct QueuedTask {
   std::string queue;  // scheduled | retry
   std::string task_run_id;
   Timestamp enqueued_at = 0;
+};
+
+// What a command-line reference (store/reference.hpp) is looked up by: the beginning of the
+// canonical lower-case id, or the whole name.
+struct RefQuery {
+  enum class By { kIdPrefix, kName };
+  By by = By::kIdPrefix;
+  std::string text;
+};
+
+// One row a reference matched. `name` is empty for rows without one (leases).
+struct RefMatch {
+  std::string id;
+  std::string name;
+  RunKind kind = RunKind::kFlow;  // for runs
+};
+
+// The first rows a reference matched, by id, and how many match in all: a caller that lists the
+// candidates of an ambiguous reference shows a few and counts the rest.
+struct RefMatches {
+  std::vector<RefMatch> first;
+  std::int64_t total = 0;
 };
 
 }  // namespace runctl

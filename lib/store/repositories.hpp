@@ -102,6 +102,11 @@ class RunRepository {
   // batch deletes fewer than max_rows. Outside a transaction it runs (and commits) on its own.
   virtual std::int64_t delete_log_before(Timestamp cutoff, std::int64_t max_rows) = 0;
 
+  // Runs of this kind whose id begins with query.text (canonical lower case, so a range scan of
+  // the primary key) or whose name is query.text (ix_*_run__name, schema 7): the first `limit`
+  // by id, and the total. A read: no row is locked.
+  virtual RefMatches match_runs(RunKind kind, const RefQuery& query, int limit) = 0;
+
   virtual std::int64_t count_runs(RunKind kind) = 0;
   // Ids of the runs the filter selects, at most filter.limit of them: oldest current state
   // first (runs with no state before any), then by id. Served by an index on (state_type,
@@ -192,10 +197,16 @@ class ConcurrencyRepository {
   virtual void insert_deployment(const Deployment& deployment) = 0;
   virtual std::optional<Deployment> read_deployment(const std::string& id) = 0;
   virtual std::vector<Deployment> list_deployments() = 0;  // by creation
+  // Deployments whose id begins with query.text (a range scan of the primary key) or whose name
+  // is query.text (names are unique per flow only): the first `limit` by id, and the total.
+  virtual RefMatches match_deployments(const RefQuery& query, int limit) = 0;
 
   // --- Leases --------------------------------------------------------------------------------
   virtual void insert_lease(const Lease& lease) = 0;
   virtual std::optional<Lease> read_lease(const std::string& id) = 0;
+  // Leases whose id begins with `id_prefix` (canonical lower case): the first `limit` by id, and
+  // the total. Leases have no name.
+  virtual RefMatches match_leases(const std::string& id_prefix, int limit) = 0;
   virtual bool set_lease_expiration(const std::string& id, Timestamp expiration) = 0;
   virtual bool delete_lease(const std::string& id) = 0;
   virtual std::vector<Lease> leases_for_limit(const std::string& limit_id) = 0;  // by expiration

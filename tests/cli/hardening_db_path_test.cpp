@@ -68,7 +68,7 @@ TEST_CASE("hardening 1: $RUNCTL_DB is checked the same way") {
     CwdGuard cwd(scratch.dir());
     const ProcessResult r = runctl({"init"});
     CHECK(r.exit_code == 0);
-    CHECK(r.out == "runctl.db: schema version 6\n");
+    CHECK(r.out == "runctl.db: schema version 7\n");
   }
 }
 

@@ -19,22 +19,30 @@ TEST_CASE("hardening 10: ids are named by what they are") {
   Fixture f;
   const auto before = f.db.snapshot();
   check_rejected(f.db, before, f.db.run({"deployment", "show", "etl"}), 65,
-                 "runctl: not a deployment id (a UUID): \"etl\"");
+                 "runctl: not a deployment id or name: \"etl\" (a deployment id, a prefix of at "
+                 "least 4 hex characters, or a deployment name)");
   check_rejected(f.db, before, f.db.run({"lease", "release", "123"}), 65,
-                 "runctl: not a lease id (a UUID): \"123\"");
+                 "runctl: not a lease id: \"123\" (a lease id or a prefix of at least 4 hex "
+                 "characters)");
   check_rejected(f.db, before, f.db.run({"deployment", "create", "--id", "etl"}), 65,
                  "runctl: not a deployment id (a UUID): \"etl\"");
   check_rejected(f.db, before, f.db.run({"flow-run", "create", "--deployment-id", "etl"}), 65,
-                 "runctl: not a deployment id (a UUID): \"etl\"");
+                 "runctl: not a deployment id or name: \"etl\" (a deployment id, a prefix of at "
+                 "least 4 hex characters, or a deployment name)");
   check_rejected(f.db, before, f.db.run({"flow-run", "create", "--parent-task-run", "t1"}), 65,
-                 "runctl: not a task run id (a UUID): \"t1\"");
+                 "runctl: not a task run id or name: \"t1\" (a task run id, a prefix of at least 4 "
+                 "hex characters, or a task run name)");
   check_rejected(f.db, before, f.db.run({"task-run", "create", "--flow-run", "f1"}), 65,
-                 "runctl: not a flow run id (a UUID): \"f1\"");
+                 "runctl: not a flow run id or name: \"f1\" (a flow run id, a prefix of at least 4 "
+                 "hex characters, or a flow run name)");
   check_rejected(f.db, before, f.db.run({"concurrency-limit", "release", "db", "t1"}), 65,
-                 "runctl: not a task run id (a UUID): \"t1\"");
-  // A run id is still a run id.
+                 "runctl: not a task run id or name: \"t1\" (a task run id, a prefix of at least 4 "
+                 "hex characters, or a task run name)");
+  // A run id is still a run id; fewer than 4 hex characters are no prefix (docs/cli.md, "Naming
+  // runs").
   check_rejected(f.db, before, f.db.run({"show", "123"}), 65,
-                 "runctl: not a run id (a UUID): \"123\"");
+                 "runctl: not a run id or name: \"123\" (a run id, a prefix of at least 4 hex "
+                 "characters, or a run name)");
 }
 
 TEST_CASE("hardening 10: a missing database says how to create it" *

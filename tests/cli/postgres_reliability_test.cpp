@@ -501,7 +501,7 @@ TEST_CASE("postgres: two inits (and two first writes) at once both succeed") {
       }
       gate.open();
       CHECK_MESSAGE(wait_all(pids, std::chrono::seconds(60)), "an init failed");
-      CHECK(db.json({"init"})["schema_version"] == 6);
+      CHECK(db.json({"init"})["schema_version"] == 7);
       CHECK(db.count("SELECT count(*) FROM runctl_schema") == 1);
       if (!init) CHECK(db.count("SELECT count(*) FROM flow_run") == 2);
     }

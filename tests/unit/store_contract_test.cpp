@@ -192,6 +192,38 @@ TEST_CASE("contract: runs are inserted, found by id and kind, counted, and read 
   });
 }
 
+TEST_CASE("contract: match_runs finds runs by id prefix or exact name, by id, with the total") {
+  on_every_backend([](Scratch& s) {
+    // 'abcd' ids around the prefix's bounds: 'abcc...' and 'abce...' are not in [abcd, abcd~).
+    for (const char* id :
+         {"abcd0003-0000-4000-8000-000000000000", "abcd0001-0000-4000-8000-000000000000",
+          "abcd0002-0000-4000-8000-000000000000", "abccffff-ffff-4fff-8fff-ffffffffffff",
+          "abce0000-0000-4000-8000-000000000000"}) {
+      Run r = new_run(RunKind::kFlow, id);
+      r.name = "same";
+      s.runs().insert_run(r);
+    }
+    s.runs().insert_run(new_run(RunKind::kTask, "abcd9999-0000-4000-8000-000000000000"));
+    const RefQuery prefix{RefQuery::By::kIdPrefix, "abcd"};
+    const RefMatches two = s.runs().match_runs(RunKind::kFlow, prefix, 2);
+    REQUIRE(two.first.size() == 2);
+    CHECK(two.first[0].id == "abcd0001-0000-4000-8000-000000000000");
+    CHECK(two.first[1].id == "abcd0002-0000-4000-8000-000000000000");
+    CHECK(two.first[0].name == "same");
+    CHECK(two.total == 3);  // counted: the list was cut short
+    CHECK(s.runs().match_runs(RunKind::kFlow, prefix, 10).total == 3);
+    const RefMatches task = s.runs().match_runs(RunKind::kTask, prefix, 10);
+    REQUIRE(task.total == 1);
+    CHECK(task.first[0].kind == RunKind::kTask);
+    const RefQuery dashed{RefQuery::By::kIdPrefix, "abcd0002-0"};
+    CHECK(s.runs().match_runs(RunKind::kFlow, dashed, 10).total == 1);
+    const RefQuery name{RefQuery::By::kName, "same"};
+    CHECK(s.runs().match_runs(RunKind::kFlow, name, 3).total == 5);
+    CHECK(s.runs().match_runs(RunKind::kFlow, {RefQuery::By::kName, "SAME"}, 3).total == 0);
+    CHECK(s.runs().match_runs(RunKind::kFlow, {RefQuery::By::kIdPrefix, "ffff"}, 3).total == 0);
+  });
+}
+
 TEST_CASE("contract: inserting a run whose id is taken is kBadData") {
   on_every_backend([](Scratch& s) {
     s.runs().insert_run(new_run(RunKind::kFlow, kFlow));

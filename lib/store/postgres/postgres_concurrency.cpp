@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "store/postgres/libpq_api.hpp"
+#include "store/postgres/pg_reference.hpp"
 #include "util/error.hpp"
 
 namespace runctl::pg {
@@ -491,6 +492,11 @@ std::vector<Deployment> PostgresConcurrency::list_deployments() {
   return read_deployment_rows(conn_.exec(sql), conn_.name());
 }
 
+RefMatches PostgresConcurrency::match_deployments(const RefQuery& query, int limit) {
+  return pg::matches(conn_, reference_sql("deployment", "name", query, limit, pg::placeholder),
+                     limit);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Leases.
 
@@ -512,6 +518,12 @@ void PostgresConcurrency::insert_lease(const Lease& lease) {
       "INSERT INTO concurrency_lease_resource (lease_id, position, limit_id) "
       "SELECT $1, r.n - 1, r.limit_id FROM unnest($2::text[]) WITH ORDINALITY AS r (limit_id, n)",
       Params().text(lease.id).text(text_array(lease.resource_ids)));
+}
+
+RefMatches PostgresConcurrency::match_leases(const std::string& id_prefix, int limit) {
+  const RefQuery query{RefQuery::By::kIdPrefix, id_prefix};
+  return pg::matches(
+      conn_, reference_sql("concurrency_lease", nullptr, query, limit, pg::placeholder), limit);
 }
 
 std::optional<Lease> PostgresConcurrency::read_lease(const std::string& id) {

@@ -45,9 +45,11 @@ class PostgresConcurrency final : public ConcurrencyRepository {
   void insert_deployment(const Deployment& deployment) override;
   std::optional<Deployment> read_deployment(const std::string& id) override;
   std::vector<Deployment> list_deployments() override;
+  RefMatches match_deployments(const RefQuery& query, int limit) override;
 
   void insert_lease(const Lease& lease) override;
   std::optional<Lease> read_lease(const std::string& id) override;
+  RefMatches match_leases(const std::string& id_prefix, int limit) override;
   bool set_lease_expiration(const std::string& id, Timestamp expiration) override;
   bool delete_lease(const std::string& id) override;
   std::vector<Lease> leases_for_limit(const std::string& limit_id) override;

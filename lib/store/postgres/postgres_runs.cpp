@@ -8,6 +8,7 @@
 #include "engine/state_text.hpp"
 #include "store/log_codec.hpp"
 #include "store/postgres/pg_artifacts.hpp"
+#include "store/postgres/pg_reference.hpp"
 #include "store/run_listing.hpp"
 #include "util/error.hpp"
 
@@ -579,6 +580,12 @@ std::vector<std::string> PostgresRuns::list_run_ids(const RunFilter& filter) {
   std::vector<std::string> ids;
   for (int i = 0; i < r.rows(); ++i) ids.push_back(r.text(i, 0));
   return ids;
+}
+
+RefMatches PostgresRuns::match_runs(RunKind kind, const RefQuery& query, int limit) {
+  const char* table = kind == RunKind::kFlow ? "flow_run" : "task_run";
+  return pg::matches(conn_, reference_sql(table, "name", query, limit, pg::placeholder), limit,
+                     kind);
 }
 
 std::vector<std::string> PostgresRuns::failed_task_runs(const std::string& flow_run_id) {

@@ -32,6 +32,7 @@ class PostgresRuns final : public RunRepository {
   std::int64_t delete_log_before(Timestamp cutoff, std::int64_t max_rows) override;
   std::int64_t count_runs(RunKind kind) override;
   std::vector<std::string> list_run_ids(const RunFilter& filter) override;
+  RefMatches match_runs(RunKind kind, const RefQuery& query, int limit) override;
   StatePtr find_cached_state(const std::string& key, Timestamp now) override;
   void insert_cache_entry(const std::string& id, const std::string& key,
                           std::optional<Timestamp> expiration, const std::string& task_run_state_id,

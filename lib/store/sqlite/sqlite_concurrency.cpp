@@ -10,6 +10,7 @@
 #include <set>
 #include <string_view>
 
+#include "store/sqlite/sqlite_reference.hpp"
 #include "store/sqlite/sqlite_support.hpp"
 #include "util/error.hpp"
 
@@ -596,6 +597,12 @@ std::vector<Deployment> SqliteConcurrency::list_deployments() {
   });
 }
 
+RefMatches SqliteConcurrency::match_deployments(const RefQuery& query, int limit) {
+  if (!has_tables_) return {};  // an older read-only file
+  return sqlite_matches(
+      db_, path_, reference_sql("deployment", "name", query, limit, sqlite_placeholder), limit);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Leases.
 
@@ -637,6 +644,14 @@ std::optional<Lease> SqliteConcurrency::read_lease(const std::string& id) {
     if (!s->executeStep()) return std::nullopt;
     return read_lease_row(*s, path_);
   });
+}
+
+RefMatches SqliteConcurrency::match_leases(const std::string& id_prefix, int limit) {
+  if (!has_tables_) return {};  // an older read-only file
+  const RefQuery query{RefQuery::By::kIdPrefix, id_prefix};
+  return sqlite_matches(
+      db_, path_, reference_sql("concurrency_lease", nullptr, query, limit, sqlite_placeholder),
+      limit);
 }
 
 bool SqliteConcurrency::set_lease_expiration(const std::string& id, Timestamp expiration) {

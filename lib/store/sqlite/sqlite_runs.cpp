@@ -22,6 +22,7 @@
 #include "store/log_codec.hpp"
 #include "store/migrations.hpp"
 #include "store/run_listing.hpp"
+#include "store/sqlite/sqlite_reference.hpp"
 #include "store/sqlite/sqlite_support.hpp"
 #include "util/error.hpp"
 #include "util/uuid.hpp"
@@ -549,6 +550,12 @@ std::vector<std::string> SqliteRuns::list_run_ids(const RunFilter& filter) {
     while (s.executeStep()) ids.push_back(s.getColumn(0).getString());
     return ids;
   });
+}
+
+RefMatches SqliteRuns::match_runs(RunKind kind, const RefQuery& query, int limit) {
+  const RefSql sql =
+      reference_sql(kNames[index_of(kind)].run_table, "name", query, limit, sqlite_placeholder);
+  return sqlite_matches(db_, path_, sql, limit, kind);
 }
 
 // ---------------------------------------------------------------------------------------------
