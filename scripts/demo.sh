@@ -27,3 +27,7 @@ step "$runctl" set-state "$task" RUNNING --force
 step "$runctl" set-state "$task" CANCELLED --policy "$policy"
 step "$runctl" history "$flow"
 step "$runctl" log "$task"
+
+echo
+echo "every transition CoreFlowPolicy can be asked for, at a glance (docs/pictures.md):"
+step "$runctl" policy matrix CoreFlowPolicy
