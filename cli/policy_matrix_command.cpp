@@ -11,6 +11,7 @@
 #include "cli/policy_matrix_render.hpp"
 #include "cli/seed_option.hpp"
 #include "service/policy_matrix.hpp"
+#include "store/reference.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
@@ -36,8 +37,8 @@ MatrixRequest make_request(App& app, const MatrixFlags& flags, bool kind_given,
   request.seed = seed_option(app.options).value_or(static_cast<std::uint64_t>(request.now));
   request.settings = app.environment().settings;
   if (flags.run) {
-    const std::string id = parse_run_id(*flags.run);
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    const std::string id = resolve_reference(*db, Referent::kRun, *flags.run);
     std::optional<Run> run = db->runs().find_run(id);
     if (!run) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
     if (kind_given && run->kind != request.kind)
