@@ -27,9 +27,10 @@ build-tests: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Both backends: with-postgres.sh starts a throwaway PostgreSQL cluster for the run (or uses
-# RUNCTL_TEST_PG's server), so cli-postgres and the PostgreSQL contract tests run too.
+# RUNCTL_TEST_PG's server), so cli-postgres/ and the PostgreSQL contract tests run too. One ctest
+# job per core; tests/CMakeLists.txt marks the cases that must run alone.
 test: build-tests
-	scripts/with-postgres.sh ctest --test-dir $(BUILD) --output-on-failure
+	scripts/with-postgres.sh ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
 
 demo: build
 	@scripts/demo.sh $(BUILD)/runctl
@@ -48,8 +49,8 @@ bench: deps
 fuzz:
 	@scripts/fuzz.sh
 
-test-sanitize: deps
-	@scripts/test-sanitize.sh
+test-sanitize: build-tests
+	@TEST_BUILD=$(BUILD) JOBS=$(JOBS) scripts/test-sanitize.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "engine/chain.hpp"
-#include "engine/services.hpp"
 #include "policy/policy.hpp"
+#include "service/detached_services.hpp"
 #include "service/transition.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -22,21 +22,6 @@ using namespace runctl;
 
 constexpr Timestamp kNow = 1'767'268'800LL * kMicrosPerSecond;  // 2026-01-01T12:00:00Z
 
-// Every read finds nothing and every write succeeds: the rules' own work is what is measured.
-class NullServices final : public Services {
- public:
-  void write_state(const Run&, State&) override {}
-  std::optional<RunSnapshot> read_flow_run(const std::string&) override { return std::nullopt; }
-  StatePtr find_cached_state(const std::string&, Timestamp) override { return nullptr; }
-  void insert_cache_entry(const std::string&, std::optional<Timestamp>, const std::string&,
-                          Timestamp) override {}
-  bool flow_state_timestamp_taken(const std::string&, Timestamp) override { return false; }
-  void force_task_run_state(const std::string&, const State&) override {}
-  std::vector<std::string> failed_task_runs(const std::string&) override { return {}; }
-  void set_task_run_count(const std::string&, int) override {}
-  void enqueue_task_run(const Run&, const std::string&) override {}
-};
-
 struct Setup {
   RunKind kind;
   Run run;
@@ -46,7 +31,8 @@ struct Setup {
   FixedClock clock{kNow};
   RandomUuidGenerator uuids{42};
   SeededRandom random{7};
-  NullServices services;
+  // Every read finds nothing and every write succeeds: the rules' own work is what is measured.
+  DetachedServices services;
 
   Setup(RunKind k, StateType from, StateType to)
       : kind(k), policy(load_builtin_policy(core_policy(k)), k) {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
+#include "cli/list_output.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -85,15 +86,7 @@ void add_v1_commands(CLI::App& cli, App& app) {
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&app, f] {
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
-    std::vector<V1Limit> all;
-    all = db->concurrency().list_v1_limits();
-    if (f->json) {
-      Json out = Json::array();
-      for (const auto& l : all) out.push_back(v1_limit_to_json(l));
-      print_json(out);
-      return;
-    }
-    for (const auto& l : all) print_v1_row(l);
+    print_list(db->concurrency().list_v1_limits(), f->json, v1_limit_to_json, print_v1_row);
   });
 
   CLI::App* show = group->add_subcommand("show", "a tag's limit and the task runs holding it");
@@ -282,15 +275,7 @@ void add_v2_commands(CLI::App& cli, App& app) {
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&app, f] {
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
-    std::vector<V2Limit> all;
-    all = db->concurrency().list_v2_limits();
-    if (f->json) {
-      Json out = Json::array();
-      for (const auto& l : all) out.push_back(v2_limit_to_json(l));
-      print_json(out);
-      return;
-    }
-    for (const auto& l : all) print_v2_row(l);
+    print_list(db->concurrency().list_v2_limits(), f->json, v2_limit_to_json, print_v2_row);
   });
 
   CLI::App* show = group->add_subcommand("show", "a V2 limit and the leases holding its slots");

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
+#include "cli/list_output.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -126,14 +127,10 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   list->callback([&app, f] {
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     ConcurrencyRepository& limits = db->concurrency();
-    const auto all = limits.list_deployments();
-    if (f->json) {
-      Json out = Json::array();
-      for (const auto& d : all) out.push_back(deployment_to_json(limits, d));
-      print_json(out);
-      return;
-    }
-    for (const auto& d : all) print_deployment_row(limits, d);
+    print_list(
+        limits.list_deployments(), f->json,
+        [&](const Deployment& d) { return deployment_to_json(limits, d); },
+        [&](const Deployment& d) { print_deployment_row(limits, d); });
   });
 
   CLI::App* show =

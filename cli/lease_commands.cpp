@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
+#include "cli/list_output.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -40,14 +41,10 @@ void add_lease_commands(CLI::App& cli, App& app) {
   list->callback([&app, f] {
     const Timestamp now = app.clock().now();  // which leases have expired
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
-    const std::vector<Lease> leases = db->concurrency().list_leases();
-    if (f->json) {
-      Json out = Json::array();
-      for (const auto& lease : leases) out.push_back(lease_to_json(lease, now));
-      print_json(out);
-      return;
-    }
-    for (const auto& lease : leases) print_lease(lease, now);
+    print_list(
+        db->concurrency().list_leases(), f->json,
+        [now](const Lease& lease) { return lease_to_json(lease, now); },
+        [now](const Lease& lease) { print_lease(lease, now); });
   });
 
   CLI::App* reap = group->add_subcommand(

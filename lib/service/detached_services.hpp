@@ -1,7 +1,8 @@
 // The engine's Services for a run orchestrated on its own, outside any database (policy
 // matrix): no other runs but an optional enclosing flow run, no cache entries, no task queue, no
 // concurrency limits. Writes go nowhere, so a whole chain can run for every pair of states
-// without touching a store.
+// without touching a store. It is also the one no-op Services that tests and benchmarks derive
+// from, overriding only what they observe.
 #pragma once
 #include <optional>
 
@@ -9,8 +10,9 @@
 
 namespace runctl {
 
-class DetachedServices final : public Services {
+class DetachedServices : public Services {
  public:
+  DetachedServices() = default;
   explicit DetachedServices(const Settings& settings,
                             std::optional<RunSnapshot> flow_run = std::nullopt)
       : flow_run_(std::move(flow_run)) {

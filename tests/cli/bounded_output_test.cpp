@@ -153,14 +153,15 @@ TEST_CASE("bounded output: a bad --limit or --since exits 64 with one line") {
   const std::string id = four_step_run(db);
   for (const std::vector<std::string>& command :
        {Strings{"history", id}, Strings{"log", id}, Strings{"events"}}) {
-    for (const std::string& bad : {"0", "-3", "ten", "1.5", ""}) {
+    for (const char* bad : {"0", "-3", "ten", "1.5", ""}) {
       Strings args = command;
       args.insert(args.end(), {"--limit", bad});
       const ProcessResult r = db.run(args);
       INFO(CliDb::join(args));
       CHECK(r.exit_code == 64);
       CHECK(r.out.empty());
-      CHECK(r.err == "runctl: --limit: expected a positive integer, got " + bad + "\n");
+      CHECK(r.err ==
+            "runctl: --limit: expected a positive integer, got " + std::string(bad) + "\n");
     }
     Strings args = command;
     args.insert(args.end(), {"--since", "soon"});

@@ -68,7 +68,7 @@ class CliDb {
 
   // runctl --db DB ARGS...
   ProcessResult run(std::vector<std::string> args, const std::string& stdin_data = "") const {
-    std::vector<std::string> argv{RUNCTL_BIN, "--db", db_};
+    std::vector<std::string> argv{runctl_binary(), "--db", db_};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv, stdin_data);
   }

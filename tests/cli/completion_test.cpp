@@ -14,7 +14,7 @@ namespace runctl::clitest {
 namespace {
 
 ProcessResult runctl(std::vector<std::string> args) {
-  args.insert(args.begin(), RUNCTL_BIN);
+  args.insert(args.begin(), runctl_binary());
   return run_process(args);
 }
 
@@ -41,7 +41,7 @@ bool has(const std::vector<std::string>& list, const std::string& item) {
 // Runs a shell script with the directory of the runctl under test first on PATH, as a user who
 // installed it has.
 ProcessResult shell(const std::string& shell_path, const std::string& script) {
-  const std::string bin_dir = std::filesystem::path(RUNCTL_BIN).parent_path().string();
+  const std::string bin_dir = std::filesystem::path(runctl_binary()).parent_path().string();
   return run_process(
       {"/usr/bin/env", "PATH=" + bin_dir + ":/usr/bin:/bin", shell_path, "-c", script});
 }

@@ -134,7 +134,7 @@ TEST_CASE("docs: the README's example session works when pasted into a shell") {
   }
   REQUIRE(commands >= 4);
   CliDb db;
-  const std::string bin = RUNCTL_BIN;
+  const std::string bin = runctl_binary();
   script = "export PATH='" + bin.substr(0, bin.rfind('/')) + "':\"$PATH\"\ncd '" + db.dir() +
            "'\n" + script;
   const ProcessResult r = run_process({"/bin/sh", "-c", script});

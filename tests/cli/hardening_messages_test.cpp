@@ -120,7 +120,7 @@ TEST_CASE("hardening 10: a damaged runctl database is corrupt, not someone else'
   const std::string whole = *reliability::file_bytes(f.db.path());
   const std::string cut = f.db.dir() + "/cut.db";
   reliability::write_file(cut, whole.substr(0, whole.size() / 2));
-  const ProcessResult r = run_process({RUNCTL_BIN, "--db", cut, "show", f.flow});
+  const ProcessResult r = run_process({runctl_binary(), "--db", cut, "show", f.flow});
   check_rejected(r, 65,
                  "runctl: database is corrupt: " + cut +
                      ": database disk image is malformed (restore it from a backup; sqlite3's "
@@ -129,7 +129,7 @@ TEST_CASE("hardening 10: a damaged runctl database is corrupt, not someone else'
   // A file that is no SQLite database at all is still "not a runctl database".
   const std::string other = f.db.dir() + "/other.db";
   reliability::write_file(other, std::string(8192, 'x'));
-  const ProcessResult o = run_process({RUNCTL_BIN, "--db", other, "show", f.flow});
+  const ProcessResult o = run_process({runctl_binary(), "--db", other, "show", f.flow});
   CHECK(o.exit_code == 65);
   CHECK(o.err.find("is not a runctl database") != std::string::npos);
 }

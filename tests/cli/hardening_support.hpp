@@ -69,14 +69,14 @@ inline std::string source_file(const std::string& relative) {
 
 // runctl ARGS... (no --db added).
 inline ProcessResult runctl(std::vector<std::string> args) {
-  args.insert(args.begin(), RUNCTL_BIN);
+  args.insert(args.begin(), runctl_binary());
   return run_process(args);
 }
 
 // runctl --db DB ARGS... with stdout on /dev/full (every write fails with ENOSPC); stderr is
 // captured in `err`, `out` stays empty.
 inline ProcessResult run_to_dev_full(const CliDb& db, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{RUNCTL_BIN, "--db", db.path()};
+  std::vector<std::string> argv{runctl_binary(), "--db", db.path()};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargs;
   for (const std::string& a : argv) cargs.push_back(const_cast<char*>(a.c_str()));

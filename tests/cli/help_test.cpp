@@ -10,7 +10,7 @@ namespace runctl::clitest {
 namespace {
 
 ProcessResult runctl(std::vector<std::string> args) {
-  args.insert(args.begin(), RUNCTL_BIN);
+  args.insert(args.begin(), runctl_binary());
   return run_process(args);
 }
 

@@ -21,7 +21,7 @@ std::string read_file(const std::string& path) {
 
 TEST_CASE("man: the build's runctl.1 is what the binary writes, and covers every command") {
   const std::string page = read_file(std::string(RUNCTL_BUILD_DIR) + "/share/runctl.1");
-  const ProcessResult written = run_process({RUNCTL_BIN, "__man"});
+  const ProcessResult written = run_process({runctl_binary(), "__man"});
   REQUIRE(written.exit_code == 0);
   CHECK(page == written.out);
   CHECK(page.starts_with(".TH RUNCTL 1 "));

@@ -407,7 +407,7 @@ TEST_CASE("postgres: the server stopped mid-apply gives a clear error and nothin
   REQUIRE_MESSAGE(cluster.start(), cluster.error());
   const std::string url = cluster.url();
   auto runctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {RUNCTL_BIN, "--db", url});
+    args.insert(args.begin(), {runctl_binary(), "--db", url});
     return run_process(args);
   };
   REQUIRE(runctl({"init"}).exit_code == 0);
@@ -519,7 +519,7 @@ void check_unreachable(const std::string& url, const std::string& password,
         {"show", "00000000-0000-4000-8000-000000000000", "--json"},
         {"flow-run", "create", "--state", "PENDING"},
         {"events", "--json"}}) {
-    std::vector<std::string> argv{RUNCTL_BIN, "--db", url};
+    std::vector<std::string> argv{runctl_binary(), "--db", url};
     argv.insert(argv.end(), args.begin(), args.end());
     const ProcessResult r = run_process(argv);
     CAPTURE(r.err);
@@ -552,12 +552,12 @@ TEST_CASE("postgres: refused, unknown host and bad password exit 69 on one line,
                     "cannot connect to PostgreSQL at " + cluster.dir() + ": ");
   // The reason is the server's: authentication failed.
   const ProcessResult r =
-      run_process({RUNCTL_BIN, "--db", cluster.url() + "&password=" + pw, "init"});
+      run_process({runctl_binary(), "--db", cluster.url() + "&password=" + pw, "init"});
   CHECK(r.err.find("password authentication failed") != std::string::npos);
   // With the right password, it works; and the URL runctl shows has it masked.
   const ProcessResult ok = run_process(
-      {RUNCTL_BIN, "--db", "postgresql://" + cluster.owner() + ":the-right-one@/postgres" + socket,
-       "init"});
+      {runctl_binary(), "--db",
+       "postgresql://" + cluster.owner() + ":the-right-one@/postgres" + socket, "init"});
   CHECK_MESSAGE(ok.exit_code == 0, ok.err);
   CHECK(ok.out.find("the-right-one") == std::string::npos);
   CHECK(ok.out.find(":****@") != std::string::npos);
@@ -586,7 +586,7 @@ TEST_CASE("postgres: an empty schema is no database: exit 66, as for a missing S
     CHECK(r.out.empty());
     CHECK(r.err == "runctl: database not found: " + db.url() +
                        " (its schema is empty; `runctl init` creates it)\n");
-    std::vector<std::string> on_file{RUNCTL_BIN, "--db", missing_file};
+    std::vector<std::string> on_file{runctl_binary(), "--db", missing_file};
     on_file.insert(on_file.end(), args.begin(), args.end());
     const ProcessResult file = run_process(on_file);
     CHECK(file.exit_code == 66);

@@ -68,7 +68,7 @@ class PgDb {
   const std::string& dir() const { return dir_; }
 
   std::vector<std::string> argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> out{RUNCTL_BIN, "--db", url()};
+    std::vector<std::string> out{runctl_binary(), "--db", url()};
     out.insert(out.end(), args.begin(), args.end());
     return out;
   }

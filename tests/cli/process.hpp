@@ -10,12 +10,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
+
+// The runctl binary under test: RUNCTL_TEST_BIN when it is set (scripts/test-sanitize.sh points it
+// at the sanitizer build's runctl, so this suite drives the instrumented binary without being
+// rebuilt itself), else the one built beside these tests.
+#ifdef RUNCTL_BIN  // the CLI tests (the unit tests use this header for psql and pg_ctl)
+inline std::string runctl_binary() {
+  const char* bin = std::getenv("RUNCTL_TEST_BIN");
+  return bin && *bin ? std::string(bin) : std::string(RUNCTL_BIN);
+}
+#endif
 
 struct ProcessResult {
   // The exit status; 128 + N when the child was killed by signal N (as a shell reports it).

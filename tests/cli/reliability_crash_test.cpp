@@ -107,7 +107,7 @@ TEST_CASE(
   const std::vector<std::string> types = {"RUNNING", "PENDING", "COMPLETED", "SCHEDULED", "FAILED"};
 
   auto set_state_args = [&](int i) {
-    return std::vector<std::string>{RUNCTL_BIN,
+    return std::vector<std::string>{runctl_binary(),
                                     "--db",
                                     db.path(),
                                     "set-state",
@@ -118,7 +118,7 @@ TEST_CASE(
                                     data};
   };
   auto create_args = [&] {
-    return std::vector<std::string>{RUNCTL_BIN,
+    return std::vector<std::string>{runctl_binary(),
                                     "--db",
                                     db.path(),
                                     "flow-run",

@@ -41,7 +41,7 @@ struct Fixture {
     // it was too, byte for byte.
     const auto other_before = db_path.empty() ? reliability::DbFiles{} : db_files(path);
     const auto dir_before = dir_entries(db.dir());
-    std::vector<std::string> argv{RUNCTL_BIN};
+    std::vector<std::string> argv{runctl_binary()};
     if (with_db) argv.insert(argv.end(), {"--db", path});
     argv.insert(argv.end(), args.begin(), args.end());
     const ProcessResult r = run_process(argv);
@@ -281,9 +281,10 @@ TEST_CASE("reliability: a read-only database: exit 77, nothing written" *
   auto as_user = [&](std::vector<std::string> args) {
     std::vector<std::string> argv;
     if (root)
-      argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", RUNCTL_BIN};
+      argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+              runctl_binary()};
     else
-      argv = {RUNCTL_BIN};
+      argv = {runctl_binary()};
     argv.insert(argv.end(), {"--db", f.db.path()});
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv);

@@ -34,7 +34,7 @@ TEST_CASE("reliability: SQL metacharacters in every string input are stored verb
   const std::string path =
       db.is_postgres() ? db.path() : db.dir() + "/we'ird\"; DROP TABLE x; --.db";
   auto run = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv{RUNCTL_BIN, "--db", path};
+    std::vector<std::string> argv{runctl_binary(), "--db", path};
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessResult r = run_process(argv);
     INFO("runctl " << CliDb::join(args) << "\nstderr: " << r.err);

@@ -140,7 +140,7 @@ TEST_CASE("run list: bad filters are one line each, with their exit code") {
   CHECK(error({"--limit", "0"}).exit_code == 64);
   // A missing database is not created by a listing.
   const ProcessResult missing =
-      run_process({RUNCTL_BIN, "--db", db.dir() + "/none.db", "flow-run", "list"});
+      run_process({runctl_binary(), "--db", db.dir() + "/none.db", "flow-run", "list"});
   CHECK(missing.exit_code == 66);
 }
 

@@ -11,8 +11,8 @@ namespace runctl::clitest {
 namespace {
 
 TEST_CASE("test names: every case of both suites can be named on ctest's command line") {
-  for (const std::string binary : {std::string(RUNCTL_BUILD_DIR) + "/tests/runctl_unit_tests",
-                                   std::string(RUNCTL_BUILD_DIR) + "/tests/runctl_cli_tests"}) {
+  for (const std::string& binary : {std::string(RUNCTL_BUILD_DIR) + "/tests/runctl_unit_tests",
+                                    std::string(RUNCTL_BUILD_DIR) + "/tests/runctl_cli_tests"}) {
     const ProcessResult listed = run_process({binary, "--list-test-cases"});
     REQUIRE(listed.exit_code == 0);
     std::size_t names = 0;

@@ -12,9 +12,9 @@
 #include "engine/chain.hpp"
 #include "engine/context.hpp"
 #include "engine/rule.hpp"
-#include "engine/services.hpp"
 #include "engine/state.hpp"
 #include "engine/state_type.hpp"
+#include "service/detached_services.hpp"
 #include "util/time.hpp"
 #include "util/uuid.hpp"
 
@@ -137,7 +137,8 @@ inline PolicyEntry entry(std::shared_ptr<const Transform> t) {
 }
 
 // The store, faked: records what validation writes, or fails the way it is told to.
-class FakeServices final : public Services {
+// The rest of the interface serves built-in rules, which these tests do not run.
+class FakeServices final : public DetachedServices {
  public:
   std::function<void(const Run&, State&)> on_write;
   std::vector<std::string> written_ids;
@@ -146,17 +147,6 @@ class FakeServices final : public Services {
     if (on_write) on_write(run, state);
     written_ids.push_back(state.id);
   }
-
-  // The rest of the interface serves built-in rules, which these tests do not run.
-  std::optional<RunSnapshot> read_flow_run(const std::string&) override { return std::nullopt; }
-  StatePtr find_cached_state(const std::string&, Timestamp) override { return nullptr; }
-  void insert_cache_entry(const std::string&, std::optional<Timestamp>, const std::string&,
-                          Timestamp) override {}
-  bool flow_state_timestamp_taken(const std::string&, Timestamp) override { return false; }
-  void force_task_run_state(const std::string&, const State&) override {}
-  std::vector<std::string> failed_task_runs(const std::string&) override { return {}; }
-  void set_task_run_count(const std::string&, int) override {}
-  void enqueue_task_run(const Run&, const std::string&) override {}
 };
 
 // Each harness mints different ids, so two harnesses in one test (or sharing one fake store)

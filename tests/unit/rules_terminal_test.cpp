@@ -70,25 +70,16 @@ std::shared_ptr<TestRule> retyping_rejector(StateType type) {
 }
 
 // Services whose read_flow_run answers with one configured flow run.
-class ParentFlowServices final : public Services {
+class ParentFlowServices final : public DetachedServices {
  public:
   std::optional<RunSnapshot> parent;
   std::vector<std::string> reads;
 
-  void write_state(const Run&, State&) override {}
   std::optional<RunSnapshot> read_flow_run(const std::string& id) override {
     reads.push_back(id);
     if (parent && parent->run.id == id) return parent;
     return std::nullopt;
   }
-  StatePtr find_cached_state(const std::string&, Timestamp) override { return nullptr; }
-  void insert_cache_entry(const std::string&, std::optional<Timestamp>, const std::string&,
-                          Timestamp) override {}
-  bool flow_state_timestamp_taken(const std::string&, Timestamp) override { return false; }
-  void force_task_run_state(const std::string&, const State&) override {}
-  std::vector<std::string> failed_task_runs(const std::string&) override { return {}; }
-  void set_task_run_count(const std::string&, int) override {}
-  void enqueue_task_run(const Run&, const std::string&) override {}
 };
 
 // ---------------------------------------------------------------------------------------------
