@@ -1,9 +1,13 @@
-// show, history, log: read-only views of a run; history and log take --since and --limit.
+// show, history, log: read-only views of a run; history and log take --since and --limit,
+// history --format too (its pictures: cli/history_picture.hpp).
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include "cli/app.hpp"
 #include "cli/bounded_output.hpp"
+#include "cli/history_picture.hpp"
+#include "cli/picture.hpp"
 #include "cli/render.hpp"
 #include "util/error.hpp"
 
@@ -13,12 +17,14 @@ namespace {
 struct RunView {
   std::string run_id;
   bool json = false;
+  std::string format = "text";
   WindowFlags window;
 };
 
 // What a view prints from, besides the run: --json and the --since/--limit window.
 struct ViewOptions {
-  bool json = false;
+  bool json = false;  // --json, or --format json
+  std::string format = "text";
   Window window;
 };
 
@@ -29,18 +35,24 @@ Run load_run_or_throw(Database& db, const std::string& id) {
 }
 
 // `noun` names the entries of a bounded view (--since, --limit); empty: the view has none.
+// `pictures`: the view takes --format, its pictures besides text and json.
 template <typename Print>
 void add_view(CLI::App& cli, App& app, const std::string& name, const std::string& help,
-              const std::string& noun, Print print) {
+              const std::string& noun, Print print, bool pictures = false) {
   auto view = std::make_shared<RunView>();
   CLI::App* cmd = cli.add_subcommand(name, help);
   cmd->add_option("RUN", view->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
       ->required();
   cmd->add_flag("--json", view->json, "print JSON");
+  if (pictures)
+    cmd->add_option("--format", view->format,
+                    "text, json (the same as --json), mermaid, dot or svg (needs Graphviz)")
+        ->check(CLI::IsMember({"text", "json", "mermaid", "dot", "svg"}));
   if (!noun.empty()) add_window_flags(cmd, view->window, noun);
   cmd->callback([&app, view, print] {
     // Flags before the database: a bad --limit is a usage error whatever the database holds.
-    const ViewOptions options{view->json, read_window(app, view->window)};
+    const ViewOptions options{view->json || view->format == "json",
+                              view->json ? "json" : view->format, read_window(app, view->window)};
     const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
     const std::string id = resolve_reference(*db, Referent::kRun, view->run_id);
     Run run = load_run_or_throw(*db, id);
@@ -74,6 +86,29 @@ std::vector<StatePtr> states_named_by(Database& db, const Run& run,
   return out;
 }
 
+// The picture of the states shown, with the attempts not accepted since the oldest of them.
+// --limit bounds those attempts too: a run polled into WAIT for hours has thousands.
+void print_history_picture(Database& db, const Run& run, std::vector<StatePtr> states,
+                           bool truncated, const ViewOptions& options) {
+  ReadWindow read{options.window.read.since, std::nullopt};
+  if (truncated && !states.empty()) read.since = states.front()->timestamp;
+  HistoryPicture picture{&run, std::move(states), {}, truncated || read.since.has_value()};
+  for (LogEntry& e : db.runs().load_log(run.id, read))
+    if (shown_attempt(e)) picture.attempts.push_back(std::move(e));
+  const bool attempts_cut = keep_newest(picture.attempts, options.window);
+  if (options.format == "mermaid") {
+    print_history_mermaid(std::cout, picture);
+  } else if (options.format == "dot") {
+    print_history_dot(std::cout, picture);
+  } else {
+    std::ostringstream dot;
+    print_history_dot(dot, picture);
+    print_svg(dot.str());
+  }
+  if (truncated) note_truncated(*options.window.limit, "states");
+  if (attempts_cut) note_truncated(*options.window.limit, "attempts not accepted");
+}
+
 }  // namespace
 
 void add_inspect_commands(CLI::App& cli, App& app) {
@@ -85,19 +120,25 @@ void add_inspect_commands(CLI::App& cli, App& app) {
              else
                print_run_text(std::cout, run, state);
            });
-  add_view(cli, app, "history", "a run's states, oldest first", "states",
-           [](Database& db, const Run& run, const ViewOptions& options) {
-             auto states = db.runs().load_history(run, options.window.read);
-             const bool truncated = keep_newest(states, options.window);
-             if (options.json) {
-               Json list = Json::array();
-               for (const auto& s : states) list.push_back(state_to_json(*s));
-               print_json(view_json(run, "states", std::move(list), options, truncated));
-               return;
-             }
-             print_history_text(std::cout, states);
-             if (truncated) note_truncated(*options.window.limit, "states");
-           });
+  add_view(
+      cli, app, "history", "a run's states, oldest first", "states",
+      [](Database& db, const Run& run, const ViewOptions& options) {
+        auto states = db.runs().load_history(run, options.window.read);
+        const bool truncated = keep_newest(states, options.window);
+        if (options.json) {
+          Json list = Json::array();
+          for (const auto& s : states) list.push_back(state_to_json(*s));
+          print_json(view_json(run, "states", std::move(list), options, truncated));
+          return;
+        }
+        if (options.format != "text") {
+          print_history_picture(db, run, std::move(states), truncated, options);
+          return;
+        }
+        print_history_text(std::cout, states);
+        if (truncated) note_truncated(*options.window.limit, "states");
+      },
+      true);
   add_view(cli, app, "log", "a run's orchestration attempts, oldest first", "log entries",
            [](Database& db, const Run& run, const ViewOptions& options) {
              auto entries = db.runs().load_log(run.id, options.window.read);

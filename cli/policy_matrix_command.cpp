@@ -1,12 +1,8 @@
 // policy matrix, policy diff: what a policy decides for every pair of states, as a picture.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
+#include "cli/picture.hpp"
 #include "cli/policy_matrix_command.hpp"
 #include "cli/policy_matrix_render.hpp"
 #include "cli/seed_option.hpp"
@@ -53,20 +49,6 @@ MatrixRequest make_request(App& app, const MatrixFlags& flags, bool kind_given,
     request.run = std::move(*run);
   }
   return request;
-}
-
-// Graphviz renders the DOT text; its absence is said in one line, not as a failed pipe.
-void print_svg(const std::string& dot) {
-  if (std::system("command -v dot >/dev/null 2>&1") != 0)
-    throw Error(ErrorKind::kUnavailable,
-                "--format svg: no dot on PATH; install Graphviz (apt-get install graphviz)");
-  std::cout.flush();
-  FILE* pipe = popen("dot -Tsvg", "w");
-  if (!pipe) throw Error(ErrorKind::kIo, "--format svg: cannot run dot");
-  const bool written = std::fwrite(dot.data(), 1, dot.size(), pipe) == dot.size();
-  const int status = pclose(pipe);
-  if (!written || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error(ErrorKind::kIo, "--format svg: dot -Tsvg failed");
 }
 
 using MatrixPrinter = void (*)(std::ostream&, const PolicyMatrix&);

@@ -1,11 +1,10 @@
 // policy matrix / policy diff as pictures: a Mermaid stateDiagram-v2 (GitHub renders it in
 // markdown) and a Graphviz digraph.
-#include <algorithm>
 #include <map>
 #include <string>
 
+#include "cli/picture.hpp"
 #include "cli/policy_matrix_render.hpp"
-#include "util/text.hpp"
 
 namespace runctl::cli {
 namespace {
@@ -26,29 +25,6 @@ const EdgeStyle& style_of(const MatrixCell& c) {
   for (const EdgeStyle& s : kEdgeStyles)
     if (s.outcome == cell_outcome(c)) return s;
   return kEdgeStyles[0];
-}
-
-// Mermaid labels end at a newline and break on a few characters: keep them to plain words.
-std::string mermaid_text(std::string_view text) {
-  std::string out;
-  for (char ch : printable(text)) out += (ch == ':' || ch == ';' || ch == '#') ? ' ' : ch;
-  return out;
-}
-
-// A DOT string; a newline in `text` becomes a line break of the label.
-std::string dot_quoted(std::string_view text) {
-  std::string out = "\"";
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = std::min(text.find('\n', start), text.size());
-    if (start) out += "\\n";
-    for (char ch : printable(text.substr(start, end - start))) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    start = end + 1;
-  }
-  return out + '"';
 }
 
 // Where an edge goes: the state the run ends up in for a redirect, else the proposed type.
