@@ -72,7 +72,7 @@ struct Setup {
 
   // One evaluation. `prepared`: the rule lists come compiled from the policy (apply); otherwise
   // they are compiled for this call (set-state).
-  Status evaluate(bool prepared) {
+  SetStateStatus evaluate(bool prepared) {
     Run live = run;  // the run as loaded: rules mutate it
     Context c;
     c.kind = kind;

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "cli/app.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/invocation.hpp"
 #include "cli/render.hpp"
 #include "cli/transition_json.hpp"
 #include "engine/state_text.hpp"
@@ -297,7 +297,7 @@ class Progress {
 
 }  // namespace
 
-void add_apply_command(CLI::App& cli, App& app) {
+void add_apply_command(CLI::App& cli, Invocation& invocation) {
   struct Flags {
     std::string input = "-";
     std::optional<std::string> policy;
@@ -329,7 +329,7 @@ void add_apply_command(CLI::App& cli, App& app) {
                 "trace every step of each line's chain (in \"trace\" with --json, else on "
                 "stderr)");
 
-  cmd->callback([&app, flags] {
+  cmd->callback([&invocation, flags] {
     const bool from_stdin = flags->input == "-";
     int fd = STDIN_FILENO;
     std::uint64_t total_bytes = 0;
@@ -348,8 +348,8 @@ void add_apply_command(CLI::App& cli, App& app) {
       }
     } closer{fd};
 
-    const Environment env = app.environment();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    const Environment env = invocation.environment();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     // A dry run writes nothing, not even the checkpoint a bulk run ends with.
     if (!flags->dry_run) db->prepare_for_bulk_writes(flags->commit_every);
     TransitionBatch batch(*db, env,
@@ -412,7 +412,7 @@ void add_apply_command(CLI::App& cli, App& app) {
     report();
     progress.done();
     output.flush();
-    app.exit_code = worst;
+    invocation.exit_code = worst;
   });
 }
 

@@ -18,9 +18,9 @@ std::int64_t parse_limit(const std::string& text) {
   return value;
 }
 
-Timestamp parse_since(App& app, const std::string& text) {
+Timestamp parse_since(Invocation& invocation, const std::string& text) {
   if (const std::optional<Timestamp> at = parse_timestamp(text)) return *at;
-  if (parse_duration(text)) return duration_ago(app.clock(), text, "--since");
+  if (parse_duration(text)) return duration_ago(invocation.clock(), text, "--since");
   throw Error(ErrorKind::kUsage,
               "--since: expected an ISO 8601 time or a duration such as 90s, 15m, 1h30m or 2d, "
               "got \"" +
@@ -46,13 +46,13 @@ void add_window_flags(CLI::App* cmd, WindowFlags& flags, const std::string& noun
                   "only the N most recent " + noun + " (N >= 1), in the usual order");
 }
 
-Window read_window(App& app, const WindowFlags& flags) {
+Window read_window(Invocation& invocation, const WindowFlags& flags) {
   Window window;
   if (flags.limit) {
     window.limit = parse_limit(*flags.limit);
     window.read.newest = *window.limit + (*window.limit < INT64_MAX ? 1 : 0);
   }
-  if (flags.since) window.read.since = parse_since(app, *flags.since);
+  if (flags.since) window.read.since = parse_since(invocation, *flags.since);
   return window;
 }
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "store/repositories.hpp"
 
 namespace runctl::cli {
@@ -34,7 +34,7 @@ struct Window {
 
 // --since is an ISO 8601 time, else a duration back from the clock (read only then). The store
 // is asked for one entry more than --limit: that one says whether entries were cut.
-Window read_window(App& app, const WindowFlags& flags);
+Window read_window(Invocation& invocation, const WindowFlags& flags);
 
 // Drops the oldest entries beyond the limit (the extra one read_window asked for); true when
 // any were dropped.

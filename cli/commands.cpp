@@ -179,18 +179,18 @@ std::span<const std::string_view> valued_global_options() {
   return kValuedGlobals;
 }
 
-void add_global_options(CLI::App& cli, App& app) {
-  cli.add_option("--db", app.options.db,
+void add_global_options(CLI::App& cli, Invocation& invocation) {
+  cli.add_option("--db", invocation.options.db,
                  "SQLite database file, or a postgresql:// URI (default: $RUNCTL_DB, else "
                  "./runctl.db)");
   // --now and --seed are kept as text and read (with $RUNCTL_NOW / $RUNCTL_SEED) only by the
   // commands that use them: a bad value must not break `show` or `rules`.
-  cli.add_option("--now", app.options.now,
+  cli.add_option("--now", invocation.options.now,
                  "the clock every rule reads, ISO 8601 (also $RUNCTL_NOW); default: system time");
-  cli.add_option("--seed", app.options.seed,
+  cli.add_option("--seed", invocation.options.seed,
                  "seed of the random source for retry jitter and waits, an unsigned integer "
                  "(also $RUNCTL_SEED)");
-  cli.add_option("--busy-timeout", app.options.busy_timeout_ms,
+  cli.add_option("--busy-timeout", invocation.options.busy_timeout_ms,
                  "milliseconds to wait for another writer before giving up (exit 75)")
       ->check(kNonNegative)
       ->capture_default_str();
@@ -218,12 +218,12 @@ Registrar registrar_for(int argc, char** argv) {
   return nullptr;
 }
 
-void register_commands(CLI::App& cli, App& app, Registrar only) {
+void register_commands(CLI::App& cli, Invocation& invocation, Registrar only) {
   std::vector<Registrar> done;
   for (const CommandRow& row : kCommands) {
     if (!row.registrar || (only && row.registrar != only)) continue;
     if (std::find(done.begin(), done.end(), row.registrar) != done.end()) continue;
-    row.registrar(cli, app);
+    row.registrar(cli, invocation);
     done.push_back(row.registrar);
   }
   add_footers(cli, "", global_options_block(cli));

@@ -3,9 +3,9 @@
 // builds, so a command is described once: its options and their help in its registrar, its
 // examples here.
 //
-// To add a command: write its registrar (cli/<name>_command.cpp, declared in cli/app.hpp) and add
-// one row below with 1-3 examples. A subcommand of an existing group gets a row of its own only
-// for its examples (registrar nullptr: its group registers it).
+// To add a command: write its registrar (cli/<name>_command.cpp, declared in cli/invocation.hpp)
+// and add one row below with 1-3 examples. A subcommand of an existing group gets a row of its own
+// only for its examples (registrar nullptr: its group registers it).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <array>
@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 
 namespace runctl::cli {
 
-using Registrar = void (*)(CLI::App&, App&);
+using Registrar = void (*)(CLI::App&, Invocation&);
 
 struct CommandRow {
   std::string_view path;  // the words after `runctl`: "set-state", "flow-run list"
@@ -36,7 +36,7 @@ std::span<const std::string_view> valued_global_options();
 
 // --db, --now, --seed, --busy-timeout on the root parser; subcommands hand them through
 // (CLI11 fallthrough), so they may come before or after the command.
-void add_global_options(CLI::App& cli, App& app);
+void add_global_options(CLI::App& cli, Invocation& invocation);
 
 // The group registering the one command this command line names, or nullptr when it names none
 // plainly (help, --version, a mistake, an option before the command): then every group must be
@@ -46,7 +46,7 @@ Registrar registrar_for(int argc, char** argv);
 // Registers `only` (a registrar from the table), or every group when nullptr; then gives each
 // registered command's help page its examples, the state types where a TYPE is taken, and the
 // global options.
-void register_commands(CLI::App& cli, App& app, Registrar only);
+void register_commands(CLI::App& cli, Invocation& invocation, Registrar only);
 
 // The subcommand at `path` ("flow-run list") in a tree built by register_commands, or nullptr.
 const CLI::App* find_command(const CLI::App& root, std::string_view path);

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <memory>
 
-#include "cli/app.hpp"
 #include "cli/completion.hpp"
+#include "cli/invocation.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
@@ -87,20 +87,20 @@ std::vector<std::string_view> completion_shells() {
   return shells;
 }
 
-void add_completion_command(CLI::App& cli, App& app) {
+void add_completion_command(CLI::App& cli, Invocation& invocation) {
   auto shell = std::make_shared<std::string>();
   CLI::App* cmd = cli.add_subcommand(
       "completion",
       "print the shell completion script for bash, zsh or fish (commands, options, "
       "state types, policy names)");
   cmd->add_option("SHELL", *shell, "bash, zsh or fish")->required();
-  cmd->callback([&app, shell] {
+  cmd->callback([&invocation, shell] {
     const std::optional<std::string_view> script = completion_script(*shell);
     if (!script)
       throw Error(ErrorKind::kUsage,
                   "completion: no script for shell \"" + *shell + "\" (bash, zsh or fish)");
     std::cout << *script;
-    app.exit_code = 0;
+    invocation.exit_code = 0;
   });
 }
 

@@ -3,8 +3,9 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "cli/list_output.hpp"
+#include "engine/concurrency_json.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -47,7 +48,15 @@ void print_v1_row(const V1Limit& l) {
             << l.limit << " active " << l.active_slots.size() << "  " << l.id << '\n';
 }
 
-void add_v1_commands(CLI::App& cli, App& app) {
+// What a command that changed a limit prints: its JSON, or its row.
+void print_v1(const V1Limit& l, bool json) {
+  if (json)
+    print_json(v1_limit_to_json(l));
+  else
+    print_v1_row(l);
+}
+
+void add_v1_commands(CLI::App& cli, Invocation& invocation) {
   CLI::App* group = cli.add_subcommand(
       "concurrency-limit", "V1 tag concurrency limits: at most N task runs with a tag RUNNING");
   group->require_subcommand(1);
@@ -67,33 +76,31 @@ void add_v1_commands(CLI::App& cli, App& app) {
       ->required()
       ->check(kNonNegative);
   create->add_flag("--json", f->json, "print JSON");
-  create->callback([&app, f] {
+  create->callback([&invocation, f] {
     require_non_empty(f->tag, "--tag");
-    const Timestamp now = app.clock().now();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    const Timestamp now = invocation.clock().now();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kCreate);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    const V1Limit l = limits.upsert_v1_limit(app.uuids().next(), f->tag, f->limit, now);
-    tx.commit();
-    app.committed = true;
-    if (f->json)
-      print_json(v1_limit_to_json(l));
-    else
-      print_v1_row(l);
+    print_v1(invocation.commit(*db,
+                               [&] {
+                                 return limits.upsert_v1_limit(invocation.uuids().next(), f->tag,
+                                                               f->limit, now);
+                               }),
+             f->json);
   });
 
   CLI::App* list = group->add_subcommand("list", "every V1 limit, by tag");
   list->add_flag("--json", f->json, "print JSON");
-  list->callback([&app, f] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  list->callback([&invocation, f] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     print_list(db->concurrency().list_v1_limits(), f->json, v1_limit_to_json, print_v1_row);
   });
 
   CLI::App* show = group->add_subcommand("show", "a tag's limit and the task runs holding it");
   show->add_option("TAG", f->tag, "the tag")->required();
   show->add_flag("--json", f->json, "print JSON");
-  show->callback([&app, f] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  show->callback([&invocation, f] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     std::optional<V1Limit> l;
     l = db->concurrency().v1_limit_by_tag(f->tag);
     if (!l) no_v1_limit(f->tag);
@@ -128,19 +135,17 @@ void add_v1_commands(CLI::App& cli, App& app) {
   CLI::App* reset = group->add_subcommand("reset", "free every slot of a tag's limit");
   reset->add_option("TAG", f->tag, "the tag")->required();
   reset->add_flag("--json", f->json, "print JSON");
-  reset->callback([&app, f] {
-    const Timestamp now = app.clock().now();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+  reset->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    if (!limits.set_v1_active_slots(f->tag, {}, now)) no_v1_limit(f->tag);
-    const V1Limit l = *limits.v1_limit_by_tag(f->tag);
-    tx.commit();
-    app.committed = true;
-    if (f->json)
-      print_json(v1_limit_to_json(l));
-    else
-      print_v1_row(l);
+    print_v1(invocation.commit(*db,
+                               [&] {
+                                 if (!limits.set_v1_active_slots(f->tag, {}, now))
+                                   no_v1_limit(f->tag);
+                                 return *limits.v1_limit_by_tag(f->tag);
+                               }),
+             f->json);
   });
 
   CLI::App* release =
@@ -151,40 +156,37 @@ void add_v1_commands(CLI::App& cli, App& app) {
                    "RUN: the holder, a task run id, a unique prefix (4+ hex) or a run name")
       ->required();
   release->add_flag("--json", f->json, "print JSON");
-  release->callback([&app, f] {
-    const Timestamp now = app.clock().now();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+  release->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     // A full id is taken as given, so a slot whose task run no longer exists can be freed.
     const std::string run_id = resolve_reference(*db, Referent::kTaskRun, f->run_id);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    std::optional<V1Limit> l = limits.v1_limit_by_tag(f->tag);
-    if (!l) no_v1_limit(f->tag);
-    auto it = std::find(l->active_slots.begin(), l->active_slots.end(), run_id);
-    if (it == l->active_slots.end())
-      throw Error(ErrorKind::kNotFound,
-                  "task run " + run_id + " holds no slot of tag \"" + f->tag + "\"");
-    l->active_slots.erase(it);
-    limits.set_v1_active_slots(f->tag, l->active_slots, now);
-    const V1Limit updated = *limits.v1_limit_by_tag(f->tag);
-    tx.commit();
-    app.committed = true;
-    if (f->json)
-      print_json(v1_limit_to_json(updated));
-    else
-      print_v1_row(updated);
+    print_v1(invocation.commit(
+                 *db,
+                 [&] {
+                   std::optional<V1Limit> l = limits.v1_limit_by_tag(f->tag);
+                   if (!l) no_v1_limit(f->tag);
+                   auto it = std::find(l->active_slots.begin(), l->active_slots.end(), run_id);
+                   if (it == l->active_slots.end())
+                     throw Error(ErrorKind::kNotFound,
+                                 "task run " + run_id + " holds no slot of tag \"" + f->tag + "\"");
+                   l->active_slots.erase(it);
+                   limits.set_v1_active_slots(f->tag, l->active_slots, now);
+                   return *limits.v1_limit_by_tag(f->tag);
+                 }),
+             f->json);
   });
 
   CLI::App* remove = group->add_subcommand("delete", "delete a tag's limit");
   remove->add_option("TAG", f->tag, "the tag")->required();
   remove->add_flag("--json", f->json, "print JSON");
-  remove->callback([&app, f] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+  remove->callback([&invocation, f] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    if (!limits.delete_v1_limit(f->tag)) no_v1_limit(f->tag);
-    tx.commit();
-    app.committed = true;
+    invocation.commit(*db, [&] {
+      if (!limits.delete_v1_limit(f->tag)) no_v1_limit(f->tag);
+    });
     if (f->json)
       print_json(Json{{"deleted", f->tag}});
     else
@@ -212,6 +214,13 @@ void print_v2_row(const V2Limit& l) {
             << (l.active ? "" : " (inactive)") << "  " << l.id << '\n';
 }
 
+void print_v2(const V2Limit& l, bool json) {
+  if (json)
+    print_json(v2_limit_to_json(l));
+  else
+    print_v2_row(l);
+}
+
 void print_lease_line(const Lease& lease, Timestamp now) {
   std::cout << "  " << lease.id << "  slots " << lease.slots << "  ";
   if (lease.holder)
@@ -225,7 +234,7 @@ void print_lease_line(const Lease& lease, Timestamp now) {
             << '\n';
 }
 
-void add_v2_commands(CLI::App& cli, App& app) {
+void add_v2_commands(CLI::App& cli, Invocation& invocation) {
   CLI::App* group = cli.add_subcommand(
       "global-limit", "V2 (global) concurrency limits: tag:<tag> limits and deployment limits");
   group->require_subcommand(1);
@@ -249,41 +258,35 @@ void add_v2_commands(CLI::App& cli, App& app) {
   create->add_option("--slot-decay", f->slot_decay, "slots freed per second (default 0)")
       ->check(kNonNegative);
   create->add_flag("--json", f->json, "print JSON");
-  create->callback([&app, f] {
+  create->callback([&invocation, f] {
     require_non_empty(f->name, "NAME");
-    const Timestamp now = app.clock().now();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    const Timestamp now = invocation.clock().now();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kCreate);
     ConcurrencyRepository& limits = db->concurrency();
     V2Limit l;
-    l.id = app.uuids().next();
+    l.id = invocation.uuids().next();
     l.name = f->name;
     l.limit = *f->limit;
     l.active = !f->inactive;
     l.slot_decay_per_second = f->slot_decay.value_or(0);
     l.created = l.updated = now;
-    WriteTransaction tx(*db);
-    limits.insert_v2_limit(l);
-    tx.commit();
-    app.committed = true;
-    if (f->json)
-      print_json(v2_limit_to_json(l));
-    else
-      print_v2_row(l);
+    invocation.commit(*db, [&] { limits.insert_v2_limit(l); });
+    print_v2(l, f->json);
   });
 
   CLI::App* list = group->add_subcommand("list", "every V2 limit, by name");
   list->add_flag("--json", f->json, "print JSON");
-  list->callback([&app, f] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  list->callback([&invocation, f] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     print_list(db->concurrency().list_v2_limits(), f->json, v2_limit_to_json, print_v2_row);
   });
 
   CLI::App* show = group->add_subcommand("show", "a V2 limit and the leases holding its slots");
   show->add_option("NAME", f->name, "its name (or id)")->required();
   show->add_flag("--json", f->json, "print JSON");
-  show->callback([&app, f] {
-    const Timestamp now = app.clock().now();  // which leases have expired
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  show->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();  // which leases have expired
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     ConcurrencyRepository& limits = db->concurrency();
     const std::optional<V2Limit> l = find_v2(limits, f->name);
     if (!l) no_v2_limit(f->name);
@@ -321,61 +324,59 @@ void add_v2_commands(CLI::App& cli, App& app) {
       ->check(kNonNegative);
   update->add_option("--name", f->new_name, "rename it");
   update->add_flag("--json", f->json, "print JSON");
-  update->callback([&app, f] {
-    const Timestamp now = app.clock().now();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+  update->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    std::optional<V2Limit> l = find_v2(limits, f->name);
-    if (!l) no_v2_limit(f->name);
-    const std::vector<std::string> ids{l->id};
-    limits.reap_expired_leases(now, &ids);
-    l = limits.v2_limit_by_id(l->id);
-    if (f->limit) l->limit = *f->limit;
-    if (f->set_active) l->active = true;
-    if (f->inactive) l->active = false;
-    if (f->slot_decay) l->slot_decay_per_second = *f->slot_decay;
-    if (f->active_slots) l->active_slots = *f->active_slots;
-    if (f->denied_slots) l->denied_slots = *f->denied_slots;
-    if (f->new_name) {
-      require_non_empty(*f->new_name, "--name");
-      l->name = *f->new_name;
-    }
-    l->updated = now;
-    limits.update_v2_limit(*l);
-    tx.commit();
-    app.committed = true;
-    if (f->json)
-      print_json(v2_limit_to_json(*l));
-    else
-      print_v2_row(*l);
+    print_v2(invocation.commit(*db,
+                               [&] {
+                                 std::optional<V2Limit> l = find_v2(limits, f->name);
+                                 if (!l) no_v2_limit(f->name);
+                                 const std::vector<std::string> ids{l->id};
+                                 limits.reap_expired_leases(now, &ids);
+                                 l = limits.v2_limit_by_id(l->id);
+                                 if (f->limit) l->limit = *f->limit;
+                                 if (f->set_active) l->active = true;
+                                 if (f->inactive) l->active = false;
+                                 if (f->slot_decay) l->slot_decay_per_second = *f->slot_decay;
+                                 if (f->active_slots) l->active_slots = *f->active_slots;
+                                 if (f->denied_slots) l->denied_slots = *f->denied_slots;
+                                 if (f->new_name) {
+                                   require_non_empty(*f->new_name, "--name");
+                                   l->name = *f->new_name;
+                                 }
+                                 l->updated = now;
+                                 limits.update_v2_limit(*l);
+                                 return *l;
+                               }),
+             f->json);
   });
 
   CLI::App* remove = group->add_subcommand(
       "delete", "delete a V2 limit (a deployment using it is left without a limit)");
   remove->add_option("NAME", f->name, "its name (or id)")->required();
   remove->add_flag("--json", f->json, "print JSON");
-  remove->callback([&app, f] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+  remove->callback([&invocation, f] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    const std::optional<V2Limit> l = find_v2(limits, f->name);
-    if (!l) no_v2_limit(f->name);
-    limits.delete_v2_limit(l->id);
-    tx.commit();
-    app.committed = true;
+    const V2Limit l = invocation.commit(*db, [&] {
+      const std::optional<V2Limit> found = find_v2(limits, f->name);
+      if (!found) no_v2_limit(f->name);
+      limits.delete_v2_limit(found->id);
+      return *found;
+    });
     if (f->json)
-      print_json(Json{{"deleted", l->name}, {"id", l->id}});
+      print_json(Json{{"deleted", l.name}, {"id", l.id}});
     else
-      std::cout << "deleted global concurrency limit \"" << printable(l->name) << "\"\n";
+      std::cout << "deleted global concurrency limit \"" << printable(l.name) << "\"\n";
   });
 }
 
 }  // namespace
 
-void add_concurrency_commands(CLI::App& cli, App& app) {
-  add_v1_commands(cli, app);
-  add_v2_commands(cli, app);
+void add_concurrency_commands(CLI::App& cli, Invocation& invocation) {
+  add_v1_commands(cli, invocation);
+  add_v2_commands(cli, invocation);
 }
 
 }  // namespace runctl::cli

@@ -4,8 +4,9 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "cli/list_output.hpp"
+#include "engine/concurrency_json.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -45,7 +46,7 @@ void print_deployment_row(ConcurrencyRepository& limits, const Deployment& d) {
 
 }  // namespace
 
-void add_deployment_commands(CLI::App& cli, App& app) {
+void add_deployment_commands(CLI::App& cli, Invocation& invocation) {
   CLI::App* group = cli.add_subcommand(
       "deployment", "deployments: a flow run's deployment may limit how many of its runs run");
   group->require_subcommand(1);
@@ -79,10 +80,10 @@ void add_deployment_commands(CLI::App& cli, App& app) {
   create->add_option("--tags", f->tags, "comma-separated tags");
   create->add_option("--id", f->id, "its id (a UUID); default: a new UUID v4");
   create->add_flag("--json", f->json, "print JSON");
-  create->callback([&app, f] {
-    const Timestamp now = app.clock().now();
+  create->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();
     Deployment d;
-    d.id = f->id ? parse_id(*f->id, "deployment") : app.uuids().next();
+    d.id = f->id ? parse_id(*f->id, "deployment") : invocation.uuids().next();
     d.name = f->name ? *f->name : "deployment-" + d.id.substr(0, 8);
     if (d.name.empty()) throw Error(ErrorKind::kUsage, "--name must not be empty");
     if (f->tags) d.tags = split_list(*f->tags);
@@ -99,23 +100,22 @@ void add_deployment_commands(CLI::App& cli, App& app) {
     const std::string flow_name = f->flow_name.value_or(d.name);
     if (flow_name.empty()) throw Error(ErrorKind::kUsage, "--flow-name must not be empty");
 
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kCreate);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    d.flow_id = limits.ensure_flow(app.uuids().next(), flow_name, now).id;
-    if (f->limit) {
-      V2Limit l;
-      l.id = app.uuids().next();
-      l.name = "deployment:" + d.id;
-      l.limit = *f->limit;
-      l.created = l.updated = now;
-      limits.insert_v2_limit(l);
-      d.concurrency_limit_id = l.id;
-    }
-    limits.insert_deployment(d);
-    const Json out = deployment_to_json(limits, d);
-    tx.commit();
-    app.committed = true;
+    const Json out = invocation.commit(*db, [&] {
+      d.flow_id = limits.ensure_flow(invocation.uuids().next(), flow_name, now).id;
+      if (f->limit) {
+        V2Limit l;
+        l.id = invocation.uuids().next();
+        l.name = "deployment:" + d.id;
+        l.limit = *f->limit;
+        l.created = l.updated = now;
+        limits.insert_v2_limit(l);
+        d.concurrency_limit_id = l.id;
+      }
+      limits.insert_deployment(d);
+      return deployment_to_json(limits, d);
+    });
     if (f->json)
       print_json(out);
     else
@@ -124,8 +124,8 @@ void add_deployment_commands(CLI::App& cli, App& app) {
 
   CLI::App* list = group->add_subcommand("list", "every deployment, oldest first");
   list->add_flag("--json", f->json, "print JSON");
-  list->callback([&app, f] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  list->callback([&invocation, f] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     ConcurrencyRepository& limits = db->concurrency();
     print_list(
         limits.list_deployments(), f->json,
@@ -139,9 +139,9 @@ void add_deployment_commands(CLI::App& cli, App& app) {
                    "DEPLOYMENT: a deployment id, a unique prefix (4+ hex) or a deployment name")
       ->required();
   show->add_flag("--json", f->json, "print JSON");
-  show->callback([&app, f] {
-    const Timestamp now = app.clock().now();  // which leases have expired
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  show->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();  // which leases have expired
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     const std::string id = resolve_reference(*db, Referent::kDeployment, f->deployment_id);
     ConcurrencyRepository& limits = db->concurrency();
     const std::optional<Deployment> d = limits.read_deployment(id);

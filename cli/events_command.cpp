@@ -8,8 +8,9 @@
 #include <iostream>
 #include <thread>
 
-#include "cli/app.hpp"
 #include "cli/bounded_output.hpp"
+#include "cli/invocation.hpp"
+#include "engine/concurrency_json.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -33,7 +34,7 @@ void print_event_text(const Event& e) {
 
 }  // namespace
 
-void add_events_command(CLI::App& cli, App& app) {
+void add_events_command(CLI::App& cli, Invocation& invocation) {
   struct Flags {
     std::optional<std::string> run;
     bool json = false;
@@ -57,9 +58,9 @@ void add_events_command(CLI::App& cli, App& app) {
       ->check(CLI::PositiveNumber);
   add_window_flags(cmd, f->window, "events");
 
-  cmd->callback([&app, f] {
-    const Window window = read_window(app, f->window);
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  cmd->callback([&invocation, f] {
+    const Window window = read_window(invocation, f->window);
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     std::optional<std::string> resource;
     if (f->run) {
       // Only flow runs have events: a prefix or a name is looked up among them.

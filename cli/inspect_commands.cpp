@@ -4,9 +4,9 @@
 #include <set>
 #include <sstream>
 
-#include "cli/app.hpp"
 #include "cli/bounded_output.hpp"
 #include "cli/history_picture.hpp"
+#include "cli/invocation.hpp"
 #include "cli/picture.hpp"
 #include "cli/render.hpp"
 #include "util/error.hpp"
@@ -37,8 +37,9 @@ Run load_run_or_throw(Database& db, const std::string& id) {
 // `noun` names the entries of a bounded view (--since, --limit); empty: the view has none.
 // `pictures`: the view takes --format, its pictures besides text and json.
 template <typename Print>
-void add_view(CLI::App& cli, App& app, const std::string& name, const std::string& help,
-              const std::string& noun, Print print, bool pictures = false) {
+void add_view(CLI::App& cli, Invocation& invocation, const std::string& name,
+              const std::string& help, const std::string& noun, Print print,
+              bool pictures = false) {
   auto view = std::make_shared<RunView>();
   CLI::App* cmd = cli.add_subcommand(name, help);
   cmd->add_option("RUN", view->run_id, "RUN: a run id, a unique prefix (4+ hex) or a run name")
@@ -49,11 +50,12 @@ void add_view(CLI::App& cli, App& app, const std::string& name, const std::strin
                     "text, json (the same as --json), mermaid, dot or svg (needs Graphviz)")
         ->check(CLI::IsMember({"text", "json", "mermaid", "dot", "svg"}));
   if (!noun.empty()) add_window_flags(cmd, view->window, noun);
-  cmd->callback([&app, view, print] {
+  cmd->callback([&invocation, view, print] {
     // Flags before the database: a bad --limit is a usage error whatever the database holds.
     const ViewOptions options{view->json || view->format == "json",
-                              view->json ? "json" : view->format, read_window(app, view->window)};
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+                              view->json ? "json" : view->format,
+                              read_window(invocation, view->window)};
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     const std::string id = resolve_reference(*db, Referent::kRun, view->run_id);
     Run run = load_run_or_throw(*db, id);
     print(*db, run, options);
@@ -111,8 +113,8 @@ void print_history_picture(Database& db, const Run& run, std::vector<StatePtr> s
 
 }  // namespace
 
-void add_inspect_commands(CLI::App& cli, App& app) {
-  add_view(cli, app, "show", "a run's fields and current state", "",
+void add_inspect_commands(CLI::App& cli, Invocation& invocation) {
+  add_view(cli, invocation, "show", "a run's fields and current state", "",
            [](Database& db, const Run& run, const ViewOptions& options) {
              const StatePtr state = db.runs().load_current_state(run);
              if (options.json)
@@ -121,7 +123,7 @@ void add_inspect_commands(CLI::App& cli, App& app) {
                print_run_text(std::cout, run, state);
            });
   add_view(
-      cli, app, "history", "a run's states, oldest first", "states",
+      cli, invocation, "history", "a run's states, oldest first", "states",
       [](Database& db, const Run& run, const ViewOptions& options) {
         auto states = db.runs().load_history(run, options.window.read);
         const bool truncated = keep_newest(states, options.window);
@@ -139,7 +141,7 @@ void add_inspect_commands(CLI::App& cli, App& app) {
         if (truncated) note_truncated(*options.window.limit, "states");
       },
       true);
-  add_view(cli, app, "log", "a run's orchestration attempts, oldest first", "log entries",
+  add_view(cli, invocation, "log", "a run's orchestration attempts, oldest first", "log entries",
            [](Database& db, const Run& run, const ViewOptions& options) {
              auto entries = db.runs().load_log(run.id, options.window.read);
              const bool truncated = keep_newest(entries, options.window);

@@ -2,9 +2,11 @@
 // `reap` does what Prefect's repossessor service does on a timer; every write that touches a
 // limit also reaps that limit's expired leases first.
 #include <iostream>
+#include <utility>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "cli/list_output.hpp"
+#include "engine/concurrency_json.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -26,7 +28,7 @@ void print_lease(const Lease& lease, Timestamp now) {
 
 }  // namespace
 
-void add_lease_commands(CLI::App& cli, App& app) {
+void add_lease_commands(CLI::App& cli, Invocation& invocation) {
   CLI::App* group = cli.add_subcommand("lease", "concurrency leases (slots of V2 limits)");
   group->require_subcommand(1);
 
@@ -38,9 +40,9 @@ void add_lease_commands(CLI::App& cli, App& app) {
 
   CLI::App* list = group->add_subcommand("list", "every lease, soonest expiry first");
   list->add_flag("--json", f->json, "print JSON");
-  list->callback([&app, f] {
-    const Timestamp now = app.clock().now();  // which leases have expired
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  list->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();  // which leases have expired
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     print_list(
         db->concurrency().list_leases(), f->json,
         [now](const Lease& lease) { return lease_to_json(lease, now); },
@@ -50,14 +52,12 @@ void add_lease_commands(CLI::App& cli, App& app) {
   CLI::App* reap = group->add_subcommand(
       "reap", "revoke every expired lease and free its slots (Prefect's repossessor)");
   reap->add_flag("--json", f->json, "print JSON");
-  reap->callback([&app, f] {
-    const Timestamp now = app.clock().now();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+  reap->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    const std::vector<Lease> reaped = limits.reap_expired_leases(now);
-    tx.commit();
-    app.committed = true;
+    const std::vector<Lease> reaped =
+        invocation.commit(*db, [&] { return limits.reap_expired_leases(now); });
     if (f->json) {
       Json out = Json::array();
       for (const auto& lease : reaped) out.push_back(lease_to_json(lease, now));
@@ -74,26 +74,25 @@ void add_lease_commands(CLI::App& cli, App& app) {
   release->add_option("LEASE", f->lease_id, "LEASE: a lease id or a unique prefix (4+ hex)")
       ->required();
   release->add_flag("--json", f->json, "print JSON");
-  release->callback([&app, f] {
-    const Timestamp now = app.clock().now();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+  release->callback([&invocation, f] {
+    const Timestamp now = invocation.clock().now();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     const std::string id = resolve_reference(*db, Referent::kLease, f->lease_id);
     ConcurrencyRepository& limits = db->concurrency();
-    WriteTransaction tx(*db);
-    const std::optional<Lease> lease = limits.read_lease(id);
-    if (!lease) throw Error(ErrorKind::kNotFound, "lease " + id + " not found");
-    limits.delete_lease(id);
-    // As the repossessor does, the lease goes even if a limit is gone or inactive; the result
-    // says whether every limit was decremented.
-    const bool decremented = limits.decrement(lease->resource_ids, lease->slots, now);
-    tx.commit();
-    app.committed = true;
+    const auto [lease, decremented] = invocation.commit(*db, [&] {
+      const std::optional<Lease> found = limits.read_lease(id);
+      if (!found) throw Error(ErrorKind::kNotFound, "lease " + id + " not found");
+      limits.delete_lease(id);
+      // As the repossessor does, the lease goes even if a limit is gone or inactive; the result
+      // says whether every limit was decremented.
+      return std::pair{*found, limits.decrement(found->resource_ids, found->slots, now)};
+    });
     if (f->json) {
-      print_json(Json{{"released", lease_to_json(*lease, now)}, {"decremented", decremented}});
+      print_json(Json{{"released", lease_to_json(lease, now)}, {"decremented", decremented}});
       return;
     }
-    std::cout << "released lease " << id << " (" << lease->slots << " slot"
-              << (lease->slots == 1 ? "" : "s") << ")"
+    std::cout << "released lease " << id << " (" << lease.slots << " slot"
+              << (lease.slots == 1 ? "" : "s") << ")"
               << (decremented ? "" : "; some of its limits are gone or inactive") << '\n';
   });
 }

@@ -4,7 +4,7 @@
 #pragma once
 #include <vector>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 
 namespace runctl::cli {
 

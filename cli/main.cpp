@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "cli/app.hpp"
 #include "cli/commands.hpp"
 #include "cli/completion.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/invocation.hpp"
 #include "cli/man_page.hpp"
 #include "cli/output.hpp"
 #include "store/library_versions.hpp"
@@ -107,11 +107,12 @@ std::string error_message(const runctl::Error& e) {
 // After the command ran: what it printed must have reached stdout. A full disk or a closed
 // descriptor is exit 74, as apply reports its own output; a command that had already committed
 // says so, since running it again would do it twice.
-int check_output(runctl::cli::StdoutGuard& out, const runctl::cli::App& app, int code) {
+int check_output(runctl::cli::StdoutGuard& out, const runctl::cli::Invocation& invocation,
+                 int code) {
   const int error = out.finish();
   if (!error) return code;
   std::cerr << "runctl: cannot write output: " << std::strerror(error)
-            << (app.committed ? " (the change was committed)" : "") << '\n';
+            << (invocation.committed ? " (the change was committed)" : "") << '\n';
   return exit_code::kIoError;
 }
 
@@ -141,7 +142,7 @@ int main(int argc_given, char** argv_given) {
   const int argc = static_cast<int>(args.size());
   char** argv = args.data();
   runctl::cli::StdoutGuard out;
-  runctl::cli::App app;
+  runctl::cli::Invocation invocation;
   CLI::App cli{
       "runctl: Prefect's orchestration rules, applied to runs in a SQLite file or a PostgreSQL "
       "database."};
@@ -152,11 +153,11 @@ int main(int argc_given, char** argv_given) {
   // subcommand inherits this and hands the options it does not know to this parser.
   cli.fallthrough();
   cli.footer(runctl::cli::exit_codes_help());
-  app.options.db = default_db();
-  runctl::cli::add_global_options(cli, app);
-  runctl::cli::register_commands(cli, app, runctl::cli::registrar_for(argc, argv));
+  invocation.options.db = default_db();
+  runctl::cli::add_global_options(cli, invocation);
+  runctl::cli::register_commands(cli, invocation, runctl::cli::registrar_for(argc, argv));
   if (const int code = answer_hidden_command(cli, argc, argv); code >= 0)
-    return check_output(out, app, code);
+    return check_output(out, invocation, code);
 
   try {
     cli.parse(argc, argv);
@@ -167,13 +168,13 @@ int main(int argc_given, char** argv_given) {
       return exit_code::kUsage;
     }
     std::cout << cli.help();
-    return check_output(out, app, exit_code::kAccept);
+    return check_output(out, invocation, exit_code::kAccept);
   } catch (const CLI::CallForAllHelp&) {
     std::cout << cli.help("", CLI::AppFormatMode::All);
-    return check_output(out, app, exit_code::kAccept);
+    return check_output(out, invocation, exit_code::kAccept);
   } catch (const CLI::CallForVersion& e) {
     std::cout << e.what() << '\n';
-    return check_output(out, app, exit_code::kAccept);
+    return check_output(out, invocation, exit_code::kAccept);
   } catch (const CLI::ParseError& e) {
     // CLI11's own codes must not leak: every command-line mistake is EX_USAGE.
     std::string what = unknown_command_message(cli, argc, argv);
@@ -187,5 +188,5 @@ int main(int argc_given, char** argv_given) {
     std::cerr << "runctl: internal error: " << one_line(e.what()) << '\n';
     return exit_code::kIoError;
   }
-  return check_output(out, app, app.exit_code);
+  return check_output(out, invocation, invocation.exit_code);
 }

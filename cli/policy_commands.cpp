@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "cli/policy_matrix_command.hpp"
 #include "policy/policy.hpp"
 #include "rules/registry.hpp"
@@ -41,7 +41,7 @@ void print_entries(std::ostream& out, const std::vector<PolicyEntry>& entries) {
 
 }  // namespace
 
-void add_policy_commands(CLI::App& cli, App& app) {
+void add_policy_commands(CLI::App& cli, Invocation& invocation) {
   CLI::App* policy = cli.add_subcommand("policy", "built-in policies and policy files");
   policy->require_subcommand(1);
 
@@ -121,7 +121,7 @@ void add_policy_commands(CLI::App& cli, App& app) {
     }
   });
 
-  add_policy_matrix_commands(policy, app);
+  add_policy_matrix_commands(policy, invocation);
 }
 
 }  // namespace runctl::cli

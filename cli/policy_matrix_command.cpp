@@ -23,17 +23,17 @@ struct MatrixFlags {
 
 // Which run the matrix is of, and its kind: the stored run's when --run names one, else
 // --run-kind, else the policy's own kind, else flow.
-MatrixRequest make_request(App& app, const MatrixFlags& flags, bool kind_given,
+MatrixRequest make_request(Invocation& invocation, const MatrixFlags& flags, bool kind_given,
                            const std::optional<RunKind>& policy_kind) {
   MatrixRequest request;
   request.kind = flags.kind == "task" ? RunKind::kTask : RunKind::kFlow;
   if (!kind_given && policy_kind) request.kind = *policy_kind;
-  request.now = app.clock().now();
+  request.now = invocation.clock().now();
   // Without --seed every cell still draws the same numbers, so the rows agree with each other.
-  request.seed = seed_option(app.options).value_or(static_cast<std::uint64_t>(request.now));
-  request.settings = app.environment().settings;
+  request.seed = seed_option(invocation.options).value_or(static_cast<std::uint64_t>(request.now));
+  request.settings = invocation.environment().settings;
   if (flags.run) {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     const std::string id = resolve_reference(*db, Referent::kRun, *flags.run);
     std::optional<Run> run = db->runs().find_run(id);
     if (!run) throw Error(ErrorKind::kNotFound, "run " + id + " not found");
@@ -111,17 +111,18 @@ void add_format_option(CLI::App* cmd, MatrixFlags& flags) {
 
 }  // namespace
 
-void add_policy_matrix_commands(CLI::App* policy, App& app) {
+void add_policy_matrix_commands(CLI::App* policy, Invocation& invocation) {
   auto flags = std::make_shared<MatrixFlags>();
   CLI::App* matrix = policy->add_subcommand(
       "matrix", "what a policy decides for every current state and proposed type");
   matrix->add_option("POLICY", flags->a, "built-in policy name/alias, or a policy file")
       ->required();
   add_format_option(matrix, *flags);
-  matrix->callback([&app, flags, matrix] {
+  matrix->callback([&invocation, flags, matrix] {
     const bool kind_given = matrix->count("--run-kind") > 0;
     const Policy p = resolve_policy(flags->a);
-    const PolicyMatrix m = compute_policy_matrix(p, make_request(app, *flags, kind_given, p.kind));
+    const PolicyMatrix m =
+        compute_policy_matrix(p, make_request(invocation, *flags, kind_given, p.kind));
     format_of(*flags).matrix(std::cout, m);
   });
 
@@ -130,12 +131,12 @@ void add_policy_matrix_commands(CLI::App* policy, App& app) {
   diff->add_option("A", diff_flags->a, "built-in policy name/alias, or a policy file")->required();
   diff->add_option("B", diff_flags->b, "built-in policy name/alias, or a policy file")->required();
   add_format_option(diff, *diff_flags);
-  diff->callback([&app, diff_flags, diff] {
+  diff->callback([&invocation, diff_flags, diff] {
     const bool kind_given = diff->count("--run-kind") > 0;
     const Policy pa = resolve_policy(diff_flags->a);
     const Policy pb = resolve_policy(diff_flags->b);
     const MatrixRequest request =
-        make_request(app, *diff_flags, kind_given, pa.kind ? pa.kind : pb.kind);
+        make_request(invocation, *diff_flags, kind_given, pa.kind ? pa.kind : pb.kind);
     const PolicyMatrix a = compute_policy_matrix(pa, request);
     const PolicyMatrix b = compute_policy_matrix(pb, request);
     const std::vector<CellDiff> cells = diff_matrices(a, b);

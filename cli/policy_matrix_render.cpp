@@ -30,13 +30,13 @@ constexpr Outcome kOutcomes[] = {
 const Outcome& outcome_of(const MatrixCell& cell) {
   if (cell.error) return kOutcomes[5];
   switch (cell.status) {
-    case Status::kAccept:
+    case SetStateStatus::kAccept:
       return kOutcomes[0];
-    case Status::kReject:
+    case SetStateStatus::kReject:
       return cell.redirected ? kOutcomes[2] : kOutcomes[1];
-    case Status::kWait:
+    case SetStateStatus::kWait:
       return kOutcomes[3];
-    case Status::kAbort:
+    case SetStateStatus::kAbort:
       break;
   }
   return kOutcomes[4];

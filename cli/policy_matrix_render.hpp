@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "service/policy_matrix.hpp"
 
 namespace runctl::cli {

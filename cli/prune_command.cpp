@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/app.hpp"
 #include "cli/bounded_output.hpp"
+#include "cli/invocation.hpp"
 #include "util/error.hpp"
 
 namespace runctl::cli {
@@ -68,19 +68,20 @@ std::string human_bytes(std::int64_t bytes) {
 
 // Each batch commits on its own: an interrupted prune keeps what it deleted, and running it
 // again finishes the job.
-std::int64_t delete_in_batches(Database& db, Timestamp cutoff, std::int64_t batch_rows, App& app) {
+std::int64_t delete_in_batches(Database& db, Timestamp cutoff, std::int64_t batch_rows,
+                               Invocation& invocation) {
   std::int64_t total = 0;
   for (;;) {
     Database::WriteTransaction tx(db);
     const std::int64_t deleted = db.runs().delete_log_before(cutoff, batch_rows);
     tx.commit();
     total += deleted;
-    if (deleted > 0) app.committed = true;
+    if (deleted > 0) invocation.committed = true;
     if (deleted < batch_rows) return total;
   }
 }
 
-PruneResult prune(Database& db, Timestamp cutoff, const PruneFlags& flags, App& app) {
+PruneResult prune(Database& db, Timestamp cutoff, const PruneFlags& flags, Invocation& invocation) {
   PruneResult result;
   result.cutoff = cutoff;
   if (flags.dry_run) {
@@ -90,7 +91,8 @@ PruneResult prune(Database& db, Timestamp cutoff, const PruneFlags& flags, App& 
   }
   const std::int64_t reusable_before = db.reusable_bytes();
   const std::int64_t size_before = db.storage_bytes();
-  result.deleted_rows = delete_in_batches(db, cutoff, parse_batch_size(flags.batch_size), app);
+  result.deleted_rows =
+      delete_in_batches(db, cutoff, parse_batch_size(flags.batch_size), invocation);
   if (flags.vacuum) {
     db.compact();
     result.vacuumed = true;
@@ -122,7 +124,7 @@ void print_result(const PruneResult& r, bool json) {
 
 }  // namespace
 
-void add_prune_command(CLI::App& cli, App& app) {
+void add_prune_command(CLI::App& cli, Invocation& invocation) {
   auto flags = std::make_shared<PruneFlags>();
   CLI::App* cmd = cli.add_subcommand(
       "prune", "delete orchestration-log rows (attempts and their events) older than a duration");
@@ -137,17 +139,18 @@ void add_prune_command(CLI::App& cli, App& app) {
   // Hidden (empty group): the tests make batches of a few rows with it (docs/cli.md, prune).
   cmd->add_option("--batch-size", flags->batch_size, "rows per write transaction")->group("");
 
-  cmd->callback([&app, flags] {
+  cmd->callback([&invocation, flags] {
     // Every flag is checked before the database is opened: a mistake writes nothing.
     if (!flags->older_than)
       throw Error(ErrorKind::kUsage,
                   "prune: --log-older-than is required (a duration such as 30d or 12h)");
     parse_batch_size(flags->batch_size);
-    const Timestamp cutoff = duration_ago(app.clock(), *flags->older_than, "--log-older-than");
+    const Timestamp cutoff =
+        duration_ago(invocation.clock(), *flags->older_than, "--log-older-than");
     // A dry run only reads: it does not even migrate an older schema.
     const std::unique_ptr<Database> db =
-        app.open_db(flags->dry_run ? OpenMode::kRead : OpenMode::kWriteExisting);
-    print_result(prune(*db, cutoff, *flags, app), flags->json);
+        invocation.open_db(flags->dry_run ? OpenMode::kRead : OpenMode::kWriteExisting);
+    print_result(prune(*db, cutoff, *flags, invocation), flags->json);
   });
 }
 

@@ -69,13 +69,13 @@ int builtin_transforms(const Signature& names) {
 int exit_code_for(const TransitionResult& r) {
   if (r.error) return exit_code::kHookError;
   switch (r.status) {
-    case Status::kAccept:
+    case SetStateStatus::kAccept:
       return exit_code::kAccept;
-    case Status::kReject:
+    case SetStateStatus::kReject:
       return exit_code::kReject;
-    case Status::kWait:
+    case SetStateStatus::kWait:
       return exit_code::kWait;
-    case Status::kAbort:
+    case SetStateStatus::kAbort:
       return exit_code::kAbort;
   }
   return exit_code::kAbort;

@@ -2,7 +2,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "policy/builtin_policies.hpp"
 #include "rules/registry.hpp"
 
@@ -19,7 +19,7 @@ std::vector<std::string> policies_holding(std::string_view name) {
 
 }  // namespace
 
-void add_rules_command(CLI::App& cli, App&) {
+void add_rules_command(CLI::App& cli, Invocation&) {
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = cli.add_subcommand("rules", "every built-in rule and transform");
   cmd->add_flag("--json", *json, "print JSON");

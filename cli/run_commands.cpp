@@ -2,7 +2,7 @@
 #include <cmath>
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "cli/render.hpp"
 #include "cli/state_flags.hpp"
 #include "service/runs.hpp"
@@ -69,7 +69,7 @@ Json parse_retry_delay(const std::string& text, RunKind kind) {
   return list;
 }
 
-void add_create_command(CLI::App& cli, App& app, RunKind kind) {
+void add_create_command(CLI::App& cli, Invocation& invocation, RunKind kind) {
   const std::string group = kind == RunKind::kFlow ? "flow-run" : "task-run";
   CLI::App* parent =
       cli.add_subcommand(group, kind == RunKind::kFlow ? "manage flow runs" : "manage task runs");
@@ -79,7 +79,7 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
                                            "s, optionally with a "
                                            "state (set through the minimal policy, as "
                                            "Prefect does on creation)");
-  add_run_list_command(parent, app, kind);
+  add_run_list_command(parent, invocation, kind);
   auto flags = std::make_shared<CreateFlags>();
   create->add_option("--name", flags->name, "run name (default: derived from the id)");
   create->add_option("--state", flags->state.type, "initial state type, e.g. PENDING");
@@ -113,7 +113,7 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
         ->check(kNonNegative);
   }
 
-  create->callback([&app, flags, kind] {
+  create->callback([&invocation, flags, kind] {
     RunSpec spec;
     spec.kind = kind;
     spec.id = optional_uuid(flags->id, "run");
@@ -141,13 +141,13 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
                   "the initial state's flags (--state-name, --details, ...) need --state");
     }
 
-    const Environment env = app.environment();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
+    const Environment env = invocation.environment();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kCreate);
     spec.flow_run_id = optional_reference(*db, flags->flow_run, Referent::kFlowRun);
     spec.deployment_id = optional_reference(*db, flags->deployment_id, Referent::kDeployment);
     spec.parent_task_run_id = optional_reference(*db, flags->parent_task_run, Referent::kTaskRun);
     const auto runs = create_runs(*db, spec, flags->count, state, env);
-    app.committed = true;
+    invocation.committed = true;
     if (flags->json) {
       // docs/cli.md, "JSON output": a run is run_id / run_kind, and ids is there for one run
       // too; id and kind stay, as scripts read them.
@@ -171,13 +171,13 @@ void add_create_command(CLI::App& cli, App& app, RunKind kind) {
 
 }  // namespace
 
-void add_init_command(CLI::App& cli, App& app) {
+void add_init_command(CLI::App& cli, Invocation& invocation) {
   CLI::App* init = cli.add_subcommand("init", "create or migrate the database");
   auto json = std::make_shared<bool>(false);
   init->add_flag("--json", *json, "print JSON");
-  init->callback([&app, json] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kCreate);
-    app.committed = true;  // created or migrated
+  init->callback([&invocation, json] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kCreate);
+    invocation.committed = true;  // created or migrated
     if (*json)
       print_json(Json{{"path", db->name()}, {"schema_version", db->schema_version()}});
     else
@@ -185,9 +185,9 @@ void add_init_command(CLI::App& cli, App& app) {
   });
 }
 
-void add_run_commands(CLI::App& cli, App& app) {
-  add_create_command(cli, app, RunKind::kFlow);
-  add_create_command(cli, app, RunKind::kTask);
+void add_run_commands(CLI::App& cli, Invocation& invocation) {
+  add_create_command(cli, invocation, RunKind::kFlow);
+  add_create_command(cli, invocation, RunKind::kTask);
 }
 
 }  // namespace runctl::cli

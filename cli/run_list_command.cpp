@@ -1,8 +1,8 @@
 // flow-run list, task-run list: find runs by state, name, tag, parent and age.
 #include <iostream>
 
-#include "cli/app.hpp"
 #include "cli/bounded_output.hpp"
+#include "cli/invocation.hpp"
 #include "cli/render.hpp"
 #include "service/transition.hpp"
 #include "util/error.hpp"
@@ -39,7 +39,7 @@ void print_listed_run(std::ostream& out, const Run& run) {
 
 }  // namespace
 
-void add_run_list_command(CLI::App* group, App& app, RunKind kind) {
+void add_run_list_command(CLI::App* group, Invocation& invocation, RunKind kind) {
   const std::string noun = kind == RunKind::kFlow ? "flow runs" : "task runs";
   auto flags = std::make_shared<ListFlags>();
   CLI::App* list = group->add_subcommand(
@@ -65,7 +65,7 @@ void add_run_list_command(CLI::App* group, App& app, RunKind kind) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}));
   list->add_flag("--json", flags->json, "print one JSON object: runs, truncated, limit");
 
-  list->callback([&app, flags, kind] {
+  list->callback([&invocation, flags, kind] {
     RunFilter filter;
     filter.kind = kind;
     for (const std::string& states : flags->states)
@@ -73,12 +73,12 @@ void add_run_list_command(CLI::App* group, App& app, RunKind kind) {
     filter.name_glob = flags->name;
     filter.tag = flags->tag;
     if (flags->older_than)
-      filter.state_before = duration_ago(app.clock(), *flags->older_than, "--older-than");
+      filter.state_before = duration_ago(invocation.clock(), *flags->older_than, "--older-than");
     if (flags->newer_than)
-      filter.state_since = duration_ago(app.clock(), *flags->newer_than, "--newer-than");
+      filter.state_since = duration_ago(invocation.clock(), *flags->newer_than, "--newer-than");
     filter.limit = flags->limit + 1;  // one more than shown says whether there are more
 
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     if (flags->deployment)
       filter.deployment_id = resolve_reference(*db, Referent::kDeployment, *flags->deployment);
     if (flags->flow_run)

@@ -1,7 +1,7 @@
 // set-state: the main job.
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "cli/render.hpp"
 #include "cli/state_flags.hpp"
 #include "service/transition.hpp"
@@ -10,7 +10,7 @@
 
 namespace runctl::cli {
 
-void add_set_state_command(CLI::App& cli, App& app) {
+void add_set_state_command(CLI::App& cli, Invocation& invocation) {
   struct Flags {
     std::string run_id;
     StateFlags state;
@@ -39,7 +39,7 @@ void add_set_state_command(CLI::App& cli, App& app) {
   cmd->add_flag("-v,--verbose", flags->verbose,
                 "trace every step of the chain (stderr; in \"trace\" with --json)");
 
-  cmd->callback([&app, flags] {
+  cmd->callback([&invocation, flags] {
     // `set-state RUNNING ID`: the two arguments swapped, said as such.
     if (!normalize_uuid(flags->run_id) && normalize_uuid(flags->state.type) &&
         parse_state_type(flags->run_id))
@@ -58,11 +58,11 @@ void add_set_state_command(CLI::App& cli, App& app) {
     request.dry_run = flags->dry_run;
     request.trace = flags->verbose;
 
-    const Environment env = app.environment();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    const Environment env = invocation.environment();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     request.run_id = resolve_reference(*db, Referent::kRun, flags->run_id);
     const TransitionResult result = set_state(*db, request, env);
-    app.committed = !request.dry_run;  // the transition, or on a hook error its log row
+    invocation.committed = !request.dry_run;  // the transition, or on a hook error its log row
     if (flags->json) {
       print_json(transition_to_json(result, flags->verbose));
     } else {
@@ -73,7 +73,7 @@ void add_set_state_command(CLI::App& cli, App& app) {
       std::cerr << "runctl: set-state: a hook raised; the transition was rolled back (the attempt "
                    "is in the orchestration log): "
                 << one_line(*result.error) << '\n';
-    app.exit_code = exit_code_for(result);
+    invocation.exit_code = exit_code_for(result);
   });
 }
 

@@ -2,12 +2,12 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "util/text.hpp"
 
 namespace runctl::cli {
 
-void add_task_queue_commands(CLI::App& cli, App& app) {
+void add_task_queue_commands(CLI::App& cli, Invocation& invocation) {
   CLI::App* group =
       cli.add_subcommand("task-queue", "the background task queue (Prefect keeps it in memory)");
   group->require_subcommand(1);
@@ -19,8 +19,8 @@ void add_task_queue_commands(CLI::App& cli, App& app) {
   CLI::App* list = group->add_subcommand("list", "queued task runs, oldest first");
   list->add_option("--task-key", flags->task_key, "only this task key");
   list->add_flag("--json", flags->json, "print JSON");
-  list->callback([&app, flags] {
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kRead);
+  list->callback([&invocation, flags] {
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     const auto queued = db->runs().list_task_queue(flags->task_key);
     if (flags->json) {
       Json out = Json::array();

@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 #include "cli/render.hpp"
 #include "cli/state_flags.hpp"
 #include "service/transition.hpp"
@@ -70,7 +70,7 @@ Json rows_to_json(const std::vector<Row>& rows) {
 
 }  // namespace
 
-void add_transitions_command(CLI::App& cli, App& app) {
+void add_transitions_command(CLI::App& cli, Invocation& invocation) {
   struct Flags {
     std::string run_id;
     std::optional<std::string> policy, client_version;
@@ -92,7 +92,7 @@ void add_transitions_command(CLI::App& cli, App& app) {
   cmd->add_option("--client-version", flags->client_version, "Prefect client version, e.g. 3.4.0");
   cmd->add_flag("--json", flags->json, "print one JSON object on stdout");
 
-  cmd->callback([&app, flags] {
+  cmd->callback([&invocation, flags] {
     TransitionRequest request;
     request.policy_ref = flags->policy;
     request.force = flags->force;
@@ -100,8 +100,8 @@ void add_transitions_command(CLI::App& cli, App& app) {
     request.client_version = flags->client_version;
     request.dry_run = true;
 
-    const Environment env = app.environment();
-    const std::unique_ptr<Database> db = app.open_db(OpenMode::kWriteExisting);
+    const Environment env = invocation.environment();
+    const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kWriteExisting);
     request.run_id = resolve_reference(*db, Referent::kRun, flags->run_id);
     std::vector<Row> rows;
     for (int i = 0; i < kStateTypeCount; ++i) {

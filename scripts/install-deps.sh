@@ -3,9 +3,10 @@
 set -euo pipefail
 #   --tool   only what building the runctl binary needs (`make build`, `make demo`)
 # libpq-dev: the PostgreSQL backend. doctest-dev, sqlite3 and postgresql: the tests, the throwaway
-# cluster they run on (scripts/with-postgres.sh); zsh: the completion test loads the zsh script.
+# cluster they run on (scripts/with-postgres.sh); zsh: the completion test loads the zsh script;
+# graphviz: the picture tests hand the DOT output to dot.
 packages=(g++ cmake make libcli11-dev libsqlitecpp-dev nlohmann-json3-dev libsqlite3-dev libpq-dev)
-[ "${1:-}" = "--tool" ] || packages+=(doctest-dev sqlite3 postgresql zsh)
+[ "${1:-}" = "--tool" ] || packages+=(doctest-dev sqlite3 postgresql zsh graphviz)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

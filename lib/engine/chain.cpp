@@ -22,7 +22,7 @@ std::string exception_message(const std::exception_ptr& e) {
 
 // What the trace compares before and after a hook to list "every change it made".
 struct Snapshot {
-  Status status;
+  SetStateStatus status;
   ResponseDetails details;
   MaybeType proposed_type;
   std::optional<std::string> proposed_name;
@@ -87,7 +87,7 @@ void traced_hook(Context& c, const std::string& entry, HookName hook, F&& run_ho
 // (a rename keeps the same state): what makes it the entry that decided. Transforms act on the
 // context directly, so the runner compares what they leave with what they found.
 struct Verdict {
-  Status status;
+  SetStateStatus status;
   ResponseDetails::Kind details;
   const State* proposal;
 
@@ -242,7 +242,7 @@ class ChainRunner {
       std::string reason =
           "Aborting orchestration due to error in " + e.name() + ": !" + std::string(ex.what());
       c_.proposed_state = nullptr;
-      c_.response_status = Status::kAbort;
+      c_.response_status = SetStateStatus::kAbort;
       c_.response_details = ResponseDetails::abort(reason);
       c_.decided_by = e.signature();
       c_.orchestration_error = std::move(reason);
@@ -304,7 +304,7 @@ class ChainRunner {
       throw;
     } catch (const std::exception& e) {
       c_.proposed_state = nullptr;
-      c_.response_status = Status::kAbort;
+      c_.response_status = SetStateStatus::kAbort;
       c_.response_details =
           ResponseDetails::abort("Error validating state: " + std::string(e.what()));
       note(c_, "validate", "", "error", [&] { return std::string(e.what()); });

@@ -28,7 +28,7 @@ struct Context {
   Signature rule_signature;
   Signature finalization_signature;
 
-  Status response_status = Status::kAccept;
+  SetStateStatus response_status = SetStateStatus::kAccept;
   ResponseDetails response_details;
   // The entry whose hook last set the response (a rule's reject, delay or abort; a transform's
   // change of status or of the proposal; a before hook that raised): the interned name that

@@ -2,15 +2,15 @@
 
 namespace runctl {
 
-std::string_view status_name(Status s) {
+std::string_view status_name(SetStateStatus s) {
   switch (s) {
-    case Status::kAccept:
+    case SetStateStatus::kAccept:
       return "ACCEPT";
-    case Status::kReject:
+    case SetStateStatus::kReject:
       return "REJECT";
-    case Status::kWait:
+    case SetStateStatus::kWait:
       return "WAIT";
-    case Status::kAbort:
+    case SetStateStatus::kAbort:
       return "ABORT";
   }
   return "?";

@@ -8,10 +8,10 @@
 
 namespace runctl {
 
-enum class Status { kAccept, kReject, kWait, kAbort };
+enum class SetStateStatus { kAccept, kReject, kWait, kAbort };
 
 // "ACCEPT", "REJECT", "WAIT", "ABORT"
-std::string_view status_name(Status s);
+std::string_view status_name(SetStateStatus s);
 
 struct ResponseDetails {
   enum class Kind { kAccept, kReject, kWait, kAbort };

@@ -64,7 +64,7 @@ void RuleHook::reject_transition(StatePtr state, std::optional<std::string> reas
     self_.to_type = state->type;
     replace_proposal(std::move(state));
   }
-  real_.response_status = Status::kReject;
+  real_.response_status = SetStateStatus::kReject;
   real_.response_details = ResponseDetails::reject(std::move(reason));
   decided_ = true;
 }
@@ -74,7 +74,7 @@ void RuleHook::delay_transition(std::int64_t delay_seconds, std::optional<std::s
   ensure_not_validated();
   self_.to_type = std::nullopt;
   replace_proposal(nullptr);
-  real_.response_status = Status::kWait;
+  real_.response_status = SetStateStatus::kWait;
   real_.response_details = ResponseDetails::wait(delay_seconds, std::move(reason));
   decided_ = true;
 }
@@ -84,7 +84,7 @@ void RuleHook::abort_transition(std::optional<std::string> reason) {
   ensure_not_validated();
   self_.to_type = std::nullopt;
   replace_proposal(nullptr);
-  real_.response_status = Status::kAbort;
+  real_.response_status = SetStateStatus::kAbort;
   real_.response_details = ResponseDetails::abort(std::move(reason));
   decided_ = true;
 }

@@ -5,6 +5,16 @@
 #include "util/uuid.hpp"
 
 namespace runctl {
+
+bool truthy(const Json& v) {
+  if (v.is_null()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number_integer()) return v.get<std::int64_t>() != 0;
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>() != 0;
+  if (v.is_number_float()) return v.get<double>() != 0.0;
+  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
+  return !v.empty();  // arrays, objects
+}
 namespace {
 
 template <typename T>

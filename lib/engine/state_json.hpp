@@ -10,6 +10,9 @@ namespace runctl {
 // Every StateDetails field, nulls included, timestamps as ISO 8601.
 Json state_details_to_json(const StateDetails& d);
 
+// Python truthiness of a JSON value: null, false, 0, "", [] and {} are false.
+bool truthy(const Json& value);
+
 // Sets the fields present in `object` onto `details`, checking each one's type (UUID fields must
 // be UUIDs, times ISO 8601). Unknown keys are ignored, as Prefect's model does; an explicit null
 // overwrites. Throws Error(kBadData) naming `where` and the field.

@@ -34,17 +34,17 @@ void DeclarativeTransform::run(const ActionList& actions, Context& c, HookName h
     switch (a.kind) {
       case Action::Kind::kReject:
         c.proposed_state = a.state ? make_state(*a.state, c.uuids->next(), c.now()) : nullptr;
-        c.response_status = Status::kReject;
+        c.response_status = SetStateStatus::kReject;
         c.response_details = ResponseDetails::reject(a.reason);
         break;
       case Action::Kind::kDelay:
         c.proposed_state = nullptr;
-        c.response_status = Status::kWait;
+        c.response_status = SetStateStatus::kWait;
         c.response_details = ResponseDetails::wait(a.seconds, a.reason);
         break;
       case Action::Kind::kAbort:
         c.proposed_state = nullptr;
-        c.response_status = Status::kAbort;
+        c.response_status = SetStateStatus::kAbort;
         c.response_details = ResponseDetails::abort(a.reason);
         break;
       case Action::Kind::kRename:

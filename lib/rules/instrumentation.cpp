@@ -9,6 +9,8 @@
 #include "engine/concurrency.hpp"
 #include "engine/state_text.hpp"
 #include "rules/families.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace runctl {
 namespace {

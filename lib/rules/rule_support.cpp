@@ -4,16 +4,6 @@
 
 namespace runctl {
 
-bool truthy(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number_integer()) return v.get<std::int64_t>() != 0;
-  if (v.is_number_unsigned()) return v.get<std::uint64_t>() != 0;
-  if (v.is_number_float()) return v.get<double>() != 0.0;
-  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
-  return !v.empty();  // arrays, objects
-}
-
 bool has_persisted_result(const std::shared_ptr<Json>& data) {
   if (!data || !data->is_object()) return false;
   auto it = data->find("type");

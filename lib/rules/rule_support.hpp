@@ -6,11 +6,11 @@
 
 #include "engine/context.hpp"
 #include "engine/rule.hpp"
+#include "engine/state_json.hpp"
 
 namespace runctl {
 
-// Python truthiness of a JSON value: null, false, 0, "", [] and {} are false.
-bool truthy(const Json& value);
+// Python truthiness (engine/state_json.hpp's truthy) of a state's data, which may be absent.
 inline bool truthy(const std::shared_ptr<Json>& data) {
   return data && truthy(*data);
 }

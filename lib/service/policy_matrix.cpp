@@ -102,7 +102,7 @@ MatrixCell cell_from(MaybeType from, StateType to, const Orchestrated& o) {
     cell.state_type = validated->type;
     cell.state_name = validated->name;
   }
-  cell.redirected = cell.status == Status::kReject && validated &&
+  cell.redirected = cell.status == SetStateStatus::kReject && validated &&
                     (!c.initial_state || validated->id != c.initial_state->id);
   if (c.decided_by) cell.decided_by = *c.decided_by;
   cell.reason = c.response_details.reason;

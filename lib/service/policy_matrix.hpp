@@ -25,7 +25,7 @@ inline constexpr std::array<MaybeType, kStateTypeCount + 1> kMatrixFromStates = 
 struct MatrixCell {
   MaybeType from;
   StateType to = StateType::kPending;
-  Status status = Status::kAccept;
+  SetStateStatus status = SetStateStatus::kAccept;
   // The validated state, as set-state reports it: none for WAIT and ABORT.
   std::optional<StateType> state_type;
   std::optional<std::string> state_name;

@@ -47,7 +47,7 @@ struct TransitionResult {
   std::string proposed_state_text;   // the same as compact JSON text, always filled
   std::string logged_proposal_text;  // the same as the log stores it (store/log_codec.hpp)
   StatePtr validated_state;
-  Status status = Status::kAccept;
+  SetStateStatus status = SetStateStatus::kAccept;
   ResponseDetails details;
   // The rule or transform that set the final status or replaced the proposal (its interned
   // name, engine/signature.hpp); null for a transition no entry redirected.

@@ -1,13 +1,13 @@
 // What the store reads and writes besides runs and states: plain records, the same on every
 // backend. Runs, states and the concurrency rows (limits, leases, deployments, events) are the
-// engine's own types (engine/run.hpp, engine/state.hpp, engine/concurrency.hpp).
+// engine's own types (engine/run.hpp, engine/state.hpp, engine/concurrency_records.hpp).
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/concurrency.hpp"  // Event
+#include "engine/concurrency_records.hpp"  // Event
 #include "engine/run.hpp"
 #include "engine/signature.hpp"
 #include "engine/state.hpp"

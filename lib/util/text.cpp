@@ -162,4 +162,48 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
+namespace {
+
+// Length of the UTF-8 sequence starting with this byte; a stray continuation or invalid byte
+// counts as one character, so malformed text is still cut somewhere sensible.
+std::size_t sequence_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) return 2;
+  if ((lead & 0xF0) == 0xE0) return 3;
+  if ((lead & 0xF8) == 0xF0) return 4;
+  return 1;
+}
+
+// Byte offsets where each code point starts: Python measures and slices str in code points.
+std::vector<std::size_t> code_point_starts(const std::string& s) {
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0; i < s.size();) {
+    starts.push_back(i);
+    i += std::min(sequence_length(static_cast<unsigned char>(s[i])), s.size() - i);
+  }
+  return starts;
+}
+
+}  // namespace
+
+std::string truncated_to(std::size_t limit, const std::optional<std::string>& text) {
+  if (!text || text->empty()) return "";
+  const std::string& s = *text;
+  // Every code point is at least one byte, so a short enough byte string needs no counting.
+  if (s.size() <= limit) return s;
+  const std::vector<std::size_t> starts = code_point_starts(s);
+  const std::size_t length = starts.size();
+  if (length <= limit) return s;
+  const std::size_t half = limit / 2;
+  // value[:half] and value[-half:]; with half == 0 Python's value[-0:] is the whole string.
+  const std::string beginning = s.substr(0, starts[half]);
+  const std::string end = half == 0 ? s : s.substr(starts[length - half]);
+  const std::size_t end_length = half == 0 ? length : half;
+  const std::size_t omitted = length - (half + end_length);
+  const std::string proposed =
+      beginning + "..." + std::to_string(omitted) + " additional characters..." + end;
+  // Only if it really is shorter, in characters.
+  return code_point_starts(proposed).size() < length ? proposed : s;
+}
+
 }  // namespace runctl

@@ -47,6 +47,11 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 // valid UTF-8 included, is left as it is.
 std::string printable(std::string_view text);
 
+// Prefect's truncated_to (prefect.utilities.text): "" for no or empty text; a text longer than
+// `limit` characters (code points) becomes its first limit/2 characters, "...<n> additional
+// characters...", and its last limit/2 characters, unless that is not shorter.
+std::string truncated_to(std::size_t limit, const std::optional<std::string>& text);
+
 // `text` without leading and trailing spaces and tabs.
 std::string_view trim(std::string_view text);
 

@@ -214,4 +214,11 @@ std::optional<Timestamp> parse_duration(std::string_view text) {
   return static_cast<Timestamp>(total);
 }
 
+std::string python_isoformat(Timestamp t) {
+  std::string text = format_timestamp(t);  // "YYYY-MM-DDTHH:MM:SS.ffffff+00:00"
+  const std::size_t dot = text.find('.');
+  if (dot != std::string::npos && text.compare(dot, 7, ".000000") == 0) text.erase(dot, 7);
+  return text;
+}
+
 }  // namespace runctl

@@ -49,4 +49,8 @@ class FixedClock final : public Clock {
   Timestamp t_;
 };
 
+// Python's datetime.isoformat() of a UTC time: "2026-01-01T12:00:00+00:00", with ".ffffff" only
+// when the microseconds are not zero.
+std::string python_isoformat(Timestamp t);
+
 }  // namespace runctl

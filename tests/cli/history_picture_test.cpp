@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/cli_fixture.hpp"
+#include "cli/graphviz.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -109,6 +110,8 @@ TEST_CASE("history picture: quotes, brackets and newlines stay inside their labe
   REQUIRE_MESSAGE(d.exit_code == 0, d.err);
   CHECK(d.out.rfind("digraph history {\n", 0) == 0);
   CHECK(d.out.find("say \\\"hi\\\"]\\n} end <b>`x`; %% #1\\n") != std::string::npos);
+  check_accepted_by_graphviz(d.out);
+  check_accepted_by_graphviz(history(db, eventful_run(db), {"--format", "dot"}).out);
 }
 
 TEST_CASE("history picture: --format json is --json, --format text the default") {
@@ -169,25 +172,24 @@ TEST_CASE("history picture: svg through Graphviz, or one line when it is missing
   CliDb db;
   const std::string id = eventful_run(db);
   // PATH without dot, whatever this machine has installed.
-  const ProcessResult missing = run_process({"/usr/bin/env", "PATH=" + db.dir(), RUNCTL_BIN, "--db",
-                                             db.path(), "history", id, "--format", "svg"});
+  const ProcessResult missing = run_process({"/usr/bin/env", "PATH=" + db.dir(), runctl_binary(),
+                                             "--db", db.path(), "history", id, "--format", "svg"});
   CHECK(missing.exit_code == 69);
   CHECK(missing.out.empty());
   CHECK(missing.err ==
         "runctl: --format svg: no dot on PATH; install Graphviz (apt-get install graphviz)\n");
 
-  if (std::system("command -v dot >/dev/null 2>&1") != 0) {
-    MESSAGE("no dot on PATH: the SVG itself is not checked");
-    return;
-  }
+  REQUIRE_MESSAGE(!graphviz_dot().empty(), "no dot on PATH: install Graphviz");
   const ProcessResult svg = history(db, id, {"--format", "svg"});
-  CHECK(svg.exit_code == 0);
+  REQUIRE_MESSAGE(svg.exit_code == 0, svg.err);
+  CHECK(svg.err == "");
   CHECK((svg.out.rfind("<?xml", 0) == 0 || svg.out.rfind("<svg", 0) == 0));
+  CHECK(svg.out.find("WaitForScheduledTime") != std::string::npos);
 }
 
 TEST_CASE("history picture: --format completes to its values") {
   const ProcessResult r =
-      run_process({RUNCTL_BIN, "__complete", "history", "abcd", "--format", ""});
+      run_process({runctl_binary(), "__complete", "history", "abcd", "--format", ""});
   CHECK(r.exit_code == 0);
   CHECK(r.out == "text\njson\nmermaid\ndot\nsvg\n");
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/cli_fixture.hpp"
+#include "cli/graphviz.hpp"
 
 namespace runctl::clitest {
 namespace {
@@ -200,12 +201,52 @@ TEST_CASE("policy matrix: mermaid is a stateDiagram-v2, dot a well-formed digrap
     CHECK(quotes % 2 == 0);
   }
   CHECK(edges == static_cast<int>(kFrom.size() * kTo.size()));
-  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
-    const ProcessResult svg =
-        db.run({"--now", kNow, "policy", "matrix", "CoreFlowPolicy", "--format", "svg"});
-    CHECK(svg.exit_code == 0);
-    CHECK(svg.out.find("<svg") != std::string::npos);
+}
+
+TEST_CASE("policy matrix: Graphviz accepts the DOT of every built-in policy and of a diff") {
+  CliDb db;
+  const ProcessResult list = db.run({"policy", "list", "--json"});
+  REQUIRE(list.exit_code == 0);
+  std::size_t policies = 0;
+  const Json listed = Json::parse(list.out);
+  for (const Json& p : listed["policies"]) {
+    const std::string name = p["name"].get<std::string>();
+    // A policy of no one kind (the minimal one) is drawn for both.
+    const std::vector<std::string> kinds = p["run_kind"].is_string()
+                                               ? std::vector{p["run_kind"].get<std::string>()}
+                                               : std::vector<std::string>{"flow", "task"};
+    for (const std::string& kind : kinds) {
+      CAPTURE(name);
+      CAPTURE(kind);
+      const ProcessResult dot =
+          db.run({"--now", kNow, "policy", "matrix", name, "--run-kind", kind, "--format", "dot"});
+      REQUIRE_MESSAGE(dot.exit_code == 0, dot.err);
+      check_accepted_by_graphviz(dot.out);
+    }
+    ++policies;
   }
+  CHECK(policies >= 4);
+  // A diff's labels carry the file's own rule name and reason text.
+  const std::string file = db.policy(Json::parse(R"({"rules": ["@core-flow",
+      {"name": "Quote\"d {Rule}", "from": ["PENDING"], "to": ["RUNNING"],
+       "before": [{"reject": {"state": null, "reason": "a \"quoted\" reason; -> {x}\n[y]"}}]}]})"));
+  const ProcessResult diff =
+      db.run({"--now", kNow, "policy", "diff", "CoreFlowPolicy", file, "--format", "dot"});
+  REQUIRE_MESSAGE(diff.exit_code == 0, diff.err);
+  CHECK(diff.out.find("PENDING\" -> \"RUNNING") != std::string::npos);
+  check_accepted_by_graphviz(diff.out);
+}
+
+TEST_CASE("policy matrix: --format svg is Graphviz's drawing of the DOT") {
+  CliDb db;
+  REQUIRE_MESSAGE(!graphviz_dot().empty(), "no dot on PATH: install Graphviz");
+  const ProcessResult svg =
+      db.run({"--now", kNow, "policy", "matrix", "CoreFlowPolicy", "--format", "svg"});
+  REQUIRE_MESSAGE(svg.exit_code == 0, svg.err);
+  CHECK(svg.err == "");
+  CHECK(svg.out.find("<svg") != std::string::npos);
+  CHECK(svg.out.find("BypassCancellingFlowRunsWithNoInfra") != std::string::npos);
+  CHECK(svg.out.substr(svg.out.size() - 7) == "</svg>\n");
 }
 
 TEST_CASE("policy matrix: a bad policy is refused as set-state's --policy refuses it") {

@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include "engine/concurrency.hpp"
+#include "engine/concurrency_json.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace runctl {
 namespace {

@@ -43,7 +43,7 @@ TEST_CASE("decided_by: the last entry that changed the response wins") {
   auto aborts = make_transform("Aborts");
   aborts->on_before = [](Context& c) {
     c.proposed_state = nullptr;
-    c.response_status = Status::kAbort;
+    c.response_status = SetStateStatus::kAbort;
     c.response_details = ResponseDetails::abort("stop");
   };
   h.run_chain({entry(delays)}, {entry(aborts)});

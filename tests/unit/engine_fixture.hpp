@@ -48,7 +48,7 @@ inline StateType third_type(MaybeType a, MaybeType b) {
 inline std::string name_of(MaybeType t) {
   return std::string(type_name(t));
 }
-inline std::string name_of(Status s) {
+inline std::string name_of(SetStateStatus s) {
   return std::string(status_name(s));
 }
 inline std::string name_of(const StatePtr& s) {

@@ -88,18 +88,18 @@ class ParentFlowServices final : public DetachedServices {
 struct DuplicateCase {
   const char* title;
   std::optional<std::string> initial_id, proposed_id;
-  Status status;
+  SetStateStatus status;
 };
 
 TEST_CASE("PreventDuplicateTransitions: only equal transition ids are rejected") {
   const std::string a = "0b7c8b53-6a49-4a8f-9a55-5b6f2f7a1c01";
   const std::string b = "0b7c8b53-6a49-4a8f-9a55-5b6f2f7a1c02";
   const std::vector<DuplicateCase> cases = {
-      {"150 neither state has one", std::nullopt, std::nullopt, Status::kAccept},
-      {"151 only the initial has one", a, std::nullopt, Status::kAccept},
-      {"152 only the proposal has one", std::nullopt, a, Status::kAccept},
-      {"153 different ids", a, b, Status::kAccept},
-      {"154 same id", a, a, Status::kReject},
+      {"150 neither state has one", std::nullopt, std::nullopt, SetStateStatus::kAccept},
+      {"151 only the initial has one", a, std::nullopt, SetStateStatus::kAccept},
+      {"152 only the proposal has one", std::nullopt, a, SetStateStatus::kAccept},
+      {"153 different ids", a, b, SetStateStatus::kAccept},
+      {"154 same id", a, a, SetStateStatus::kReject},
   };
   for (const auto& c : cases) {
     CAPTURE(c.title);
@@ -109,7 +109,7 @@ TEST_CASE("PreventDuplicateTransitions: only equal transition ids are rejected")
     const std::string initial_id = h.ctx.initial_state->id;
     h.run_chain({builtin("PreventDuplicateTransitions")});
     CHECK(name_of(h.ctx.response_status) == name_of(c.status));
-    if (c.status == Status::kReject) {
+    if (c.status == SetStateStatus::kReject) {
       CHECK(h.ctx.response_details ==
             ResponseDetails::reject("This run has already made this state transition."));
       REQUIRE(h.ctx.validated_state);

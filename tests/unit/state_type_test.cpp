@@ -148,10 +148,10 @@ TEST_CASE("StateTypeSet is usable at compile time") {
 }
 
 TEST_CASE("response names: statuses and details types") {
-  CHECK(status_name(Status::kAccept) == "ACCEPT");
-  CHECK(status_name(Status::kReject) == "REJECT");
-  CHECK(status_name(Status::kWait) == "WAIT");
-  CHECK(status_name(Status::kAbort) == "ABORT");
+  CHECK(status_name(SetStateStatus::kAccept) == "ACCEPT");
+  CHECK(status_name(SetStateStatus::kReject) == "REJECT");
+  CHECK(status_name(SetStateStatus::kWait) == "WAIT");
+  CHECK(status_name(SetStateStatus::kAbort) == "ABORT");
   CHECK(details_type_name(ResponseDetails::Kind::kAccept) == "accept_details");
   CHECK(details_type_name(ResponseDetails::Kind::kReject) == "reject_details");
   CHECK(details_type_name(ResponseDetails::Kind::kWait) == "wait_details");

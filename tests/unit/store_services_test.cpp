@@ -101,7 +101,7 @@ TEST_CASE("UpdateSubflowParentTask: the parent task run gets the copy's own id a
   request.proposal = proposal(StateType::kFailed);
   const TransitionResult result = set_state(*s.db.store, request, env);
   REQUIRE_FALSE(result.error);
-  REQUIRE(result.status == Status::kAccept);
+  REQUIRE(result.status == SetStateStatus::kAccept);
 
   const StatePtr sub = s.current(RunKind::kFlow, s.subflow.id);
   const StatePtr task = s.current(RunKind::kTask, s.parent_task.id);

@@ -20,10 +20,6 @@ std::string first_line(std::string_view text) {
   return out;
 }
 
-std::string to_text(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
 std::string strings_text(const std::vector<std::string>& items) {
   std::size_t size = 2;
   for (const std::string& item : items) size += item.size() + 3;

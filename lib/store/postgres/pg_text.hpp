@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/state.hpp"
+#include "store/state_data.hpp"  // to_text
 #include "util/time.hpp"
 
 namespace runctl::pg {
@@ -16,9 +17,6 @@ namespace runctl::pg {
 // The first line of a message, newlines and tabs folded into spaces: libpq's messages run over
 // several lines ("...\n\tIs the server running...?").
 std::string first_line(std::string_view text);
-
-// A Json value as stored: compact, invalid UTF-8 replaced rather than refused.
-std::string to_text(const Json& j);
 
 // A JSON array of strings, as to_text(Json(items)) writes it, without building the Json.
 std::string strings_text(const std::vector<std::string>& items);

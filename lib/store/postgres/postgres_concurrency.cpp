@@ -4,6 +4,7 @@
 #include <set>
 #include <string_view>
 
+#include "engine/concurrency_json.hpp"
 #include "store/postgres/libpq_api.hpp"
 #include "store/postgres/pg_reference.hpp"
 #include "util/error.hpp"
@@ -78,26 +79,9 @@ std::vector<Deployment> read_deployment_rows(const Result& r, const std::string&
     d.flow_id = rr.text(3);
     d.tags = rr.strings(4);
     d.concurrency_limit_id = rr.opt_text(5);
-    const Json options = rr.json(6);
-    if (!options.is_null()) {
-      if (!options.is_object()) rr.bad(6, "expected a JSON object");
-      ConcurrencyOptions o;
-      const Json strategy = options.value("collision_strategy", Json("ENQUEUE"));
-      if (strategy == "ENQUEUE") {
-        o.collision_strategy = CollisionStrategy::kEnqueue;
-      } else if (strategy == "CANCEL_NEW") {
-        o.collision_strategy = CollisionStrategy::kCancelNew;
-      } else {
-        rr.bad(6, "unknown collision_strategy " + strategy.dump());
-      }
-      const Json grace = options.value("grace_period_seconds", Json());
-      if (grace.is_number_integer()) {
-        o.grace_period_seconds = grace.get<std::int64_t>();
-      } else if (!grace.is_null()) {
-        rr.bad(6, "grace_period_seconds must be an integer");
-      }
-      d.concurrency_options = o;
-    }
+    std::string problem;
+    d.concurrency_options = concurrency_options_from_json(rr.json(6), problem);
+    if (!problem.empty()) rr.bad(6, problem);
     out.push_back(std::move(d));
   }
   return out;

@@ -7,71 +7,17 @@
 #include "engine/state_json.hpp"
 #include "engine/state_text.hpp"
 #include "store/log_codec.hpp"
-#include "store/postgres/pg_artifacts.hpp"
 #include "store/postgres/pg_reference.hpp"
 #include "store/run_listing.hpp"
+#include "store/run_sql.hpp"
+#include "store/state_data.hpp"
 #include "util/error.hpp"
 
 namespace runctl::pg {
 namespace {
 
-int index_of(RunKind kind) {
-  return kind == RunKind::kFlow ? 0 : 1;
-}
-
 // ---------------------------------------------------------------------------------------------
-// SQL text, built once. Only table and column names are spliced in; every value is a parameter.
-
-struct KindNames {
-  const char* run_table;
-  const char* state_table;
-  const char* state_run_column;
-};
-
-constexpr KindNames kNames[2] = {
-    {"flow_run", "flow_run_state", "flow_run_id"},
-    {"task_run", "task_run_state", "task_run_id"},
-};
-
-// Column order shared by bind_run and read_run: parameter $N is the Nth column, so one binder
-// serves INSERT (VALUES ($1, ...)) and UPDATE (SET col = $N ... WHERE id = $1).
-constexpr const char* kCommonColumns[] = {
-    "id",
-    "created",
-    "updated",
-    "name",
-    "state_id",
-    "state_type",
-    "state_name",
-    "state_timestamp",
-    "run_count",
-    "expected_start_time",
-    "next_scheduled_start_time",
-    "start_time",
-    "end_time",
-    "total_run_time_us",
-    "empirical_policy",
-    "tags",
-};
-constexpr const char* kFlowColumns[] = {"flow_id", "deployment_id", "parent_task_run_id",
-                                        "infrastructure_pid", "work_queue_id"};
-constexpr const char* kTaskColumns[] = {"flow_run_id", "flow_run_run_count", "task_key",
-                                        "dynamic_key"};
-
-std::vector<std::string> run_columns(RunKind kind) {
-  std::vector<std::string> cols(std::begin(kCommonColumns), std::end(kCommonColumns));
-  if (kind == RunKind::kFlow)
-    cols.insert(cols.end(), std::begin(kFlowColumns), std::end(kFlowColumns));
-  else
-    cols.insert(cols.end(), std::begin(kTaskColumns), std::end(kTaskColumns));
-  return cols;
-}
-
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-  std::string out;
-  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
-  return out;
-}
+// SQL text (store/run_sql.hpp) in PostgreSQL's placeholders, built once.
 
 struct RunSql {
   std::string exists, select, select_for_update, insert, update, count;
@@ -84,55 +30,41 @@ struct RunSql {
 };
 
 RunSql make_run_sql(RunKind kind) {
-  const KindNames& n = kNames[index_of(kind)];
-  const auto cols = run_columns(kind);
+  const RunTables& t = run_tables(kind);
   RunSql sql;
-  sql.exists = std::string("SELECT 1 FROM ") + n.run_table + " WHERE id = $1";
-  sql.select = "SELECT " + join(cols, ", ") + " FROM " + n.run_table + " WHERE id = $1";
+  sql.exists = std::string("SELECT 1 FROM ") + t.run_table + " WHERE id = $1";
+  sql.select = select_run_sql(kind, placeholder);
   // The row stays locked until the transaction ends: no other transition of this run can
   // interleave (store/database.hpp).
   sql.select_for_update = sql.select + " FOR UPDATE";
-  std::vector<std::string> params, sets;
-  for (std::size_t i = 1; i <= cols.size(); ++i) params.push_back("$" + std::to_string(i));
-  for (std::size_t i = 1; i < cols.size(); ++i)
-    sets.push_back(cols[i] + " = $" + std::to_string(i + 1));
   // A taken id inserts nothing rather than failing, so the transaction stays usable.
-  sql.insert = std::string("INSERT INTO ") + n.run_table + " (" + join(cols, ", ") + ") VALUES (" +
-               join(params, ", ") + ") ON CONFLICT (id) DO NOTHING";
-  sql.update = std::string("UPDATE ") + n.run_table + " SET " + join(sets, ", ") + " WHERE id = $1";
-  sql.count = std::string("SELECT count(*) FROM ") + n.run_table;
+  sql.insert = insert_run_sql(kind, placeholder) + " ON CONFLICT (id) DO NOTHING";
+  sql.update = update_run_sql(kind, placeholder);
+  sql.count = std::string("SELECT count(*) FROM ") + t.run_table;
 
   // A timestamp the run has a state at already inserts nothing (see write_state).
-  sql.insert_state = std::string("INSERT INTO ") + n.state_table + " (id, created, " +
-                     n.state_run_column +
-                     ", type, name, message, timestamp, state_details, result_artifact_id)"
-                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (" +
-                     n.state_run_column + ", timestamp) DO NOTHING";
+  sql.insert_state = insert_state_sql(kind, placeholder) + " ON CONFLICT (" + t.state_run_column +
+                     ", timestamp) DO NOTHING";
   // The state columns read_state_row expects, joined to the state's artifact.
   const std::string select_state =
-      std::string(
-          "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, "
-          "a.data FROM ") +
-      n.state_table + " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
+      std::string("SELECT ") + kStateColumnsSql + " FROM " + state_with_artifact_sql(kind);
   sql.load_state = select_state + " WHERE s.id = $1";
   sql.load_current_state =
-      select_state + " WHERE s." + n.state_run_column + " = $1 AND s.timestamp = $2 AND s.id = $3";
-  sql.load_history = select_state + " WHERE s." + n.state_run_column + " = $1 ORDER BY s.timestamp";
-  sql.load_history_window = select_state + " WHERE s." + n.state_run_column +
+      select_state + " WHERE s." + t.state_run_column + " = $1 AND s.timestamp = $2 AND s.id = $3";
+  sql.load_history = select_state + " WHERE s." + t.state_run_column + " = $1 ORDER BY s.timestamp";
+  sql.load_history_window = select_state + " WHERE s." + t.state_run_column +
                             " = $1 AND s.timestamp >= $2 ORDER BY s.timestamp DESC LIMIT $3";
   // The lock is taken in the CTE, so it waits for a concurrent transition and returns the run as
   // that one left it. The join then reads with the statement's snapshot, taken before the wait:
   // it finds the state the locked run points at only if that state's transaction is in the
   // snapshot, and then so is every earlier state of the run (each was written under this lock).
   std::vector<std::string> r_cols;
-  for (const std::string& c : cols) r_cols.push_back("r." + c);
+  for (const std::string& c : run_columns(kind)) r_cols.push_back("r." + c);
   sql.select_for_transition =
-      "WITH r AS (" + sql.select_for_update + ") SELECT " + join(r_cols, ", ") +
-      ", s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, a.data" +
-      (kind == RunKind::kFlow ? std::string(", (SELECT max(m.timestamp) FROM ") + n.state_table +
-                                    " AS m WHERE m." + n.state_run_column + " = r.id)"
-                              : std::string()) +
-      " FROM r LEFT JOIN " + n.state_table + " AS s ON s." + n.state_run_column +
+      "WITH r AS (" + sql.select_for_update + ") SELECT " + join_sql(r_cols, ", ") + ", " +
+      kStateColumnsSql +
+      (kind == RunKind::kFlow ? latest_state_timestamp_sql(kind, "r.id") : std::string()) +
+      " FROM r LEFT JOIN " + t.state_table + " AS s ON s." + t.state_run_column +
       " = r.id AND s.timestamp = r.state_timestamp AND s.id = r.state_id"
       " LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
   return sql;
@@ -140,7 +72,7 @@ RunSql make_run_sql(RunKind kind) {
 
 const RunSql& run_sql(RunKind kind) {
   static const RunSql sql[2] = {make_run_sql(RunKind::kFlow), make_run_sql(RunKind::kTask)};
-  return sql[index_of(kind)];
+  return sql[kind_index(kind)];
 }
 
 const std::string kInsertArtifactSql =
@@ -245,7 +177,7 @@ std::optional<Run> PostgresRuns::load_run(RunKind kind, const std::string& run_i
   prefetched_.reset();
   static const int bases[2] = {static_cast<int>(run_columns(RunKind::kFlow).size()),
                                static_cast<int>(run_columns(RunKind::kTask).size())};
-  const int base = bases[index_of(kind)];
+  const int base = bases[kind_index(kind)];
   if (for_update && !r.is_null(0, base)) {
     prefetched_ = Prefetched{run.id, read_state_row(r, 0, base)};
     if (kind == RunKind::kFlow) {

@@ -10,6 +10,7 @@
 #include <set>
 #include <string_view>
 
+#include "engine/concurrency_json.hpp"
 #include "store/sqlite/sqlite_reference.hpp"
 #include "store/sqlite/sqlite_support.hpp"
 #include "util/error.hpp"
@@ -87,26 +88,9 @@ Deployment read_deployment_row(SQLite::Statement& s, const std::string& path) {
   d.flow_id = r.text(3);
   d.tags = r.strings(4);
   d.concurrency_limit_id = r.opt_text(5);
-  const Json options = r.json(6);
-  if (!options.is_null()) {
-    if (!options.is_object()) r.bad(6, "expected a JSON object");
-    ConcurrencyOptions o;
-    const Json strategy = options.value("collision_strategy", Json("ENQUEUE"));
-    if (strategy == "ENQUEUE") {
-      o.collision_strategy = CollisionStrategy::kEnqueue;
-    } else if (strategy == "CANCEL_NEW") {
-      o.collision_strategy = CollisionStrategy::kCancelNew;
-    } else {
-      r.bad(6, "unknown collision_strategy " + strategy.dump());
-    }
-    const Json grace = options.value("grace_period_seconds", Json());
-    if (grace.is_number_integer()) {
-      o.grace_period_seconds = grace.get<std::int64_t>();
-    } else if (!grace.is_null()) {
-      r.bad(6, "grace_period_seconds must be an integer");
-    }
-    d.concurrency_options = o;
-  }
+  std::string problem;
+  d.concurrency_options = concurrency_options_from_json(r.json(6), problem);
+  if (!problem.empty()) r.bad(6, problem);
   return d;
 }
 

@@ -22,8 +22,10 @@
 #include "store/log_codec.hpp"
 #include "store/migrations.hpp"
 #include "store/run_listing.hpp"
+#include "store/run_sql.hpp"
 #include "store/sqlite/sqlite_reference.hpp"
 #include "store/sqlite/sqlite_support.hpp"
+#include "store/state_data.hpp"
 #include "util/error.hpp"
 #include "util/uuid.hpp"
 
@@ -40,93 +42,8 @@ constexpr int kOneOffWalPages = 128;
 constexpr int kBulkWalPages = 10000;
 constexpr int kBulkCacheKiB = 64 * 1024;  // page cache of a bulk run (see prepare_for_bulk_writes)
 
-int index_of(RunKind kind) {
-  return kind == RunKind::kFlow ? 0 : 1;
-}
-
 // ---------------------------------------------------------------------------------------------
-// SQL text. Only table and column names are spliced in; every value is a bound parameter.
-
-struct KindNames {
-  const char* run_table;
-  const char* state_table;
-  const char* state_run_column;
-};
-
-constexpr KindNames kNames[2] = {
-    {"flow_run", "flow_run_state", "flow_run_id"},
-    {"task_run", "task_run_state", "task_run_id"},
-};
-
-// Column order shared by bind_run and read_run: parameter ?N is the Nth column, so one binder
-// serves INSERT (VALUES (?1, ...)) and UPDATE (SET col = ?N ... WHERE id = ?1).
-constexpr const char* kCommonColumns[] = {
-    "id",
-    "created",
-    "updated",
-    "name",
-    "state_id",
-    "state_type",
-    "state_name",
-    "state_timestamp",
-    "run_count",
-    "expected_start_time",
-    "next_scheduled_start_time",
-    "start_time",
-    "end_time",
-    "total_run_time_us",
-    "empirical_policy",
-    "tags",
-};
-constexpr const char* kFlowColumns[] = {"flow_id", "deployment_id", "parent_task_run_id",
-                                        "infrastructure_pid", "work_queue_id"};
-constexpr const char* kTaskColumns[] = {"flow_run_id", "flow_run_run_count", "task_key",
-                                        "dynamic_key"};
-
-std::vector<std::string> run_columns(RunKind kind) {
-  std::vector<std::string> cols(std::begin(kCommonColumns), std::end(kCommonColumns));
-  if (kind == RunKind::kFlow)
-    cols.insert(cols.end(), std::begin(kFlowColumns), std::end(kFlowColumns));
-  else
-    cols.insert(cols.end(), std::begin(kTaskColumns), std::end(kTaskColumns));
-  return cols;
-}
-
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
-  return out;
-}
-
-std::string select_run_sql(RunKind kind) {
-  return "SELECT " + join(run_columns(kind), ", ") + " FROM " + kNames[index_of(kind)].run_table +
-         " WHERE id = ?1";
-}
-
-std::string insert_run_sql(RunKind kind) {
-  const auto cols = run_columns(kind);
-  std::vector<std::string> params;
-  // Appended, not "?" + to_string(i): GCC 12 at -O3 warns (-Wrestrict) about the inlined insert.
-  for (size_t i = 1; i <= cols.size(); ++i)
-    params.push_back(std::string("?").append(std::to_string(i)));
-  return std::string("INSERT INTO ") + kNames[index_of(kind)].run_table + " (" + join(cols, ", ") +
-         ") VALUES (" + join(params, ", ") + ")";
-}
-
-std::string update_run_sql(RunKind kind) {
-  const auto cols = run_columns(kind);
-  std::vector<std::string> sets;
-  for (size_t i = 1; i < cols.size(); ++i) sets.push_back(cols[i] + " = ?" + std::to_string(i + 1));
-  return std::string("UPDATE ") + kNames[index_of(kind)].run_table + " SET " + join(sets, ", ") +
-         " WHERE id = ?1";
-}
-
-std::string insert_state_sql(RunKind kind) {
-  const KindNames& n = kNames[index_of(kind)];
-  return std::string("INSERT INTO ") + n.state_table + " (id, created, " + n.state_run_column +
-         ", type, name, message, timestamp, state_details, result_artifact_id)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-}
+// SQL text (store/run_sql.hpp) in SQLite's placeholders.
 
 // Which state rows a SELECT of select_state_sql() finds.
 enum class StateLookup {
@@ -136,30 +53,26 @@ enum class StateLookup {
   kWindow,   // ?1 = run id, ?2 = since, ?3 = limit: the newest rows first
 };
 
-// The state columns read_state_row expects, joined to the state's artifact.
-// A flow run's current state also reads its latest state timestamp (column 9): a proposal
-// later than it is free, which spares EnsureFlowRunStateTimestampIsUnique its look-up.
+// The state columns read_state_row expects, joined to the state's artifact. A flow run's
+// current state also reads its latest state timestamp (column 9).
 std::string select_state_sql(RunKind kind, StateLookup lookup) {
-  const KindNames& n = kNames[index_of(kind)];
-  std::string sql =
-      "SELECT s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, a.id, a.data";
+  const char* run_column = run_tables(kind).state_run_column;
+  std::string sql = std::string("SELECT ") + kStateColumnsSql;
   if (kind == RunKind::kFlow && lookup == StateLookup::kCurrent)
-    sql += std::string(", (SELECT max(m.timestamp) FROM ") + n.state_table + " AS m WHERE m." +
-           n.state_run_column + " = ?1)";
-  sql += std::string(" FROM ") + n.state_table +
-         " AS s LEFT JOIN artifact AS a ON a.id = s.result_artifact_id";
+    sql += latest_state_timestamp_sql(kind, "?1");
+  sql += " FROM " + state_with_artifact_sql(kind);
   switch (lookup) {
     case StateLookup::kById:
       return sql + " WHERE s.id = ?1";
     case StateLookup::kCurrent:
-      return sql + " WHERE s." + n.state_run_column + " = ?1 AND s.timestamp = ?2 AND s.id = ?3";
+      return sql + " WHERE s." + run_column + " = ?1 AND s.timestamp = ?2 AND s.id = ?3";
     case StateLookup::kWindow:
-      return sql + " WHERE s." + n.state_run_column +
+      return sql + " WHERE s." + run_column +
              " = ?1 AND s.timestamp >= ?2 ORDER BY s.timestamp DESC LIMIT ?3";
     case StateLookup::kHistory:
       break;
   }
-  return sql + " WHERE s." + n.state_run_column + " = ?1 ORDER BY s.timestamp";
+  return sql + " WHERE s." + run_column + " = ?1 ORDER BY s.timestamp";
 }
 
 // A run locked for a transition, with its current state in the same statement (the state
@@ -167,17 +80,13 @@ std::string select_state_sql(RunKind kind, StateLookup lookup) {
 // run has no state or its state columns match no row), and for a flow run its latest state
 // timestamp after them. A transition needs both, so one look-up serves them.
 std::string select_run_with_state_sql(RunKind kind) {
-  const KindNames& n = kNames[index_of(kind)];
+  const RunTables& t = run_tables(kind);
   std::vector<std::string> cols;
   for (const std::string& c : run_columns(kind)) cols.push_back("r." + c);
-  std::string sql = "SELECT " + join(cols, ", ") +
-                    ", s.id, s.type, s.name, s.message, s.timestamp, s.state_details, s.data, "
-                    "a.id, a.data";
-  if (kind == RunKind::kFlow)
-    sql += std::string(", (SELECT max(m.timestamp) FROM ") + n.state_table + " AS m WHERE m." +
-           n.state_run_column + " = r.id)";
-  return sql + " FROM " + n.run_table + " AS r LEFT JOIN " + n.state_table + " AS s ON s." +
-         n.state_run_column +
+  std::string sql = "SELECT " + join_sql(cols, ", ") + ", " + kStateColumnsSql;
+  if (kind == RunKind::kFlow) sql += latest_state_timestamp_sql(kind, "r.id");
+  return sql + " FROM " + t.run_table + " AS r LEFT JOIN " + t.state_table + " AS s ON s." +
+         t.state_run_column +
          " = r.id AND s.timestamp = r.state_timestamp AND s.id = r.state_id"
          " LEFT JOIN artifact AS a ON a.id = s.result_artifact_id WHERE r.id = ?1";
 }
@@ -360,56 +269,6 @@ Run read_run(SQLite::Statement& s, RunKind kind, const std::string& path, Policy
   return run;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Result artifacts, as Prefect's validate_proposed_state writes them.
-
-bool is_unpersisted(const Json& data) {
-  if (!data.is_object()) return false;
-  auto it = data.find("type");
-  return it != data.end() && it->is_string() && it->get_ref<const std::string&>() == "unpersisted";
-}
-
-// Python truthiness, which decides whether a popped artifact field is kept.
-bool truthy(const Json& j) {
-  if (j.is_null()) return false;
-  if (j.is_boolean()) return j.get<bool>();
-  if (j.is_number_integer() || j.is_number_unsigned()) return j.get<std::int64_t>() != 0;
-  if (j.is_number_float()) return j.get<double>() != 0.0;
-  if (j.is_string()) return !j.get_ref<const std::string&>().empty();
-  return !j.empty();  // arrays, objects, binary
-}
-
-struct ArtifactFields {
-  std::optional<std::string> key;
-  std::optional<std::string> type;
-  std::optional<std::string> description;
-};
-
-// Removes the three artifact_* keys from `data` in place, as Prefect does before building the
-// artifact; all three are removed even when one of them turns out to be invalid. A truthy
-// non-string value fails Prefect's model validation, not the database, so it is deliberately
-// not a runctl::Error: the engine turns it into ABORT "Error validating state: ...".
-ArtifactFields take_artifact_fields(Json& data) {
-  if (!data.is_object()) return {};
-  const char* names[3] = {"artifact_key", "artifact_type", "artifact_description"};
-  Json values[3];
-  for (int i = 0; i < 3; ++i) {
-    auto it = data.find(names[i]);
-    if (it == data.end()) continue;
-    values[i] = std::move(*it);
-    data.erase(it);
-  }
-  std::optional<std::string> out[3];
-  for (int i = 0; i < 3; ++i) {
-    if (!truthy(values[i])) continue;
-    if (!values[i].is_string())
-      throw std::invalid_argument(std::string("state data ") + names[i] +
-                                  " must be a string, got " + to_text(values[i]));
-    out[i] = values[i].get<std::string>();
-  }
-  return {out[0], out[1], out[2]};
-}
-
 bool is_state_timestamp_conflict(const SQLite::Exception& e) {
   // The (run, timestamp) primary key of the state tables (schema 004), or their unique index
   // before.
@@ -461,9 +320,10 @@ SqliteRuns::~SqliteRuns() = default;
 std::optional<RunKind> SqliteRuns::find_run_kind(const std::string& run_id) {
   return guarded(path_, [&]() -> std::optional<RunKind> {
     for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
-      const int k = index_of(kind);
-      Use s(db_, stmts_->find_run[k],
-            [&] { return std::string("SELECT 1 FROM ") + kNames[k].run_table + " WHERE id = ?1"; });
+      const int k = kind_index(kind);
+      Use s(db_, stmts_->find_run[k], [&] {
+        return std::string("SELECT 1 FROM ") + run_tables(kind).run_table + " WHERE id = ?1";
+      });
       s.text(1, run_id);
       if (s->executeStep()) return kind;
     }
@@ -475,12 +335,14 @@ std::optional<Run> SqliteRuns::load_run(RunKind kind, const std::string& run_id,
   // No row lock to take: the write transaction's BEGIN IMMEDIATE holds the whole file. A run
   // loaded for writing inside it is about to be transitioned: its current state comes along,
   // kept for load_current_state (and forgotten when the transaction ends).
-  const int k = index_of(kind);
+  const int k = kind_index(kind);
   const bool for_transition =
       lock == RowLock::kForUpdate && sqlite3_get_autocommit(db_.getHandle()) == 0;
   return guarded(path_, [&]() -> std::optional<Run> {
-    Use s(db_, for_transition ? stmts_->load_run_with_state[k] : stmts_->load_run[k],
-          [&] { return for_transition ? select_run_with_state_sql(kind) : select_run_sql(kind); });
+    Use s(db_, for_transition ? stmts_->load_run_with_state[k] : stmts_->load_run[k], [&] {
+      return for_transition ? select_run_with_state_sql(kind)
+                            : select_run_sql(kind, sqlite_placeholder);
+    });
     s.text(1, run_id);
     if (!s->executeStep()) return std::nullopt;
     Run run = read_run(*s, kind, path_, stmts_->policy_memo);
@@ -501,7 +363,8 @@ std::optional<Run> SqliteRuns::load_run(RunKind kind, const std::string& run_id,
 
 void SqliteRuns::insert_run(const Run& run) {
   try {
-    Use s(db_, stmts_->insert_run[index_of(run.kind)], [&] { return insert_run_sql(run.kind); });
+    Use s(db_, stmts_->insert_run[kind_index(run.kind)],
+          [&] { return insert_run_sql(run.kind, sqlite_placeholder); });
     bind_run(s, run, run.created, stmts_->policy_memo);
     s->exec();
   } catch (const SQLite::Exception& e) {
@@ -514,7 +377,8 @@ void SqliteRuns::insert_run(const Run& run) {
 
 void SqliteRuns::update_run(const Run& run) {
   guarded(path_, [&] {
-    Use s(db_, stmts_->update_run[index_of(run.kind)], [&] { return update_run_sql(run.kind); });
+    Use s(db_, stmts_->update_run[kind_index(run.kind)],
+          [&] { return update_run_sql(run.kind, sqlite_placeholder); });
     // `updated` follows the run's own clock (its latest state time), not the wall clock, so
     // runs driven by an injected clock stay reproducible.
     bind_run(s, run, run.state_timestamp.value_or(run.created), stmts_->policy_memo);
@@ -526,9 +390,9 @@ void SqliteRuns::update_run(const Run& run) {
 
 std::int64_t SqliteRuns::count_runs(RunKind kind) {
   return guarded(path_, [&] {
-    const int k = index_of(kind);
+    const int k = kind_index(kind);
     Use s(db_, stmts_->count_runs[k],
-          [&] { return std::string("SELECT count(*) FROM ") + kNames[k].run_table; });
+          [&] { return std::string("SELECT count(*) FROM ") + run_tables(kind).run_table; });
     s->executeStep();
     return s->getColumn(0).getInt64();
   });
@@ -554,7 +418,7 @@ std::vector<std::string> SqliteRuns::list_run_ids(const RunFilter& filter) {
 
 RefMatches SqliteRuns::match_runs(RunKind kind, const RefQuery& query, int limit) {
   const RefSql sql =
-      reference_sql(kNames[index_of(kind)].run_table, "name", query, limit, sqlite_placeholder);
+      reference_sql(run_tables(kind).run_table, "name", query, limit, sqlite_placeholder);
   return sqlite_matches(db_, path_, sql, limit, kind);
 }
 
@@ -562,7 +426,7 @@ RefMatches SqliteRuns::match_runs(RunKind kind, const RefQuery& query, int limit
 // States.
 
 void SqliteRuns::write_state(const Run& run, State& state) {
-  const int k = index_of(run.kind);
+  const int k = kind_index(run.kind);
   // A timestamp that would not read back (a rule's +1 µs past 9999-12-31T23:59:59.999999)
   // fails the transition here instead of leaving a run that can no longer be loaded.
   if (!parse_timestamp(format_timestamp(state.timestamp)))
@@ -590,7 +454,8 @@ void SqliteRuns::write_state(const Run& run, State& state) {
       }
       a->exec();
     }
-    Use s(db_, stmts_->insert_state[k], [&] { return insert_state_sql(run.kind); });
+    Use s(db_, stmts_->insert_state[k],
+          [&] { return insert_state_sql(run.kind, sqlite_placeholder); });
     s.text(1, state.id);
     s.time(2, state.timestamp);
     s.text(3, run.id);
@@ -660,7 +525,7 @@ StatePtr SqliteRuns::load_current_state(const Run& run) {
     if (same) return state;
   }
   return guarded(path_, [&]() -> StatePtr {
-    const int k = index_of(run.kind);
+    const int k = kind_index(run.kind);
     // By the primary key first: the row sits on the leaf page the next state will be written to,
     // so the transition reads one page where a look-up by id reads two more. A run whose state
     // columns disagree with its state row (edited by hand) is still found by id.
@@ -705,7 +570,7 @@ std::int64_t limit_value(const std::optional<std::int64_t>& newest) {
 
 std::vector<StatePtr> SqliteRuns::load_history(const Run& run, const ReadWindow& window) {
   return guarded(path_, [&] {
-    const int k = index_of(run.kind);
+    const int k = kind_index(run.kind);
     std::vector<StatePtr> out;
     if (!window.bounded()) {
       Use s(db_, stmts_->load_history[k],
@@ -728,7 +593,7 @@ std::vector<StatePtr> SqliteRuns::load_history(const Run& run, const ReadWindow&
 
 StatePtr SqliteRuns::load_state(const Run& run, const std::string& state_id) {
   return guarded(path_, [&]() -> StatePtr {
-    Use s(db_, stmts_->load_state[index_of(run.kind)],
+    Use s(db_, stmts_->load_state[kind_index(run.kind)],
           [&] { return select_state_sql(run.kind, StateLookup::kById); });
     s.text(1, state_id);
     if (!s->executeStep()) return nullptr;

@@ -91,10 +91,6 @@ void Use::text(int i, std::string&& value) {
   stmt_->bindNoCopy(i, kept);
 }
 
-std::string to_text(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
 std::string RowReader::text(int i) {
   return s_.getColumn(i).getString();
 }

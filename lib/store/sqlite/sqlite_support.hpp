@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/state.hpp"
+#include "store/state_data.hpp"  // to_text
 #include "util/time.hpp"
 
 namespace SQLite {
@@ -105,9 +106,6 @@ class Use {
   std::array<std::string, 12> kept_;
   std::size_t kept_count_ = 0;
 };
-
-// A Json value as stored: compact, invalid UTF-8 replaced rather than refused.
-std::string to_text(const Json& j);
 
 // Reads one row's columns; anything malformed is bad data. The row is named "<path>: <what>
 // <key>" in the message, built only when there is one: reading a row is on every transition's

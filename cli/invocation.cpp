@@ -1,4 +1,4 @@
-#include "cli/app.hpp"
+#include "cli/invocation.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,7 +30,7 @@ std::optional<std::pair<std::string, std::string>> flag_or_env(
 
 }  // namespace
 
-const Clock& App::clock() {
+const Clock& Invocation::clock() {
   if (!clock_) {
     if (const auto given = flag_or_env(options.now, "--now", "RUNCTL_NOW")) {
       const auto& [text, source] = *given;
@@ -58,7 +58,7 @@ std::optional<std::uint64_t> seed_option(const GlobalOptions& options) {
   return seed;
 }
 
-RandomSource& App::random() {
+RandomSource& Invocation::random() {
   if (!random_) {
     if (const std::optional<std::uint64_t> given = seed_option(options))
       random_ = std::make_unique<SeededRandom>(*given);
@@ -68,7 +68,7 @@ RandomSource& App::random() {
   return *random_;
 }
 
-Environment App::environment() {
+Environment Invocation::environment() {
   if (!settings_) {
     settings_.emplace();
     read_settings_from_environment(*settings_);
@@ -76,7 +76,7 @@ Environment App::environment() {
   return Environment{clock(), uuids(), random(), *settings_};
 }
 
-std::unique_ptr<Database> App::open_db(OpenMode mode) const {
+std::unique_ptr<Database> Invocation::open_db(OpenMode mode) const {
   return open_database(options.db, mode, OpenOptions{options.busy_timeout_ms});
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "engine/run.hpp"
 #include "engine/state_type.hpp"
@@ -20,14 +21,15 @@ namespace runctl::cli {
 struct GlobalOptions {
   std::string db;
   // As given on the command line; $RUNCTL_NOW and $RUNCTL_SEED stand in when absent. Both are
-  // parsed only by the commands that read them (App::clock(), App::random()).
+  // parsed only by the commands that read them (Invocation::clock(), Invocation::random()).
   std::optional<std::string> now;
   std::optional<std::string> seed;
   int busy_timeout_ms = 5000;
 };
 
-// The state a command leaves for main(): its exit code.
-struct App {
+// One run of the program as every command sees it: the global options, the clock, ids and
+// randomness it was given, and the exit code it leaves for main(). (CLI::App is CLI11's parser.)
+struct Invocation {
   GlobalOptions options;
   int exit_code = 0;
   // Set by a command once its change is committed: if its output then cannot be written, the
@@ -48,6 +50,24 @@ struct App {
   // The database --db / RUNCTL_DB names (a SQLite path or a PostgreSQL URL).
   std::unique_ptr<Database> open_db(OpenMode mode) const;
 
+  // Runs `change` in one write transaction of `db` and commits it, then sets `committed`: what
+  // `change` returns is printed after that, and a failure to print it says the change was made.
+  // Whatever `change` throws rolls the whole transaction back.
+  template <typename Change>
+  auto commit(Database& db, Change&& change) {
+    Database::WriteTransaction tx(db);
+    if constexpr (std::is_void_v<decltype(change())>) {
+      change();
+      tx.commit();
+      committed = true;
+    } else {
+      auto result = change();
+      tx.commit();
+      committed = true;
+      return result;
+    }
+  }
+
  private:
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<RandomSource> random_;
@@ -55,24 +75,25 @@ struct App {
   RandomUuidGenerator uuids_;
 };
 
-// Each command group registers its subcommands; callbacks set app.exit_code or throw Error.
-void add_init_command(CLI::App& cli, App& app);
-void add_run_commands(CLI::App& cli, App& app);
-void add_set_state_command(CLI::App& cli, App& app);
-void add_transitions_command(CLI::App& cli, App& app);  // cli/transitions_command.cpp
-void add_inspect_commands(CLI::App& cli, App& app);
-void add_policy_commands(CLI::App& cli, App& app);
-void add_rules_command(CLI::App& cli, App& app);
-void add_task_queue_commands(CLI::App& cli, App& app);
-void add_apply_command(CLI::App& cli, App& app);         // cli/apply_command.cpp
-void add_concurrency_commands(CLI::App& cli, App& app);  // concurrency-limit, global-limit
-void add_deployment_commands(CLI::App& cli, App& app);   // cli/deployment_commands.cpp
-void add_lease_commands(CLI::App& cli, App& app);        // cli/lease_commands.cpp
-void add_events_command(CLI::App& cli, App& app);        // cli/events_command.cpp
-void add_completion_command(CLI::App& cli, App& app);    // cli/completion_command.cpp
-void add_prune_command(CLI::App& cli, App& app);         // cli/prune_command.cpp
+// Each command group registers its subcommands; callbacks set invocation.exit_code or throw Error.
+void add_init_command(CLI::App& cli, Invocation& invocation);
+void add_run_commands(CLI::App& cli, Invocation& invocation);
+void add_set_state_command(CLI::App& cli, Invocation& invocation);
+void add_transitions_command(CLI::App& cli, Invocation& invocation);  // cli/transitions_command.cpp
+void add_inspect_commands(CLI::App& cli, Invocation& invocation);
+void add_policy_commands(CLI::App& cli, Invocation& invocation);
+void add_rules_command(CLI::App& cli, Invocation& invocation);
+void add_task_queue_commands(CLI::App& cli, Invocation& invocation);
+void add_apply_command(CLI::App& cli, Invocation& invocation);  // cli/apply_command.cpp
+void add_concurrency_commands(CLI::App& cli,
+                              Invocation& invocation);  // concurrency-limit, global-limit
+void add_deployment_commands(CLI::App& cli, Invocation& invocation);  // cli/deployment_commands.cpp
+void add_lease_commands(CLI::App& cli, Invocation& invocation);       // cli/lease_commands.cpp
+void add_events_command(CLI::App& cli, Invocation& invocation);       // cli/events_command.cpp
+void add_completion_command(CLI::App& cli, Invocation& invocation);   // cli/completion_command.cpp
+void add_prune_command(CLI::App& cli, Invocation& invocation);        // cli/prune_command.cpp
 // `list` under the flow-run or task-run group (cli/run_list_command.cpp).
-void add_run_list_command(CLI::App* group, App& app, RunKind kind);
+void add_run_list_command(CLI::App* group, Invocation& invocation, RunKind kind);
 
 // Reads an argument that must be a full id (any case) and returns it canonical, or throws
 // Error(kBadData): `noun` names it in the message ("not a deployment id (a UUID)"). For ids a

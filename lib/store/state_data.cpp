@@ -1,25 +1,20 @@
-#include "store/postgres/pg_artifacts.hpp"
+#include "store/state_data.hpp"
 
-#include <cstdint>
 #include <stdexcept>
+#include <utility>
 
-#include "store/postgres/pg_text.hpp"
+#include "engine/state_json.hpp"  // truthy
 
-namespace runctl::pg {
+namespace runctl {
+
+std::string to_text(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 bool is_unpersisted(const Json& data) {
   if (!data.is_object()) return false;
   auto it = data.find("type");
   return it != data.end() && it->is_string() && it->get_ref<const std::string&>() == "unpersisted";
-}
-
-bool truthy(const Json& j) {
-  if (j.is_null()) return false;
-  if (j.is_boolean()) return j.get<bool>();
-  if (j.is_number_integer() || j.is_number_unsigned()) return j.get<std::int64_t>() != 0;
-  if (j.is_number_float()) return j.get<double>() != 0.0;
-  if (j.is_string()) return !j.get_ref<const std::string&>().empty();
-  return !j.empty();  // arrays, objects, binary
 }
 
 ArtifactFields take_artifact_fields(Json& data) {
@@ -34,7 +29,7 @@ ArtifactFields take_artifact_fields(Json& data) {
   }
   std::optional<std::string> out[3];
   for (int i = 0; i < 3; ++i) {
-    if (!truthy(values[i])) continue;
+    if (!truthy(values[i])) continue;  // Python truthiness decides whether a field is kept
     if (!values[i].is_string())
       throw std::invalid_argument(std::string("state data ") + names[i] +
                                   " must be a string, got " + to_text(values[i]));
@@ -43,4 +38,4 @@ ArtifactFields take_artifact_fields(Json& data) {
   return {out[0], out[1], out[2]};
 }
 
-}  // namespace runctl::pg
+}  // namespace runctl
