@@ -93,7 +93,8 @@ void add_v1_commands(CLI::App& cli, Invocation& invocation) {
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&invocation, f] {
     const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
-    print_list(db->concurrency().list_v1_limits(), f->json, v1_limit_to_json, print_v1_row);
+    print_list("limits", db->concurrency().list_v1_limits(), f->json, v1_limit_to_json,
+               print_v1_row);
   });
 
   CLI::App* show = group->add_subcommand("show", "a tag's limit and the task runs holding it");
@@ -278,7 +279,8 @@ void add_v2_commands(CLI::App& cli, Invocation& invocation) {
   list->add_flag("--json", f->json, "print JSON");
   list->callback([&invocation, f] {
     const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
-    print_list(db->concurrency().list_v2_limits(), f->json, v2_limit_to_json, print_v2_row);
+    print_list("limits", db->concurrency().list_v2_limits(), f->json, v2_limit_to_json,
+               print_v2_row);
   });
 
   CLI::App* show = group->add_subcommand("show", "a V2 limit and the leases holding its slots");

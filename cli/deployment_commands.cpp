@@ -128,7 +128,7 @@ void add_deployment_commands(CLI::App& cli, Invocation& invocation) {
     const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     ConcurrencyRepository& limits = db->concurrency();
     print_list(
-        limits.list_deployments(), f->json,
+        "deployments", limits.list_deployments(), f->json,
         [&](const Deployment& d) { return deployment_to_json(limits, d); },
         [&](const Deployment& d) { print_deployment_row(limits, d); });
   });

@@ -50,7 +50,8 @@ void add_events_command(CLI::App& cli, Invocation& invocation) {
       "--run", f->run,
       "RUN: only the events of this flow run (its id, a unique prefix (4+ hex) or its name)");
   cmd->add_flag("--json", f->json,
-                "print JSON: an array, or with --follow one object per line (JSON Lines)");
+                "print JSON: an object with the array \"events\", or with --follow one object per "
+                "line (JSON Lines)");
   cmd->add_flag("--follow", f->follow, "keep printing new events as they are written");
   cmd->add_option("--timeout", f->timeout, "with --follow: stop after this many seconds")
       ->check(kNonNegative);
@@ -87,7 +88,7 @@ void add_events_command(CLI::App& cli, Invocation& invocation) {
       stop_after = std::min(stop_after.value_or(*window.limit), *window.limit);
     if (truncated && f->follow && !f->json) note_truncated(*window.limit, "events");
     std::int64_t printed = 0;
-    Json all = Json::array();  // without --follow, printed at the end as one array
+    Json all = Json::array();  // without --follow, printed at the end in one object
     for (;;) {
       std::optional<std::int64_t> want = kBatch;
       if (stop_after) want = std::min(kBatch, *stop_after - printed);
@@ -112,7 +113,14 @@ void add_events_command(CLI::App& cli, Invocation& invocation) {
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
           kPollInterval, deadline - std::chrono::steady_clock::now()));
     }
-    if (f->json && !f->follow) print_json(all);
+    if (f->json && !f->follow) {
+      Json out{{"events", std::move(all)}};
+      if (window.limit) {  // as history and log say it
+        out["truncated"] = truncated;
+        out["limit"] = *window.limit;
+      }
+      print_json(out);
+    }
     if (truncated && !f->follow && !f->json) note_truncated(*window.limit, "events");
   });
 }

@@ -44,7 +44,7 @@ void add_lease_commands(CLI::App& cli, Invocation& invocation) {
     const Timestamp now = invocation.clock().now();  // which leases have expired
     const std::unique_ptr<Database> db = invocation.open_db(OpenMode::kRead);
     print_list(
-        db->concurrency().list_leases(), f->json,
+        "leases", db->concurrency().list_leases(), f->json,
         [now](const Lease& lease) { return lease_to_json(lease, now); },
         [now](const Lease& lease) { print_lease(lease, now); });
   });

@@ -166,6 +166,9 @@ void print_trace_text(std::ostream& out, const Trace& trace) {
 
 Json run_to_json(const Run& run, const StatePtr& state) {
   Json out{
+      // Every run's JSON names it as run_id / run_kind (docs/cli.md, "Output"); id and kind stay.
+      {"run_id", run.id},
+      {"run_kind", kind_name(run.kind)},
       {"id", run.id},
       {"kind", kind_name(run.kind)},
       {"name", run.name},
@@ -211,7 +214,9 @@ void print_run_text(std::ostream& out, const Run& run, const StatePtr& state) {
   }
   out << '\n';
   for (const auto& [key, value] : j.items()) {
-    if (key == "id" || key == "kind" || key == "name" || key == "state") continue;
+    if (key == "run_id" || key == "run_kind" || key == "id" || key == "kind" || key == "name" ||
+        key == "state")
+      continue;
     out << std::setw(27) << key + ":"
         << (value.is_null()
                 ? "-"

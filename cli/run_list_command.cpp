@@ -24,9 +24,7 @@ struct ListFlags {
 Json listed_run_json(const Run& run) {
   Json fields = run_to_json(run, nullptr);
   fields.erase("state");
-  Json out{{"run_id", run.id}, {"run_kind", kind_name(run.kind)}};
-  out.update(fields);
-  return out;
+  return fields;
 }
 
 void print_listed_run(std::ostream& out, const Run& run) {

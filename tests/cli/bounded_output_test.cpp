@@ -52,15 +52,16 @@ std::size_t line_count(const std::string& text) {
 
 using Strings = std::vector<std::string>;
 
-// `events ARGS --json` prints an array, which CliDb::json cannot tag with the exit code.
+// The array of the object `events ARGS --json` prints.
 Json events_json(const CliDb& db, Strings args) {
   args.insert(args.begin(), "events");
   args.push_back("--json");
   const ProcessResult r = db.run(args);
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   const Json out = Json::parse(r.out);
-  REQUIRE(out.is_array());
-  return out;
+  REQUIRE(out.is_object());
+  REQUIRE(out.at("events").is_array());
+  return out.at("events");
 }
 
 TEST_CASE("bounded output: history --limit keeps the newest states, oldest first") {

@@ -6,9 +6,11 @@ namespace runctl::clitest {
 namespace {
 
 // A list command's JSON array (cmd returns arrays as they are; this names the intent).
-Json array_of(Json out) {
-  REQUIRE(out.is_array());
-  return out;
+// The one array a listing's --json object holds under `key`.
+Json array_of(Json out, const char* key) {
+  REQUIRE(out.is_object());
+  REQUIRE(out.at(key).is_array());
+  return out.at(key);
 }
 
 TEST_CASE("CoreFlowPolicy and CoreTaskPolicy list Prefect's entries in Prefect's order") {
@@ -63,7 +65,7 @@ TEST_CASE(
   CHECK(again["concurrency_limit"] == 3);
   CHECK(again["active_slots"].size() == 2);
 
-  const Json list = array_of(c.cmd({"concurrency-limit", "list"}, 0));
+  const Json list = array_of(c.cmd({"concurrency-limit", "list"}, 0), "limits");
   REQUIRE(list.size() == 1);
   CHECK(list[0]["tag"] == "db");
 
@@ -81,7 +83,7 @@ TEST_CASE(
   CHECK(c.raw({"concurrency-limit", "release", "db", t1}).exit_code == 66);
   CHECK(c.cmd({"concurrency-limit", "reset", "db"}, 0)["active_slots"] == Json::array());
   c.cmd({"concurrency-limit", "delete", "db"}, 0);
-  CHECK(array_of(c.cmd({"concurrency-limit", "list"}, 0)).empty());
+  CHECK(array_of(c.cmd({"concurrency-limit", "list"}, 0), "limits").empty());
   CHECK(c.raw({"concurrency-limit", "show", "db"}).exit_code == 66);
   CHECK(c.raw({"concurrency-limit", "delete", "db"}).exit_code == 66);
   CHECK(c.raw({"concurrency-limit", "create", "--tag", "x", "--limit", "-1"}).exit_code == 64);
@@ -137,7 +139,7 @@ TEST_CASE("global-limit: create, list, show with leases, update, delete") {
   // An update that names neither flag keeps the limit active.
   CHECK(c.cmd({"global-limit", "update", "tag:gpu", "--limit", "6"}, 0)["active"] == true);
   CHECK(c.raw({"global-limit", "update", "tag:gpu", "--active", "--inactive"}).exit_code == 64);
-  CHECK(array_of(c.cmd({"global-limit", "list"}, 0)).size() == 1);
+  CHECK(array_of(c.cmd({"global-limit", "list"}, 0), "limits").size() == 1);
   c.cmd({"global-limit", "delete", "tag:gpu"}, 0);
   CHECK(c.raw({"global-limit", "show", "tag:gpu"}).exit_code == 66);
   CHECK(c.raw({"global-limit", "update", "tag:gpu", "--limit", "1"}).exit_code == 66);
@@ -171,7 +173,7 @@ TEST_CASE("deployment: create with a limit and options, list, show with leases")
   const Json plain = c.cmd({"deployment", "create"}, 0);
   CHECK(plain["concurrency_limit"].is_null());
   CHECK(plain["concurrency_options"].is_null());
-  CHECK(array_of(c.cmd({"deployment", "list"}, 0)).size() == 2);
+  CHECK(array_of(c.cmd({"deployment", "list"}, 0), "deployments").size() == 2);
 
   CHECK(c.raw({"deployment", "create", "--name", "nightly", "--flow-name", "etl"}).exit_code == 65);
   CHECK(c.raw({"deployment", "create", "--grace-period", "30"}).exit_code == 64);
@@ -203,7 +205,7 @@ TEST_CASE("lease list, reap and release") {
 
   // At 12:06 the first lease (12:05) has expired, the second (12:08) has not.
   c.now = at(6);
-  Json leases = array_of(c.cmd({"lease", "list"}, 0));
+  Json leases = array_of(c.cmd({"lease", "list"}, 0), "leases");
   REQUIRE(leases.size() == 2);
   CHECK(leases[0]["expired"] == true);
   CHECK(leases[1]["expired"] == false);
@@ -215,7 +217,8 @@ TEST_CASE("lease list, reap and release") {
   CHECK(c.v2_limit(limit).value().avg_slot_occupancy_seconds == 91.5);
   CHECK(c.cmd({"lease", "reap"}, 0)["reaped"].empty());
 
-  const std::string second = array_of(c.cmd({"lease", "list"}, 0))[0]["id"].get<std::string>();
+  const std::string second =
+      array_of(c.cmd({"lease", "list"}, 0), "leases")[0]["id"].get<std::string>();
   const Json released = c.cmd({"lease", "release", second}, 0);
   CHECK(released["decremented"] == true);
   CHECK(c.v2_active(limit) == 0);
@@ -232,9 +235,9 @@ TEST_CASE("read-only commands on a database from before the concurrency schema l
           "DROP TABLE concurrency_lease_resource; DROP TABLE concurrency_lease;"
           " DROP TABLE deployment; DROP TABLE flow; DROP TABLE concurrency_limit_v2;"
           " DROP TABLE concurrency_limit; PRAGMA user_version = 2");
-  CHECK(array_of(c.cmd({"concurrency-limit", "list"}, 0)).empty());
-  CHECK(array_of(c.cmd({"lease", "list"}, 0)).empty());
-  CHECK(array_of(c.cmd({"events"}, 0)).empty());
+  CHECK(array_of(c.cmd({"concurrency-limit", "list"}, 0), "limits").empty());
+  CHECK(array_of(c.cmd({"lease", "list"}, 0), "leases").empty());
+  CHECK(array_of(c.cmd({"events"}, 0), "events").empty());
   CHECK(c.raw({"global-limit", "show", "x"}).exit_code == 66);
 }
 

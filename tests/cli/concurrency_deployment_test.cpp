@@ -91,7 +91,7 @@ TEST_CASE(
   const auto [run2, lease2] = d.pending_with_lease();
   CHECK(lease1 != lease2);
   CHECK(d.c.leases() == 2);
-  const Json leases = d.c.cmd({"lease", "list"}, 0);
+  const Json leases = d.c.cmd({"lease", "list"}, 0)["leases"];
   for (int i = 0; i < 2; ++i) {
     CHECK(leases[i]["resource_ids"] == Json::array({d.limit_id}));
     CHECK(leases[i]["metadata"]["slots"] == 1);
@@ -440,7 +440,7 @@ TEST_CASE(
   const std::string fresh = lease_id_of(validated(r)).get<std::string>();
   CHECK(fresh != lease);
   CHECK(d.active() == 1);
-  const Json leases = d.c.cmd({"lease", "list"}, 0);
+  const Json leases = d.c.cmd({"lease", "list"}, 0)["leases"];
   CHECK(leases[0]["id"] == fresh);
   CHECK(leases[0]["metadata"]["holder"] == Json{{"type", "flow_run"}, {"id", id}});
 }

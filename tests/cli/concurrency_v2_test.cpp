@@ -59,7 +59,7 @@ TEST_CASE("SecureTaskConcurrencySlots: a V2 tag slot is held by a lease naming t
   c.cmd({"global-limit", "create", "tag:leased", "--limit", "5"}, 0);
   const std::string id = c.task({"--tags", "leased", "--state", "PENDING"});
   CHECK(status(c.set(id, "RUNNING", {"--policy", c.policy(kSecureRelease)})) == "ACCEPT");
-  const Json leases = c.cmd({"lease", "list"}, 0);
+  const Json leases = c.cmd({"lease", "list"}, 0)["leases"];
   REQUIRE(leases.size() == 1);
   const Json& lease = leases[0];
   CHECK(lease["metadata"]["slots"] == 1);

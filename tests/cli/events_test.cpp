@@ -9,9 +9,9 @@ namespace {
 
 // The events of one run, oldest first.
 Json events_of(const ConcDb& c, const std::string& run_id) {
-  Json out = c.cmd({"events", "--run", run_id}, 0);
-  REQUIRE(out.is_array());
-  return out;
+  const Json out = c.cmd({"events", "--run", run_id}, 0);
+  REQUIRE(out.at("events").is_array());
+  return out.at("events");
 }
 
 Json last_event(const ConcDb& c, const std::string& run_id) {
@@ -244,10 +244,10 @@ TEST_CASE("events: text, JSON, --run filter, --count, unknown run") {
   ConcDb c;
   const std::string a = c.flow({"--state", "SCHEDULED"});
   const std::string b = c.flow({"--state", "PENDING"});
-  const Json all = c.cmd({"events"}, 0);
+  const Json all = c.cmd({"events"}, 0)["events"];
   CHECK(all.size() == 2);
   CHECK(events_of(c, b).size() == 1);
-  const Json first = c.cmd({"events", "--count", "1"}, 0);
+  const Json first = c.cmd({"events", "--count", "1"}, 0)["events"];
   REQUIRE(first.size() == 1);
   CHECK(first[0]["resource"]["prefect.resource.id"] == "prefect.flow-run." + a);
   const ProcessResult text = c.raw({"events", "--run", a});

@@ -131,7 +131,7 @@ TEST_CASE("hardening 12: expiry is judged by --now when given, else by the syste
     args.insert(args.end(), {"lease", "list", "--json"});
     const ProcessResult r = e.db.run(args);
     REQUIRE(r.exit_code == 0);
-    return Json::parse(r.out).at(0).at("expired").get<bool>();
+    return Json::parse(r.out).at("leases").at(0).at("expired").get<bool>();
   };
   CHECK_FALSE(expired_in_list({"--now", past}));
   // The system clock is long past 2024-05-01T12:00 plus the lease's TTL.

@@ -39,7 +39,7 @@ struct EveryCommand {
     const std::string deployed =
         ok(kAt, {"flow-run", "create", "--deployment-id", deployment, "--state", "SCHEDULED"});
     ok(kLater, {"set-state", deployed, "PENDING"});
-    const Json leases = Json::parse(db.run({"lease", "list", "--json"}).out);
+    const Json leases = Json::parse(db.run({"lease", "list", "--json"}).out)["leases"];
     REQUIRE(leases.size() == 1);
     lease = leases[0]["id"];
 
