@@ -120,7 +120,7 @@ TransitionBatch::Ran TransitionBatch::run_once(const TransitionRequest& request,
       group_->rollback();
       group_.emplace(db_);
     }
-    db_.runs().insert_log(failed_transition_log_entry(result, group_env_, request.force));
+    db_.runs().append_log(failed_transition_log_entry(result, group_env_, request.force));
   } else if (savepoint) {
     savepoint->release();
   }

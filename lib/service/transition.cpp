@@ -129,7 +129,7 @@ TransitionResult run_transition(Database& db, Run& run, const Policy& policy,
     db.runs().update_run(run);
     LogEntry entry = log_entry_for(result, env, request.force);
     entry.event = services.take_event();
-    db.runs().insert_log(entry);
+    db.runs().append_log(entry);
   }
   return result;
 }
@@ -220,7 +220,7 @@ TransitionResult set_state_once(Database& db, const TransitionRequest& request,
     // Prefect re-raises and the request's transaction is rolled back; the attempt is still logged.
     tx.rollback();
     WriteTransaction log_tx(db);
-    db.runs().insert_log(failed_transition_log_entry(result, env, request.force));
+    db.runs().append_log(failed_transition_log_entry(result, env, request.force));
     log_tx.commit();
   } else {
     tx.commit();

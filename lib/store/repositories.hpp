@@ -85,6 +85,10 @@ class RunRepository {
 
   // Returns the new row's id, greater than every id committed before it.
   virtual std::int64_t insert_log(const LogEntry& entry) = 0;
+  // As insert_log, for a caller that does not need the id. A backend may send the row with the
+  // transaction's next statement or its COMMIT (PostgreSQL does, to save a round trip), so a
+  // failure to write it may be thrown there: before the transaction commits, never after.
+  virtual void append_log(const LogEntry& entry) { insert_log(entry); }
   // The run's log rows in the window (by `at`; `newest` by id), oldest first.
   virtual std::vector<LogEntry> load_log(const std::string& run_id,
                                          const ReadWindow& window = {}) = 0;

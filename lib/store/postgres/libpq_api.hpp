@@ -16,23 +16,30 @@ namespace runctl {
   X(PQconnectdbParams) \
   X(PQconninfoFree) \
   X(PQconninfoParse) \
+  X(PQenterPipelineMode) \
   X(PQerrorMessage) \
   X(PQexec) \
   X(PQexecParams) \
   X(PQexecPrepared) \
+  X(PQexitPipelineMode) \
   X(PQfinish) \
   X(PQfname) \
   X(PQfreemem) \
+  X(PQgetResult) \
   X(PQgetisnull) \
   X(PQgetlength) \
   X(PQgetvalue) \
   X(PQhost) \
   X(PQntuples) \
+  X(PQpipelineSync) \
   X(PQport) \
   X(PQprepare) \
   X(PQresultErrorField) \
   X(PQresultErrorMessage) \
   X(PQresultStatus) \
+  X(PQsendPrepare) \
+  X(PQsendQueryParams) \
+  X(PQsendQueryPrepared) \
   X(PQsetNoticeReceiver) \
   X(PQstatus) \
   X(PQtransactionStatus)

@@ -95,6 +95,7 @@ bool Connection::connected() const {
 
 bool Connection::in_transaction() const {
   if (!connected()) return false;
+  if (begin_deferred_) return true;
   const PGTransactionStatusType s = libpq().PQtransactionStatus(conn_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
@@ -103,11 +104,16 @@ bool Connection::transaction_failed() const {
   return connected() && libpq().PQtransactionStatus(conn_) == PQTRANS_INERROR;
 }
 
-Result Connection::exec(const std::string& sql, const Params& params) {
+void Connection::check_sendable(const Params& params) const {
   if (!connected()) throw to_error(nullptr);
-  if (const int i = params.nul_index(); i >= 0)
+  if (params.nul_index() >= 0)
     throw Error(ErrorKind::kBadData,
                 "cannot store text with a NUL byte (\\u0000) in PostgreSQL (" + name_ + ")");
+}
+
+Result Connection::exec(const std::string& sql, const Params& params) {
+  check_sendable(params);
+  if (!deferred_.empty()) return run_pipeline(&sql, &params);
   // A statement run once (most of a one-off command's) goes unprepared: parse, bind and execute
   // in one round trip. The second time its text is run it is prepared, and from then on it is
   // run by name, parsed and planned once for the connection's life (apply's statements).
@@ -132,21 +138,127 @@ Result Connection::exec(const std::string& sql, const Params& params) {
 }
 
 void Connection::exec_script(const std::string& sql) {
+  if (!deferred_.empty()) run_pipeline(nullptr, nullptr);
   Result r(libpq().PQexec(conn_, sql.c_str()));
   const ExecStatusType status = libpq().PQresultStatus(r.get());
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) throw_error(r.get());
 }
 
+void Connection::begin(const std::string& sql) {
+  if (!connected()) throw to_error(nullptr);
+  deferred_.push_back({sql, Params()});
+  begin_deferred_ = true;
+}
+
+void Connection::defer(const std::string& sql, Params params) {
+  if (!in_transaction()) {
+    exec(sql, params);
+    return;
+  }
+  check_sendable(params);  // refused here, where exec() would refuse it
+  deferred_.push_back({sql, std::move(params)});
+}
+
+void Connection::discard_deferred() {
+  deferred_.clear();
+  begin_deferred_ = false;
+}
+
+Result Connection::run_pipeline(const std::string* last, const Params* last_params) {
+  const Libpq& pq = libpq();
+  std::vector<Deferred> queue = std::move(deferred_);
+  discard_deferred();
+  if (pq.PQenterPipelineMode(conn_) != 1) throw to_error(nullptr);
+
+  // What went out, in order: each statement, preceded by its PREPARE the first time it is
+  // prepared (statements are prepared as exec() prepares them: on their second run).
+  struct Sent {
+    std::size_t statement;        // index in queue; queue.size() for `last`
+    std::string* name = nullptr;  // a PREPARE's: the name to forget if it fails
+  };
+  std::vector<Sent> sent;
+  const std::size_t count = queue.size() + (last ? 1 : 0);
+  bool ok = true;
+  for (std::size_t i = 0; i < count && ok; ++i) {
+    const std::string& sql = i < queue.size() ? queue[i].sql : *last;
+    const Params& p = i < queue.size() ? queue[i].params : *last_params;
+    auto [it, first_use] = prepared_.try_emplace(sql);
+    if (first_use) {
+      ok = pq.PQsendQueryParams(conn_, sql.c_str(), p.size(), nullptr, p.values(), nullptr, nullptr,
+                                0) == 1;
+    } else {
+      if (it->second.empty()) {
+        it->second = "runctl_" + std::to_string(++prepared_count_);
+        ok = pq.PQsendPrepare(conn_, it->second.c_str(), sql.c_str(), 0, nullptr) == 1;
+        if (!ok) {
+          it->second.clear();
+          break;
+        }
+        sent.push_back({i, &it->second});
+      }
+      ok = pq.PQsendQueryPrepared(conn_, it->second.c_str(), p.size(), p.values(), nullptr, nullptr,
+                                  0) == 1;
+    }
+    if (ok) sent.push_back({i});
+  }
+  if (ok) ok = pq.PQpipelineSync(conn_) == 1;
+
+  // One result per statement, each followed by a NULL, then the sync's. A statement after a
+  // failed one is not run: its result says PGRES_PIPELINE_ABORTED.
+  std::vector<Result> results(sent.size());
+  std::size_t got = 0;
+  bool synced = false;
+  for (std::size_t nulls = 0; ok && nulls <= sent.size() + 1;) {
+    PGresult* r = pq.PQgetResult(conn_);
+    if (!r) {
+      if (!connected()) break;
+      ++nulls;
+      continue;
+    }
+    if (pq.PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      pq.PQclear(r);
+      synced = true;
+      break;
+    }
+    if (got < results.size())
+      results[got++] = Result(r);
+    else
+      pq.PQclear(r);
+  }
+  if (synced) pq.PQexitPipelineMode(conn_);
+
+  std::optional<Error> error;
+  Result answer;
+  for (std::size_t k = 0; k < sent.size(); ++k) {
+    const ExecStatusType status =
+        results[k].get() ? pq.PQresultStatus(results[k].get()) : PGRES_FATAL_ERROR;
+    const bool good = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+    if (sent[k].name) {
+      if (!good) sent[k].name->clear();
+      continue;
+    }
+    if (!good && status != PGRES_PIPELINE_ABORTED && !error) error = failure(results[k].get());
+    if (sent[k].statement == queue.size()) answer = std::move(results[k]);
+  }
+  if (!error && (!synced || !ok)) error = to_error(nullptr);
+  if (error) throw *error;
+  return answer;
+}
+
 void Connection::throw_error(const PGresult* result) {
+  throw failure(result);
+}
+
+Error Connection::failure(const PGresult* result) {
   Error e = to_error(result);
   // A statement after a failed one only says "current transaction is aborted": what failed is
   // the first one, and that is what the caller is told.
   if (first_failure_ && result) {
     const char* state = libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    if (state && std::string_view(state) == "25P02") throw *first_failure_;
+    if (state && std::string_view(state) == "25P02") return *first_failure_;
   }
   if (transaction_failed() && !first_failure_) first_failure_ = e;
-  throw e;
+  return e;
 }
 
 Error Connection::to_error(const PGresult* result) const {

@@ -221,6 +221,7 @@ class Atomic {
     open_ = false;
     // A lost connection has already ended the transaction.
     if (!conn_.in_transaction()) return;
+    conn_.discard_deferred();  // queued after the savepoint or BEGIN, which flushed the rest
     if (own_) {
       conn_.exec("ROLLBACK");
       conn_.clear_failure();

@@ -170,7 +170,8 @@ void PostgresDatabase::compact() {
 }
 
 void PostgresDatabase::begin_write() {
-  conn_->exec("BEGIN ISOLATION LEVEL READ COMMITTED");
+  // Sent with the transaction's first statement (the run's SELECT ... FOR UPDATE).
+  conn_->begin("BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
 void PostgresDatabase::commit() {
@@ -201,6 +202,7 @@ void PostgresDatabase::commit() {
 }
 
 void PostgresDatabase::rollback() {
+  conn_->discard_deferred();  // what the server has not seen needs no undoing
   if (!conn_->in_transaction()) {
     transaction_ended(false);
     return;
@@ -228,6 +230,8 @@ void PostgresDatabase::release_savepoint() {
 }
 
 void PostgresDatabase::rollback_to_savepoint() {
+  // SAVEPOINT went out with everything queued before it: what is queued now came after it.
+  conn_->discard_deferred();
   conn_->exec("ROLLBACK TO runctl_transition");
   conn_->clear_failure();
   if (runs_) runs_->transaction_ended(false);

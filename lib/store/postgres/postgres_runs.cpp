@@ -175,6 +175,7 @@ std::optional<Run> PostgresRuns::load_run(RunKind kind, const std::string& run_i
   if (r.empty()) return std::nullopt;
   Run run = read_run(r, kind, conn_.name());
   prefetched_.reset();
+  if (for_update) locked_run_id_ = run.id;
   static const int bases[2] = {static_cast<int>(run_columns(RunKind::kFlow).size()),
                                static_cast<int>(run_columns(RunKind::kTask).size())};
   const int base = bases[kind_index(kind)];
@@ -199,9 +200,17 @@ void PostgresRuns::update_run(const Run& run) {
   Params p;
   // `updated` follows the run's own clock (its latest state time), as on SQLite.
   bind_run(p, run, run.state_timestamp.value_or(run.created));
+  if (locked(run)) {
+    conn_.defer(run_sql(run.kind).update, std::move(p));  // a locked row is there to update
+    return;
+  }
   if (conn_.exec(run_sql(run.kind).update, p).affected() == 0)
     throw Error(ErrorKind::kNotFound,
                 std::string(kind_name(run.kind)) + " run not found: " + run.id);
+}
+
+bool PostgresRuns::locked(const Run& run) const {
+  return !locked_run_id_.empty() && run.id == locked_run_id_ && conn_.in_transaction();
 }
 
 std::int64_t PostgresRuns::count_runs(RunKind kind) {
@@ -218,6 +227,11 @@ void PostgresRuns::write_state(const Run& run, State& state) {
     throw Error(ErrorKind::kBadData, "run " + run.id + ": state timestamp " +
                                          format_timestamp(state.timestamp) +
                                          " is out of range (years 1 to 9999)");
+  // Later than the locked run's latest state, the timestamp is free: the insert cannot find a
+  // conflict, and goes with the transaction's next statement.
+  const bool free_timestamp = locked(run) && latest_flow_state_ &&
+                              latest_flow_state_->run_id == run.id &&
+                              state.timestamp > latest_flow_state_->timestamp;
   std::optional<std::string> artifact_id;
   if (state.data && !state.data->is_null() && !is_unpersisted(*state.data)) {
     const ArtifactFields fields = take_artifact_fields(*state.data);
@@ -229,13 +243,21 @@ void PostgresRuns::write_state(const Run& run, State& state) {
       a.text(run.id).null();
     else
       a.opt_text(run.flow_run_id).text(run.id);
-    conn_.exec(kInsertArtifactSql, a);
+    if (free_timestamp)
+      conn_.defer(kInsertArtifactSql, std::move(a));
+    else
+      conn_.exec(kInsertArtifactSql, a);
   }
   Params s;
   s.text(state.id).time(state.timestamp).text(run.id).type(state.type).text(state.name);
   s.opt_text(state.message).time(state.timestamp);
   s.text(stored_state_details_text(state.details ? *state.details : StateDetails()));
   s.opt_text(artifact_id);
+  if (free_timestamp) {
+    conn_.defer(run_sql(run.kind).insert_state, std::move(s));
+    latest_flow_state_->timestamp = state.timestamp;
+    return;
+  }
   if (conn_.exec(run_sql(run.kind).insert_state, s).affected() > 0) {
     if (latest_flow_state_ && latest_flow_state_->run_id == run.id &&
         state.timestamp > latest_flow_state_->timestamp)
@@ -357,6 +379,7 @@ std::int64_t PostgresRuns::signature_id(const Signature& signature) {
 
 void PostgresRuns::transaction_ended(bool committed) {
   prefetched_.reset();
+  locked_run_id_.clear();
   latest_flow_state_.reset();
   for (auto it = signature_ids_.begin(); it != signature_ids_.end();) {
     if (it->second.committed) {
@@ -370,7 +393,16 @@ void PostgresRuns::transaction_ended(bool committed) {
   }
 }
 
-std::int64_t PostgresRuns::insert_log(const LogEntry& entry) {
+// runctl_next_log_id(): an id only once the transaction has its transaction id, which
+// list_events relies on (postgres_events.cpp).
+constexpr std::string_view kInsertLogSql =
+    "INSERT INTO orchestration_log (id, run_id, run_kind, at, initial_type, proposed_state, "
+    "status, details, validated_state_id, rule_signature_id, finalization_signature_id, error, "
+    "duration_us, policy, forced, event, event_occurred, event_resource, event_related, "
+    "event_payload, event_follows) VALUES (runctl_next_log_id(), $1, $2, $3, $4, $5, $6, $7, "
+    "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+
+Params PostgresRuns::log_params(const LogEntry& entry) {
   const std::int64_t rule_id = signature_id(entry.rule_signature);
   const std::int64_t finalization_id = signature_id(entry.finalization_signature);
   Params p;
@@ -390,16 +422,18 @@ std::int64_t PostgresRuns::insert_log(const LogEntry& entry) {
   } else {
     for (int i = 0; i < 6; ++i) p.null();
   }
-  // runctl_next_log_id(): an id only once the transaction has its transaction id, which
-  // list_events relies on (postgres_events.cpp).
-  const Result r = conn_.exec(
-      "INSERT INTO orchestration_log (id, run_id, run_kind, at, initial_type, proposed_state, "
-      "status, details, validated_state_id, rule_signature_id, finalization_signature_id, error, "
-      "duration_us, policy, forced, event, event_occurred, event_resource, event_related, "
-      "event_payload, event_follows) VALUES (runctl_next_log_id(), $1, $2, $3, $4, $5, $6, $7, "
-      "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id",
-      p);
+  return p;
+}
+
+std::int64_t PostgresRuns::insert_log(const LogEntry& entry) {
+  static const std::string sql = std::string(kInsertLogSql) + " RETURNING id";
+  const Result r = conn_.exec(sql, log_params(entry));
   return RowReader(r, 0, conn_.name(), "orchestration_log", "").int64(0);
+}
+
+void PostgresRuns::append_log(const LogEntry& entry) {
+  static const std::string sql(kInsertLogSql);
+  conn_.defer(sql, log_params(entry));
 }
 
 std::vector<LogEntry> PostgresRuns::load_log(const std::string& run_id, const ReadWindow& window) {

@@ -27,6 +27,7 @@ class PostgresRuns final : public RunRepository {
   void update_run(const Run& run) override;
   void write_state(const Run& run, State& state) override;
   std::int64_t insert_log(const LogEntry& entry) override;
+  void append_log(const LogEntry& entry) override;
   std::vector<LogEntry> load_log(const std::string& run_id, const ReadWindow& window = {}) override;
   std::int64_t count_log_before(Timestamp cutoff) override;
   std::int64_t delete_log_before(Timestamp cutoff, std::int64_t max_rows) override;
@@ -51,6 +52,11 @@ class PostgresRuns final : public RunRepository {
   StatePtr read_state_row(const Result& r, int row, int base = 0);  // columns from `base` on
   // The id of the signature row holding this list of names, inserting it if missing.
   std::int64_t signature_id(const Signature& signature);
+  Params log_params(const LogEntry& entry);
+  // Whether this transaction holds the run's row lock (load_run with kForUpdate): the row
+  // exists and no other transaction writes the run or its states until this one ends, so a
+  // write of it whose outcome is known can be deferred (Connection::defer).
+  bool locked(const Run& run) const;
 
   Connection& conn_;
   struct SignatureId {
@@ -72,6 +78,7 @@ class PostgresRuns final : public RunRepository {
     Timestamp timestamp;
   };
   std::optional<LatestFlowState> latest_flow_state_;
+  std::string locked_run_id_;  // the run load_run locked in this transaction ("" for none)
 };
 
 }  // namespace runctl::pg
