@@ -59,6 +59,10 @@ class RuleFakeServices final : public Services {
   };
   std::vector<Enqueued> enqueued;
 
+  // What concurrency() hands the concurrency rules (null: they do nothing).
+  ConcurrencyServices* concurrency_port = nullptr;
+  ConcurrencyServices* concurrency() override { return concurrency_port; }
+
   void write_state(const Run& run, State& state) override {
     if (on_write) on_write(run, state);
     states[state.id] = state.deep_copy();

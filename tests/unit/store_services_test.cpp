@@ -17,55 +17,20 @@
 #include "util/random.hpp"
 #include "util/time.hpp"
 
+#include "store_fixture.hpp"
+
 namespace runctl {
 namespace {
 
-constexpr Timestamp kNow = 1'767'268'800LL * kMicrosPerSecond;  // 2026-01-01T12:00:00Z
-constexpr Timestamp kSecond = kMicrosPerSecond;
-
-// Ids 00000000-0000-4000-8000-000000000001, ...002, ...: every id minted is listed, in order.
-class CountingUuids final : public UuidGenerator {
- public:
-  std::vector<std::string> minted;
-  std::string next() override {
-    const std::string n = std::to_string(minted.size() + 1);
-    minted.push_back("00000000-0000-4000-8000-" + std::string(12 - n.size(), '0') + n);
-    return minted.back();
-  }
-};
-
-// A scratch database, removed with its directory.
-struct Db {
-  std::string dir;
-  std::unique_ptr<Database> store;
-  Db() {
-    char pattern[] = "/tmp/runctl_store_services_test_XXXXXX";
-    const char* made = mkdtemp(pattern);
-    REQUIRE(made != nullptr);
-    dir = made;
-    store = open_database(dir + "/runs.db", OpenMode::kCreate);
-  }
-  ~Db() {
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
-
-StateProposal proposal(StateType type) {
-  StateProposal p;
-  p.type = type;
-  return p;
-}
+using store_testing::CountingUuids;
+using store_testing::Db;
+using store_testing::kNow;
+using store_testing::kSecond;
+using store_testing::proposal;
 
 // A run created with an initial RUNNING state at `at`, as `flow-run create --state RUNNING`.
 Run create_running(Database& store, RunSpec spec, Timestamp at, UuidGenerator& uuids) {
-  FixedClock clock(at);
-  SeededRandom random(1);
-  const Environment env{clock, uuids, random};
-  std::vector<CreatedRun> made = create_runs(store, spec, 1, proposal(StateType::kRunning), env);
-  REQUIRE(made.size() == 1);
-  return made.front().run;
+  return store_testing::create(store, spec, 1, StateType::kRunning, at, uuids).front().run;
 }
 
 struct Subflow {
