@@ -9,10 +9,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kFailed = StateType::kFailed;
-
 std::string decider(const Context& c) {
   return c.decided_by ? *c.decided_by : "(none)";
 }

@@ -10,12 +10,7 @@
 namespace runctl::testing {
 namespace {
 
-using Strings = std::vector<std::string>;
 using Kind = Action::Kind;
-
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kFailed = StateType::kFailed;
 
 Action action(Kind kind) {
   Action a{};

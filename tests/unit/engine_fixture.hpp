@@ -2,6 +2,7 @@
 // and transforms that count their hook calls, and a fake store. Header-only.
 #pragma once
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,6 +23,30 @@ namespace runctl::testing {
 
 // 2026-01-01T12:00:00Z: a fixed "now", so timestamps are exact.
 constexpr Timestamp kNow = 1'767'268'800LL * kMicrosPerSecond;
+
+// The nine state types by their short names, for every engine test.
+inline constexpr StateType kScheduled = StateType::kScheduled;
+inline constexpr StateType kPending = StateType::kPending;
+inline constexpr StateType kRunning = StateType::kRunning;
+inline constexpr StateType kCompleted = StateType::kCompleted;
+inline constexpr StateType kFailed = StateType::kFailed;
+inline constexpr StateType kCancelled = StateType::kCancelled;
+inline constexpr StateType kCrashed = StateType::kCrashed;
+inline constexpr StateType kPaused = StateType::kPaused;
+inline constexpr StateType kCancelling = StateType::kCancelling;
+
+using Strings = std::vector<std::string>;
+
+// The message of a captured exception ("?" for one that is not a std::exception).
+inline std::string message_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "?";
+  }
+}
 
 // Every member of ALL_ORCHESTRATION_STATES: the nine types, then NONE.
 inline std::vector<MaybeType> all_maybe_types() {

@@ -18,8 +18,6 @@
 namespace runctl::testing {
 namespace {
 
-using Strings = std::vector<std::string>;
-
 // The message of the kBadPolicy error that parsing `text` raises, or a note saying what happened
 // instead (so a failing CHECK shows it).
 std::string policy_error(const std::string& text, const std::string& origin = "p.json") {

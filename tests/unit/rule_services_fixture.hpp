@@ -202,16 +202,6 @@ struct RuleHarness {
   std::optional<std::string> reason() const { return ctx.response_details.reason; }
 };
 
-inline std::string message_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "?";
-  }
-}
-
 inline bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }

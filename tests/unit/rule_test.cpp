@@ -11,25 +11,10 @@
 namespace runctl::testing {
 namespace {
 
-using Strings = std::vector<std::string>;
-
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCompleted = StateType::kCompleted;
-const StateType kScheduled = StateType::kScheduled;
-
 const char* const kAlreadyValidated = "The transition is already validated";
 const char* const kNoStateToKeep =
     "The current run has no state; this transition cannot be rejected without providing a new "
     "state.";
-
-std::string message_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  }
-}
 
 TEST_CASE("hook_name") {
   CHECK(hook_name(HookName::kBefore) == "before");

@@ -9,10 +9,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCompleted = StateType::kCompleted;
-
 const std::vector<std::string> kCaching = {"CacheInsertion", "CacheRetrieval"};
 
 void set_cache_details(RuleHarness& h, std::optional<Timestamp> expiration,

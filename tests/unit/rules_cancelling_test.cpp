@@ -10,13 +10,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCancelled = StateType::kCancelled;
-const StateType kPaused = StateType::kPaused;
-const StateType kCancelling = StateType::kCancelling;
-
 const char* const kEnforceReason =
     "Cannot transition flows that are cancelling to a state other than Cancelled.";
 const char* const kScheduledReason = "Scheduled flow run has no infrastructure to terminate.";

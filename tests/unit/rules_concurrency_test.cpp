@@ -16,11 +16,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCompleted = StateType::kCompleted;
-
 const std::vector<std::string> kSecureTask = {"SecureTaskConcurrencySlots"};
 const std::vector<std::string> kTaskSlots = {"SecureTaskConcurrencySlots",
                                              "ReleaseTaskConcurrencySlots"};

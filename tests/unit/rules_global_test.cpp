@@ -14,13 +14,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCompleted = StateType::kCompleted;
-const StateType kFailed = StateType::kFailed;
-const StateType kPaused = StateType::kPaused;
-
 constexpr Timestamp kSecond = kMicrosPerSecond;
 
 const char* const kFlowOnly[] = {"EnsureFlowRunStateTimestampIsUnique", "UpdateSubflowParentTask",

@@ -10,15 +10,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCompleted = StateType::kCompleted;
-const StateType kFailed = StateType::kFailed;
-const StateType kCancelled = StateType::kCancelled;
-const StateType kCrashed = StateType::kCrashed;
-const StateType kPaused = StateType::kPaused;
-
 const char* const kDeployment = "5a1f3c1e-0000-4000-8000-000000000001";
 constexpr Timestamp kFiveMinutes = 5 * 60 * kMicrosPerSecond;
 
@@ -26,14 +17,6 @@ PolicyEntry builtin(std::string_view name) {
   const BuiltinEntry* e = find_builtin_entry(name);
   REQUIRE(e != nullptr);
   return e->entry;
-}
-
-std::string message_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  }
 }
 
 // A flow run as runctl creates it: the FlowRunPolicy defaults.

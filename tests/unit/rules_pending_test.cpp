@@ -8,11 +8,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCancelled = StateType::kCancelled;
-const StateType kCancelling = StateType::kCancelling;
-
 const std::vector<StateType> kBanned = {kCancelling, kCancelled, kRunning, kPending};
 
 PolicyEntry builtin(std::string_view name) {

@@ -12,10 +12,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kRunning = StateType::kRunning;
-const StateType kFailed = StateType::kFailed;
-
 const std::vector<std::string> kNone;
 
 Json flow_policy(Json retries, Json retry_delay = nullptr) {

@@ -8,10 +8,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-
 std::vector<StateType> final_types() {
   return {StateType::kCompleted, StateType::kFailed, StateType::kCancelled, StateType::kCrashed};
 }

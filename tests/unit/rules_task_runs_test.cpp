@@ -9,12 +9,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCompleted = StateType::kCompleted;
-const StateType kPaused = StateType::kPaused;
-
 const char* const kFlowNotRunning = "The enclosing flow must be running to begin task execution.";
 
 std::vector<StateType> final_types() {

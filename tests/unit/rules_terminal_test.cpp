@@ -11,16 +11,6 @@
 namespace runctl::testing {
 namespace {
 
-const StateType kScheduled = StateType::kScheduled;
-const StateType kPending = StateType::kPending;
-const StateType kRunning = StateType::kRunning;
-const StateType kCompleted = StateType::kCompleted;
-const StateType kFailed = StateType::kFailed;
-const StateType kCancelled = StateType::kCancelled;
-const StateType kCrashed = StateType::kCrashed;
-const StateType kPaused = StateType::kPaused;
-const StateType kCancelling = StateType::kCancelling;
-
 const std::vector<StateType> kTerminal = {kCompleted, kFailed, kCancelled, kCrashed};
 
 const char* const kDataLoss =
@@ -48,14 +38,6 @@ void set_data(const StatePtr& s, const Json& data) {
 
 bool contains(const std::vector<std::string>& list, const std::string& name) {
   return std::find(list.begin(), list.end(), name) != list.end();
-}
-
-std::string message_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  }
 }
 
 // A later rule that rejects into a copy of the proposal re-typed to `type` (Prefect's mutator).
