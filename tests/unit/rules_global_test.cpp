@@ -39,10 +39,10 @@ PolicyEntry transform_entry(const std::string& name) {
   return find_builtin_entry(name)->entry;
 }
 
-// The store, faked for what the global transforms ask of it: which flow-state timestamps are
-// taken (validation adds the written state's, as the real store does) and the nested forced
-// orchestrations of parent task runs, recorded instead of run.
-class GlobalFakeServices final : public Services {
+// The store, faked for what the global transforms ask of it (the rest answers as DetachedServices):
+// which flow-state timestamps are taken (validation adds the written state's, as the real store
+// does) and the nested forced orchestrations of parent task runs, recorded instead of run.
+class GlobalFakeServices final : public DetachedServices {
  public:
   std::set<std::pair<std::string, Timestamp>> taken;
   std::vector<std::pair<std::string, Timestamp>> timestamp_queries;
@@ -67,15 +67,6 @@ class GlobalFakeServices final : public Services {
       throw Error(ErrorKind::kNotFound, "Task run with id " + task_run_id + " not found");
     forced.push_back({task_run_id, state.deep_copy()});
   }
-
-  // Not asked for by the global transforms.
-  std::optional<RunSnapshot> read_flow_run(const std::string&) override { return std::nullopt; }
-  StatePtr find_cached_state(const std::string&, Timestamp) override { return nullptr; }
-  void insert_cache_entry(const std::string&, std::optional<Timestamp>, const std::string&,
-                          Timestamp) override {}
-  std::vector<std::string> failed_task_runs(const std::string&) override { return {}; }
-  void set_task_run_count(const std::string&, int) override {}
-  void enqueue_task_run(const Run&, const std::string&) override {}
 };
 
 // A run whose current state of type `initial` was written 5 s before now, proposed a fresh
