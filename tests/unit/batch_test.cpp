@@ -102,7 +102,7 @@ TEST_CASE("TransitionBatch: a dry run decides every line and writes none") {
   CHECK(w.current_type(0) == "PENDING");
 }
 
-TEST_CASE("TransitionBatch: an unknown run fails its line alone; the group commits the rest") {
+TEST_CASE("TransitionBatch: an unknown run fails its line alone, and the group commits the rest") {
   BatchWorld w;
   TransitionBatch batch(*w.db.store, w.env, BatchOptions{std::nullopt, 3});
   batch.apply(1, w.request(0, StateType::kRunning));
