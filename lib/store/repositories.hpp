@@ -75,7 +75,9 @@ class RunRepository {
 
   // Throws Error(kBadData) when the id is taken.
   virtual void insert_run(const Run& run) = 0;
-  // Writes every column of the run back (state pointer, counters, times, retry settings, ...).
+  // Writes back what orchestration changes: the state pointer, counters, times, retry settings
+  // (run_sql.hpp lists them). The run's identity (name, tags, created, its flow, deployment,
+  // parent, work queue, task key, ...) is written by insert_run only and never by this.
   // Throws Error(kNotFound) when there is no such run.
   virtual void update_run(const Run& run) = 0;
   // Inserts the state row, creating its result artifact as Prefect does (the artifact_* keys are

@@ -31,13 +31,50 @@ constexpr const char* kFlowColumns[] = {"flow_id", "deployment_id", "parent_task
 constexpr const char* kTaskColumns[] = {"flow_run_id", "flow_run_run_count", "task_key",
                                         "dynamic_key"};
 
+// The write order: id, then what a transition changes (update_run's SET list), then what only
+// insert_run writes. A column left out of an UPDATE's SET list leaves its indexes untouched.
+constexpr const char* kChangedColumns[] = {
+    "updated",         "state_id",  "state_type",          "state_name",
+    "state_timestamp", "run_count", "expected_start_time", "next_scheduled_start_time",
+    "start_time",      "end_time",  "total_run_time_us",   "empirical_policy",
+};
+constexpr const char* kTaskChangedColumns[] = {"flow_run_run_count"};
+constexpr const char* kFixedColumns[] = {"created", "name", "tags"};
+constexpr const char* kFlowFixedColumns[] = {"flow_id", "deployment_id", "parent_task_run_id",
+                                             "infrastructure_pid", "work_queue_id"};
+constexpr const char* kTaskFixedColumns[] = {"flow_run_id", "task_key", "dynamic_key"};
+
+template <std::size_t N>
+void append(std::vector<std::string>& cols, const char* const (&names)[N]) {
+  cols.insert(cols.end(), std::begin(names), std::end(names));
+}
+
 std::vector<std::string> columns_of(RunKind kind) {
-  std::vector<std::string> cols(std::begin(kCommonColumns), std::end(kCommonColumns));
+  std::vector<std::string> cols;
+  append(cols, kCommonColumns);
   if (kind == RunKind::kFlow)
-    cols.insert(cols.end(), std::begin(kFlowColumns), std::end(kFlowColumns));
+    append(cols, kFlowColumns);
   else
-    cols.insert(cols.end(), std::begin(kTaskColumns), std::end(kTaskColumns));
+    append(cols, kTaskColumns);
   return cols;
+}
+
+std::vector<std::string> write_columns_of(RunKind kind) {
+  std::vector<std::string> cols{"id"};
+  append(cols, kChangedColumns);
+  if (kind == RunKind::kTask) append(cols, kTaskChangedColumns);
+  append(cols, kFixedColumns);
+  if (kind == RunKind::kFlow)
+    append(cols, kFlowFixedColumns);
+  else
+    append(cols, kTaskFixedColumns);
+  return cols;
+}
+
+const std::vector<std::string>& run_write_columns(RunKind kind) {
+  static const std::vector<std::string> columns[2] = {write_columns_of(RunKind::kFlow),
+                                                      write_columns_of(RunKind::kTask)};
+  return columns[kind_index(kind)];
 }
 
 }  // namespace
@@ -63,8 +100,13 @@ std::string select_run_sql(RunKind kind, Placeholder placeholder) {
          " WHERE id = " + placeholder(1);
 }
 
+int changed_run_column_count(RunKind kind) {
+  return static_cast<int>(std::size(kChangedColumns)) +
+         (kind == RunKind::kTask ? static_cast<int>(std::size(kTaskChangedColumns)) : 0);
+}
+
 std::string insert_run_sql(RunKind kind, Placeholder placeholder) {
-  const std::vector<std::string>& cols = run_columns(kind);
+  const std::vector<std::string>& cols = run_write_columns(kind);
   std::vector<std::string> params;
   for (std::size_t i = 1; i <= cols.size(); ++i) params.push_back(placeholder(static_cast<int>(i)));
   return std::string("INSERT INTO ") + run_tables(kind).run_table + " (" + join_sql(cols, ", ") +
@@ -72,10 +114,10 @@ std::string insert_run_sql(RunKind kind, Placeholder placeholder) {
 }
 
 std::string update_run_sql(RunKind kind, Placeholder placeholder) {
-  const std::vector<std::string>& cols = run_columns(kind);
+  const std::vector<std::string>& cols = run_write_columns(kind);
   std::vector<std::string> sets;
-  for (std::size_t i = 1; i < cols.size(); ++i)
-    sets.push_back(cols[i] + " = " + placeholder(static_cast<int>(i + 1)));
+  for (int i = 1; i <= changed_run_column_count(kind); ++i)
+    sets.push_back(cols[static_cast<std::size_t>(i)] + " = " + placeholder(i + 1));
   return std::string("UPDATE ") + run_tables(kind).run_table + " SET " + join_sql(sets, ", ") +
          " WHERE id = " + placeholder(1);
 }

@@ -24,17 +24,26 @@ inline int kind_index(RunKind kind) {
   return kind == RunKind::kFlow ? 0 : 1;
 }
 
-// The run columns in the order both backends bind and read them: placeholder N is the Nth
-// column, so one binder serves INSERT (VALUES (1, ...)) and UPDATE (SET col = N ... WHERE id = 1).
+// The run columns in the order both backends read them (select_run_sql).
 const std::vector<std::string>& run_columns(RunKind kind);
+// The number of columns a transition can change (update_run's SET list); the backends bind
+// them, after the id, in this order:
+//   updated, state_id, state_type, state_name, state_timestamp, run_count, expected_start_time,
+//   next_scheduled_start_time, start_time, end_time, total_run_time_us, empirical_policy,
+//   and for a task run flow_run_run_count;
+// an INSERT then binds what never changes after it:
+//   created, name, tags, then flow_id, deployment_id, parent_task_run_id, infrastructure_pid,
+//   work_queue_id (flow run) or flow_run_id, task_key, dynamic_key (task run).
+int changed_run_column_count(RunKind kind);
 
 std::string join_sql(const std::vector<std::string>& parts, const std::string& separator);
 
 // SELECT every run column WHERE id = placeholder 1.
 std::string select_run_sql(RunKind kind, Placeholder placeholder);
-// INSERT of every run column, placeholder N the Nth.
+// INSERT of every run column, in the write order above, placeholder N the Nth.
 std::string insert_run_sql(RunKind kind, Placeholder placeholder);
-// UPDATE of every column but id, WHERE id = placeholder 1.
+// UPDATE of the changed columns (placeholders 2 to changed_run_column_count + 1) WHERE id =
+// placeholder 1: identity columns are not rewritten, so neither are their indexes.
 std::string update_run_sql(RunKind kind, Placeholder placeholder);
 // INSERT of a state row: id, created, run id, type, name, message, timestamp, state_details,
 // result_artifact_id, placeholders 1 to 9.

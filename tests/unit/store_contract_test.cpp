@@ -246,19 +246,32 @@ TEST_CASE("contract: inserting a run whose id is taken is kBadData") {
   });
 }
 
-TEST_CASE("contract: update_run writes every column back, a missing run is kNotFound") {
+TEST_CASE("contract: update_run writes what a transition changes, never the run's identity") {
   on_every_backend([](Scratch& s) {
-    s.runs().insert_run(new_run(RunKind::kFlow, kFlow));
-    s.runs().insert_run(new_run(RunKind::kTask, kTask));
     for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
-      Run changed = full_run(kind, kind == RunKind::kFlow ? kFlow : kTask);
-      changed.name = "renamed";
-      s.runs().update_run(changed);
-      CHECK(columns(s.runs().load_run(kind, changed.id).value()) == columns(changed));
-      // And back to the defaults: optional columns are cleared, not kept.
-      const Run plain = new_run(kind, changed.id);
+      const Run inserted = full_run(kind, kind == RunKind::kFlow ? kFlow : kTask);
+      s.runs().insert_run(inserted);
+      // Every column at its default: the orchestration columns are cleared, not kept ...
+      Run plain = new_run(kind, inserted.id);
+      plain.name = "renamed";
       s.runs().update_run(plain);
-      CHECK(columns(s.runs().load_run(kind, plain.id).value()) == columns(plain));
+      // ... and the identity the run was inserted with stays.
+      Run expected = plain;
+      expected.name = inserted.name;
+      expected.tags = inserted.tags;
+      expected.created = inserted.created;
+      expected.flow_id = inserted.flow_id;
+      expected.deployment_id = inserted.deployment_id;
+      expected.parent_task_run_id = inserted.parent_task_run_id;
+      expected.infrastructure_pid = inserted.infrastructure_pid;
+      expected.work_queue_id = inserted.work_queue_id;
+      expected.flow_run_id = inserted.flow_run_id;
+      expected.task_key = inserted.task_key;
+      expected.dynamic_key = inserted.dynamic_key;
+      CHECK(columns(s.runs().load_run(kind, inserted.id).value()) == columns(expected));
+      // Written back, every orchestration column returns.
+      s.runs().update_run(inserted);
+      CHECK(columns(s.runs().load_run(kind, inserted.id).value()) == columns(inserted));
     }
     const auto missing = error_of([&] { s.runs().update_run(new_run(RunKind::kFlow, "nobody")); });
     REQUIRE(missing);

@@ -83,11 +83,10 @@ const std::string kDeleteArtifactSql = "DELETE FROM artifact WHERE id = $1";
 // ---------------------------------------------------------------------------------------------
 // Runs as rows.
 
-void bind_run(Params& p, const Run& run, Timestamp updated) {
+// What a transition changes, after the id, in run_sql.hpp's write order.
+void bind_run_changes(Params& p, const Run& run, Timestamp updated) {
   p.text(run.id);
-  p.time(run.created);
   p.time(updated);
-  p.text(run.name);
   p.opt_text(run.state_id);
   p.type(run.state_type);
   p.opt_text(run.state_name);
@@ -99,6 +98,14 @@ void bind_run(Params& p, const Run& run, Timestamp updated) {
   p.opt_time(run.end_time);
   p.int64(run.total_run_time_us);
   p.text(to_text(run.empirical_policy));
+  if (run.kind == RunKind::kTask) p.int64(run.flow_run_run_count);
+}
+
+// Every column, for an insert.
+void bind_new_run(Params& p, const Run& run) {
+  bind_run_changes(p, run, run.created);
+  p.time(run.created);
+  p.text(run.name);
   p.text(strings_text(run.tags));
   if (run.kind == RunKind::kFlow) {
     p.opt_text(run.flow_id);
@@ -108,7 +115,6 @@ void bind_run(Params& p, const Run& run, Timestamp updated) {
     p.opt_text(run.work_queue_id);
   } else {
     p.opt_text(run.flow_run_id);
-    p.int64(run.flow_run_run_count);
     p.opt_text(run.task_key);
     p.text(run.dynamic_key);
   }
@@ -191,7 +197,7 @@ std::optional<Run> PostgresRuns::load_run(RunKind kind, const std::string& run_i
 
 void PostgresRuns::insert_run(const Run& run) {
   Params p;
-  bind_run(p, run, run.created);
+  bind_new_run(p, run);
   if (conn_.exec(run_sql(run.kind).insert, p).affected() == 0)
     throw Error(ErrorKind::kBadData, "a run with id " + run.id + " already exists");
 }
@@ -199,7 +205,7 @@ void PostgresRuns::insert_run(const Run& run) {
 void PostgresRuns::update_run(const Run& run) {
   Params p;
   // `updated` follows the run's own clock (its latest state time), as on SQLite.
-  bind_run(p, run, run.state_timestamp.value_or(run.created));
+  bind_run_changes(p, run, run.state_timestamp.value_or(run.created));
   if (locked(run)) {
     conn_.defer(run_sql(run.kind).update, std::move(p));  // a locked row is there to update
     return;
