@@ -191,12 +191,12 @@ class SignatureIds {
   std::size_t last_ = 0;
 };
 
-void bind_run(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo) {
+// What a transition changes, after the id, in run_sql.hpp's write order; returns the last
+// placeholder bound.
+int bind_run_changes(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo) {
   int i = 0;
   s.text(++i, run.id);
-  s.time(++i, run.created);
   s.time(++i, updated);
-  s.text(++i, run.name);
   s.opt_text(++i, run.state_id);
   bind_type(s, ++i, run.state_type);
   s.opt_text(++i, run.state_name);
@@ -208,6 +208,15 @@ void bind_run(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo) {
   s.opt_time(++i, run.end_time);
   s->bind(++i, static_cast<std::int64_t>(run.total_run_time_us));
   s.text(++i, memo.text_of(run.empirical_policy));
+  if (run.kind == RunKind::kTask) s->bind(++i, run.flow_run_run_count);
+  return i;
+}
+
+// Every column, for an insert.
+void bind_new_run(Use& s, const Run& run, PolicyMemo& memo) {
+  int i = bind_run_changes(s, run, run.created, memo);
+  s.time(++i, run.created);
+  s.text(++i, run.name);
   s.text(++i, strings_text(run.tags));
   if (run.kind == RunKind::kFlow) {
     s.opt_text(++i, run.flow_id);
@@ -217,7 +226,6 @@ void bind_run(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo) {
     s.opt_text(++i, run.work_queue_id);
   } else {
     s.opt_text(++i, run.flow_run_id);
-    s->bind(++i, run.flow_run_run_count);
     s.opt_text(++i, run.task_key);
     s.text(++i, run.dynamic_key);
   }
@@ -365,7 +373,7 @@ void SqliteRuns::insert_run(const Run& run) {
   try {
     Use s(db_, stmts_->insert_run[kind_index(run.kind)],
           [&] { return insert_run_sql(run.kind, sqlite_placeholder); });
-    bind_run(s, run, run.created, stmts_->policy_memo);
+    bind_new_run(s, run, stmts_->policy_memo);
     s->exec();
   } catch (const SQLite::Exception& e) {
     // The id is the run table's only unique key; the message is PostgreSQL's (and the CLI's).
@@ -381,7 +389,7 @@ void SqliteRuns::update_run(const Run& run) {
           [&] { return update_run_sql(run.kind, sqlite_placeholder); });
     // `updated` follows the run's own clock (its latest state time), not the wall clock, so
     // runs driven by an injected clock stay reproducible.
-    bind_run(s, run, run.state_timestamp.value_or(run.created), stmts_->policy_memo);
+    bind_run_changes(s, run, run.state_timestamp.value_or(run.created), stmts_->policy_memo);
     if (s->exec() == 0)
       throw Error(ErrorKind::kNotFound,
                   std::string(kind_name(run.kind)) + " run not found: " + run.id);
@@ -610,20 +618,14 @@ std::pair<std::int64_t, std::int64_t> SqliteRuns::signature_ids(const Signature&
   const SignatureIds::Entry* r = known.find(rules);
   const SignatureIds::Entry* f = known.find(finalization);
   if (r && f) return {r->id, f->id};
-  // A process's first transition: both lists are looked up in one statement, and only a list
-  // never seen before is inserted (a new policy, or a new path through one).
+  // A process's first transition: both lists are looked up in one statement, and only when one
+  // was never seen before (a new policy, or a new path through one) does a second statement
+  // insert it. That upsert returns both rows' ids; its no-op update of a list already there
+  // is what makes RETURNING report that row too.
   const std::string texts[2] = {strings_text(rules), strings_text(finalization)};
   const Signature* names[2] = {&rules, &finalization};
   std::optional<std::int64_t> ids[2];
-  for (int attempt = 0; attempt < 2 && !(ids[0] && ids[1]); ++attempt) {
-    if (attempt == 1) {
-      Use s(db_, stmts_->insert_signature,
-            "INSERT OR IGNORE INTO signature (names) VALUES (?1), (?2)");
-      s.text(1, texts[0]);
-      s.text(2, texts[1]);
-      s->exec();
-    }
-    Use s(db_, stmts_->find_signature, "SELECT id, names FROM signature WHERE names IN (?1, ?2)");
+  const auto read_ids = [&](Use& s) {
     s.text(1, texts[0]);
     s.text(2, texts[1]);
     while (s->executeStep()) {
@@ -631,6 +633,16 @@ std::pair<std::int64_t, std::int64_t> SqliteRuns::signature_ids(const Signature&
       for (int i = 0; i < 2; ++i)
         if (found == texts[i]) ids[i] = s->getColumn(0).getInt64();
     }
+  };
+  {
+    Use s(db_, stmts_->find_signature, "SELECT id, names FROM signature WHERE names IN (?1, ?2)");
+    read_ids(s);
+  }
+  if (!ids[0] || !ids[1]) {
+    Use s(db_, stmts_->insert_signature,
+          "INSERT INTO signature (names) VALUES (?1), (?2) ON CONFLICT (names) DO UPDATE SET "
+          "names = excluded.names RETURNING id, names");
+    read_ids(s);
   }
   if (!ids[0] || !ids[1])
     throw Error(ErrorKind::kIo, path_ + ": signature row missing after insert");
