@@ -82,8 +82,26 @@ std::unique_ptr<Database> open_sqlite_database(const std::string& path, OpenMode
   return std::make_unique<SqliteDatabase>(path, mode, options);
 }
 
+namespace {
+
+// Process-wide settings, which SQLite accepts only before its first connection opens. A
+// connection is used from one thread only, so its mutexes are overhead, and so is the memory
+// accounting (sqlite3_memory_used), which takes a global mutex on every allocation and which
+// runctl never reads. Should SQLite already be initialized, the calls fail and its defaults
+// (slower, equally correct) stay.
+void configure_sqlite_once() {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
+}  // namespace
+
 void SqliteDatabase::open_connection(OpenMode mode, const OpenOptions& options) {
-  // One connection is used from one thread, so SQLite's per-connection mutex is pure overhead.
+  configure_sqlite_once();
   int flags = SQLite::OPEN_NOMUTEX;
   std::string target = path_;
   if (mode == OpenMode::kCreate) {
