@@ -30,6 +30,12 @@ enum class RowLock {
   kForUpdate,  // the row stays write-locked until the transaction ends (SELECT ... FOR UPDATE)
 };
 
+// Which columns update_run writes.
+enum class RunColumns {
+  kOrchestration,  // what a transition changes (run_sql.hpp lists them)
+  kAll,            // every column, the run's identity too
+};
+
 // Which runs list_run_ids returns: every given field narrows the list (they compose with AND).
 struct RunFilter {
   RunKind kind = RunKind::kFlow;
@@ -77,9 +83,10 @@ class RunRepository {
   virtual void insert_run(const Run& run) = 0;
   // Writes back what orchestration changes: the state pointer, counters, times, retry settings
   // (run_sql.hpp lists them). The run's identity (name, tags, created, its flow, deployment,
-  // parent, work queue, task key, ...) is written by insert_run only and never by this.
-  // Throws Error(kNotFound) when there is no such run.
-  virtual void update_run(const Run& run) = 0;
+  // parent, work queue, task key, ...) is left as insert_run wrote it, unless `columns` is
+  // kAll, for a repair or a test's set-up that changes it. Throws Error(kNotFound) when there
+  // is no such run.
+  virtual void update_run(const Run& run, RunColumns columns = RunColumns::kOrchestration) = 0;
   // Inserts the state row, creating its result artifact as Prefect does (the artifact_* keys are
   // removed from state.data in place). A timestamp the run already has a state at:
   // Error(kBadData, reason kStateTimestampTaken).

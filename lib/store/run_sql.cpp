@@ -113,10 +113,12 @@ std::string insert_run_sql(RunKind kind, Placeholder placeholder) {
          ") VALUES (" + join_sql(params, ", ") + ")";
 }
 
-std::string update_run_sql(RunKind kind, Placeholder placeholder) {
+std::string update_run_sql(RunKind kind, Placeholder placeholder, RunColumns columns) {
   const std::vector<std::string>& cols = run_write_columns(kind);
+  const int last = columns == RunColumns::kAll ? static_cast<int>(cols.size()) - 1
+                                               : changed_run_column_count(kind);
   std::vector<std::string> sets;
-  for (int i = 1; i <= changed_run_column_count(kind); ++i)
+  for (int i = 1; i <= last; ++i)
     sets.push_back(cols[static_cast<std::size_t>(i)] + " = " + placeholder(i + 1));
   return std::string("UPDATE ") + run_tables(kind).run_table + " SET " + join_sql(sets, ", ") +
          " WHERE id = " + placeholder(1);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/run.hpp"
+#include "store/repositories.hpp"
 
 namespace runctl {
 
@@ -42,9 +43,10 @@ std::string join_sql(const std::vector<std::string>& parts, const std::string& s
 std::string select_run_sql(RunKind kind, Placeholder placeholder);
 // INSERT of every run column, in the write order above, placeholder N the Nth.
 std::string insert_run_sql(RunKind kind, Placeholder placeholder);
-// UPDATE of the changed columns (placeholders 2 to changed_run_column_count + 1) WHERE id =
-// placeholder 1: identity columns are not rewritten, so neither are their indexes.
-std::string update_run_sql(RunKind kind, Placeholder placeholder);
+// UPDATE WHERE id = placeholder 1 of the changed columns (placeholders 2 to
+// changed_run_column_count + 1), so that identity columns and their indexes are not rewritten;
+// or of every column, in the write order.
+std::string update_run_sql(RunKind kind, Placeholder placeholder, RunColumns columns);
 // INSERT of a state row: id, created, run id, type, name, message, timestamp, state_details,
 // result_artifact_id, placeholders 1 to 9.
 std::string insert_state_sql(RunKind kind, Placeholder placeholder);

@@ -133,14 +133,14 @@ class CliDb {
     return *run;
   }
   // Changes a stored run in one write transaction, as a transition would: `change` edits the
-  // loaded run, and every column is written back.
+  // loaded run, and every column is written back, the run's identity too.
   void update_run(const std::string& id, const std::function<void(Run&)>& change) const {
     const std::unique_ptr<Database> db = open();
     WriteTransaction tx(*db);
     std::optional<Run> run = db->runs().find_run(id, RowLock::kForUpdate);
     REQUIRE_MESSAGE(run.has_value(), "no run " << id);
     change(*run);
-    db->runs().update_run(*run);
+    db->runs().update_run(*run, RunColumns::kAll);
     tx.commit();
   }
 

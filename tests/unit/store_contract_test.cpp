@@ -246,7 +246,7 @@ TEST_CASE("contract: inserting a run whose id is taken is kBadData") {
   });
 }
 
-TEST_CASE("contract: update_run writes what a transition changes, never the run's identity") {
+TEST_CASE("contract: update_run writes what a transition changes, kAll the identity too") {
   on_every_backend([](Scratch& s) {
     for (RunKind kind : {RunKind::kFlow, RunKind::kTask}) {
       const Run inserted = full_run(kind, kind == RunKind::kFlow ? kFlow : kTask);
@@ -272,6 +272,9 @@ TEST_CASE("contract: update_run writes what a transition changes, never the run'
       // Written back, every orchestration column returns.
       s.runs().update_run(inserted);
       CHECK(columns(s.runs().load_run(kind, inserted.id).value()) == columns(inserted));
+      // kAll writes the identity too.
+      s.runs().update_run(plain, RunColumns::kAll);
+      CHECK(columns(s.runs().load_run(kind, inserted.id).value()) == columns(plain));
     }
     const auto missing = error_of([&] { s.runs().update_run(new_run(RunKind::kFlow, "nobody")); });
     REQUIRE(missing);

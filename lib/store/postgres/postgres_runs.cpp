@@ -20,7 +20,7 @@ namespace {
 // SQL text (store/run_sql.hpp) in PostgreSQL's placeholders, built once.
 
 struct RunSql {
-  std::string exists, select, select_for_update, insert, update, count;
+  std::string exists, select, select_for_update, insert, update, update_all_columns, count;
   // select_for_update with the run's current state and, for a flow run, its latest state
   // timestamp (PostgresRuns::load_run).
   std::string select_for_transition;
@@ -39,7 +39,8 @@ RunSql make_run_sql(RunKind kind) {
   sql.select_for_update = sql.select + " FOR UPDATE";
   // A taken id inserts nothing rather than failing, so the transaction stays usable.
   sql.insert = insert_run_sql(kind, placeholder) + " ON CONFLICT (id) DO NOTHING";
-  sql.update = update_run_sql(kind, placeholder);
+  sql.update = update_run_sql(kind, placeholder, RunColumns::kOrchestration);
+  sql.update_all_columns = update_run_sql(kind, placeholder, RunColumns::kAll);
   sql.count = std::string("SELECT count(*) FROM ") + t.run_table;
 
   // A timestamp the run has a state at already inserts nothing (see write_state).
@@ -101,9 +102,9 @@ void bind_run_changes(Params& p, const Run& run, Timestamp updated) {
   if (run.kind == RunKind::kTask) p.int64(run.flow_run_run_count);
 }
 
-// Every column, for an insert.
-void bind_new_run(Params& p, const Run& run) {
-  bind_run_changes(p, run, run.created);
+// Every column, for an insert (`updated` is then the run's creation).
+void bind_run(Params& p, const Run& run, Timestamp updated) {
+  bind_run_changes(p, run, updated);
   p.time(run.created);
   p.text(run.name);
   p.text(strings_text(run.tags));
@@ -197,20 +198,26 @@ std::optional<Run> PostgresRuns::load_run(RunKind kind, const std::string& run_i
 
 void PostgresRuns::insert_run(const Run& run) {
   Params p;
-  bind_new_run(p, run);
+  bind_run(p, run, run.created);
   if (conn_.exec(run_sql(run.kind).insert, p).affected() == 0)
     throw Error(ErrorKind::kBadData, "a run with id " + run.id + " already exists");
 }
 
-void PostgresRuns::update_run(const Run& run) {
+void PostgresRuns::update_run(const Run& run, RunColumns columns) {
   Params p;
   // `updated` follows the run's own clock (its latest state time), as on SQLite.
-  bind_run_changes(p, run, run.state_timestamp.value_or(run.created));
+  const Timestamp updated = run.state_timestamp.value_or(run.created);
+  const bool all = columns == RunColumns::kAll;
+  if (all)
+    bind_run(p, run, updated);
+  else
+    bind_run_changes(p, run, updated);
+  const std::string& sql = all ? run_sql(run.kind).update_all_columns : run_sql(run.kind).update;
   if (locked(run)) {
-    conn_.defer(run_sql(run.kind).update, std::move(p));  // a locked row is there to update
+    conn_.defer(sql, std::move(p));  // a locked row is there to update
     return;
   }
-  if (conn_.exec(run_sql(run.kind).update, p).affected() == 0)
+  if (conn_.exec(sql, p).affected() == 0)
     throw Error(ErrorKind::kNotFound,
                 std::string(kind_name(run.kind)) + " run not found: " + run.id);
 }

@@ -212,9 +212,9 @@ int bind_run_changes(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo
   return i;
 }
 
-// Every column, for an insert.
-void bind_new_run(Use& s, const Run& run, PolicyMemo& memo) {
-  int i = bind_run_changes(s, run, run.created, memo);
+// Every column, for an insert (`updated` is then the run's creation).
+void bind_run(Use& s, const Run& run, Timestamp updated, PolicyMemo& memo) {
+  int i = bind_run_changes(s, run, updated, memo);
   s.time(++i, run.created);
   s.text(++i, run.name);
   s.text(++i, strings_text(run.tags));
@@ -306,7 +306,8 @@ struct SqliteRuns::Statements {
   SignatureIds signatures;
   std::optional<LatestFlowState> latest_flow_state;
   std::optional<Prefetched> prefetched;
-  Slot find_run[2], load_run[2], load_run_with_state[2], insert_run[2], update_run[2];
+  Slot find_run[2], load_run[2], load_run_with_state[2], insert_run[2], update_run[2],
+      update_all_columns[2];
   Slot count_runs[2];
   Slot insert_state[2], load_state[2], load_current_state[2], load_history[2];
   Slot load_history_window[2], load_log_window, count_log_before, delete_log_before;
@@ -373,7 +374,7 @@ void SqliteRuns::insert_run(const Run& run) {
   try {
     Use s(db_, stmts_->insert_run[kind_index(run.kind)],
           [&] { return insert_run_sql(run.kind, sqlite_placeholder); });
-    bind_new_run(s, run, stmts_->policy_memo);
+    bind_run(s, run, run.created, stmts_->policy_memo);
     s->exec();
   } catch (const SQLite::Exception& e) {
     // The id is the run table's only unique key; the message is PostgreSQL's (and the CLI's).
@@ -383,13 +384,18 @@ void SqliteRuns::insert_run(const Run& run) {
   }
 }
 
-void SqliteRuns::update_run(const Run& run) {
+void SqliteRuns::update_run(const Run& run, RunColumns columns) {
   guarded(path_, [&] {
-    Use s(db_, stmts_->update_run[kind_index(run.kind)],
-          [&] { return update_run_sql(run.kind, sqlite_placeholder); });
+    const int k = kind_index(run.kind);
+    Use s(db_, columns == RunColumns::kAll ? stmts_->update_all_columns[k] : stmts_->update_run[k],
+          [&] { return update_run_sql(run.kind, sqlite_placeholder, columns); });
     // `updated` follows the run's own clock (its latest state time), not the wall clock, so
     // runs driven by an injected clock stay reproducible.
-    bind_run_changes(s, run, run.state_timestamp.value_or(run.created), stmts_->policy_memo);
+    const Timestamp updated = run.state_timestamp.value_or(run.created);
+    if (columns == RunColumns::kAll)
+      bind_run(s, run, updated, stmts_->policy_memo);
+    else
+      bind_run_changes(s, run, updated, stmts_->policy_memo);
     if (s->exec() == 0)
       throw Error(ErrorKind::kNotFound,
                   std::string(kind_name(run.kind)) + " run not found: " + run.id);

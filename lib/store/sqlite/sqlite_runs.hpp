@@ -22,7 +22,7 @@ class SqliteRuns final : public RunRepository {
   std::vector<StatePtr> load_history(const Run& run, const ReadWindow& window = {}) override;
   StatePtr load_state(const Run& run, const std::string& state_id) override;
   void insert_run(const Run& run) override;
-  void update_run(const Run& run) override;
+  void update_run(const Run& run, RunColumns columns) override;
   void write_state(const Run& run, State& state) override;
   std::int64_t insert_log(const LogEntry& entry) override;
   std::vector<LogEntry> load_log(const std::string& run_id, const ReadWindow& window = {}) override;
