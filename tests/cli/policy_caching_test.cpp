@@ -1,6 +1,8 @@
 // End to end through the runctl binary: CacheInsertion and CacheRetrieval, after Prefect's
 // TestCachingBackendLogic (tests/server/orchestration/test_core_policy.py), and the key-length
 // quirk of CacheInsertion.
+// The rules' own cases are tests/unit/rules_caching_test.cpp; here are one wiring case and what the
+// CLI and the store add (default policies, exit codes, what is written and read back).
 #include <doctest/doctest.h>
 
 #include "policy_fixture.hpp"
@@ -47,38 +49,7 @@ std::string cached_state_id(const CliDb& db, const std::string& key,
   return state ? state->id : "";
 }
 
-TEST_CASE("CacheInsertion and CacheRetrieval: set and retrieve unexpired cached states") {
-  struct Case {
-    const char* label;
-    std::string expiration;
-    int exit_code;
-    const char* status;
-    const char* name;
-  };
-  const Case cases[] = {{"past", kYesterday, 0, "ACCEPT", "Running"},
-                        {"future", kTomorrow, 1, "REJECT", "Cached"},
-                        {"null", "", 1, "REJECT", "Cached"}};
-  for (const Case& c : cases) {
-    CAPTURE(c.label);
-    CliDb db;
-    const auto flags = cache_flags("cache-hit", c.expiration);
-    const std::string first = create_at(db, "task", plus({"--state", "RUNNING"}, flags));
-    Json out = set_state_at(db, kNow, first, "COMPLETED", plus(flags, {"--policy", caching(db)}));
-    CHECK(out["_exit_code"] == 0);
-    CHECK(out["status"] == "ACCEPT");
-    const std::string cached = out["validated_state"]["id"].get<std::string>();
-    CHECK(cached_state_id(db, "cache-hit") == cached);
-
-    const std::string second = create_at(db, "task", plus({"--state", "PENDING"}, flags));
-    out = set_state_at(db, kNow, second, "RUNNING", plus(flags, {"--policy", caching(db)}));
-    CHECK(out["_exit_code"] == c.exit_code);
-    CHECK(out["status"] == c.status);
-    CHECK(out["validated_state"]["name"] == c.name);
-    CHECK(cached_state_id(db, "cache-hit") == cached);  // no newer entry
-  }
-}
-
-TEST_CASE("CacheRetrieval: a hit is a fresh copy named Cached of the cached COMPLETED state") {
+TEST_CASE("caching wiring: CacheRetrieval turns a hit into a fresh copy named Cached") {
   CliDb db;
   const std::string first = create_at(db, "task", {"--state", "RUNNING"});
   Json done = set_state_at(db, kNow, first, "COMPLETED",
@@ -89,7 +60,10 @@ TEST_CASE("CacheRetrieval: a hit is a fresh copy named Cached of the cached COMP
   Json out =
       set_state_at(db, kLater, second, "RUNNING", {"--cache-key", "k", "--policy", caching(db)});
   CHECK(out["_exit_code"] == 1);
+  CHECK(out["status"] == "REJECT");
   CHECK(reason(out) == "Retrieved state from cache");
+  CHECK(out["rule_signature"] == Json::array({"CacheRetrieval"}));
+  CHECK(out["finalization_signature"] == Json::array());
   const Json& hit = out["validated_state"];
   CHECK(state_type(hit) == "COMPLETED");
   CHECK(hit["name"] == "Cached");
@@ -123,18 +97,6 @@ TEST_CASE("CacheRetrieval in the default task policy: the hit skips RUNNING enti
   CHECK(cached_state_id(db, "k") == done["validated_state"]["id"]);
 }
 
-TEST_CASE("CacheRetrieval: refresh_cache skips the cache") {
-  CliDb db;
-  const std::string first = create_at(db, "task", {"--state", "RUNNING"});
-  set_state_at(db, kNow, first, "COMPLETED", {"--cache-key", "k", "--policy", caching(db)});
-  const std::string second = create_at(db, "task", {"--state", "PENDING"});
-  Json out = set_state_at(
-      db, kNow, second, "RUNNING",
-      {"--details", R"({"cache_key": "k", "refresh_cache": true})", "--policy", caching(db)});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(out["validated_state"]["name"] == "Running");
-}
-
 TEST_CASE("CacheInsertion requires a validated state (an error before validation escapes)") {
   CliDb db;
   const std::string id =
@@ -150,23 +112,6 @@ TEST_CASE("CacheInsertion requires a validated state (an error before validation
   CHECK(out["error"].get<std::string>().find("this better be mine") != std::string::npos);
   CHECK(cached_state_id(db, "cache-hit") == "");
   CHECK(state_type(db.show(id)["state"]) == "RUNNING");
-}
-
-TEST_CASE("CacheInsertion: only COMPLETED states are cached") {
-  for (const std::string& proposed : kStateTypes) {
-    if (proposed == "COMPLETED") continue;
-    CAPTURE(proposed);
-    CliDb db;
-    const auto flags = cache_flags("cache-hit", "");
-    const std::string first = create_at(db, "task", plus({"--state", "RUNNING"}, flags));
-    Json out = set_state_at(db, kNow, first, proposed, plus(flags, {"--policy", caching(db)}));
-    CHECK(out["_exit_code"] == 0);
-    CHECK(cached_state_id(db, "cache-hit") == "");
-    const std::string second = create_at(db, "task", plus({"--state", "PENDING"}, flags));
-    out = set_state_at(db, kNow, second, "RUNNING", plus(flags, {"--policy", caching(db)}));
-    CHECK(out["_exit_code"] == 0);
-    CHECK(out["validated_state"]["name"] == "Running");
-  }
 }
 
 TEST_CASE("CacheInsertion: a key over max_cache_key_length is rejected, yet written and cached") {

@@ -1,9 +1,10 @@
-// The global transforms end to end (lib/rules/global.cpp through the built runctl): every case of
-// Prefect's tests/server/orchestration/test_global_policy.py as a CLI test named after the
-// transform it pins, plus the default policies on a whole life cycle and the timestamp-uniqueness
-// difference between flows and tasks. A policy file with "rules": [] and one transform isolates
-// that transform, as Prefect's tests enter it alone; "rules": [] and no "transforms" gives exactly
-// the run kind's global policy.
+// The global transforms end to end (lib/rules/global.cpp through the built runctl). Prefect's
+// tests/server/orchestration/test_global_policy.py is tests/unit/rules_global_test.cpp; here are
+// one wiring case, what the store writes (run columns read back, the parent task run a subflow
+// mirrors into, the timestamp lookup), the default policies on a whole life cycle and the
+// timestamp-uniqueness difference between flows and tasks. A policy file with "rules": [] and one
+// transform isolates that transform, as Prefect's tests enter it alone; "rules": [] and no
+// "transforms" gives exactly the run kind's global policy.
 #include <cstdio>
 #include <string>
 
@@ -12,8 +13,6 @@
 namespace runctl::clitest {
 namespace {
 
-const char* const kTypes[] = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
-                              "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
 const char* const kFinal[] = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"};
 
 // 2026-01-01T12:00:00Z plus `seconds` (same day), as runctl prints timestamps.
@@ -59,179 +58,26 @@ std::size_t state_count(const CliDb& db, const std::string& id) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prefect's test_global_policy.py cases, each for both run kinds where Prefect parametrises on
+// After Prefect's test_global_policy.py cases, for both run kinds where Prefect parametrises on
 // run_type
 
-TEST_CASE("SetRunStateType: null -> each of the 9 types sets state_type") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"})
-    for (const char* type : kTypes) {
-      CAPTURE(kind);
-      CAPTURE(type);
-      const std::string id = create_at(db, kind, at(-60));
-      const Json r = set_at(db, id, type, kT, only(db, "SetRunStateType"));
-      CHECK(r["_exit_code"] == 0);
-      CHECK(r["status"] == "ACCEPT");
-      const Json run = db.show(id);
-      CHECK(run["state_type"] == type);
-      CHECK(run["state_name"].is_null());  // isolated: SetRunStateName did not run
-    }
-}
-
-TEST_CASE("SetRunStateName: null -> SCHEDULED sets the proposal's name") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-60));
-    set_at(db, id, "SCHEDULED", kT, only(db, "SetRunStateName"));
-    CHECK(db.show(id)["state_name"] == "Scheduled");
-    const std::string named = create_at(db, kind, at(-60));
-    set_at(db, named, "SCHEDULED", kT, only(db, "SetRunStateName"), {"--name", "Late"});
-    CHECK(db.show(named)["state_name"] == "Late");
-  }
-}
-
-TEST_CASE("SetRunStateTimestamp: null -> each type sets state_timestamp") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"})
-    for (const char* type : kTypes) {
-      CAPTURE(kind);
-      CAPTURE(type);
-      const std::string id = create_at(db, kind, at(-60));
-      const Json r = set_at(db, id, type, at(7), only(db, "SetRunStateTimestamp"));
-      CHECK(r["validated_state"]["timestamp"] == at(7));
-      CHECK(db.show(id)["state_timestamp"] == at(7));
-    }
-}
-
-TEST_CASE("SetNextScheduledStartTime: null -> SCHEDULED at now+42 s records it") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-60));
-    set_at(db, id, "SCHEDULED", kT, only(db, "SetNextScheduledStartTime"),
-           {"--scheduled-time", at(42)});
-    const Json run = db.show(id);
-    CHECK(run["next_scheduled_start_time"] == at(42));
-    CHECK(run["start_time"].is_null());
-  }
-}
-
-TEST_CASE("SetNextScheduledStartTime: SCHEDULED -> PENDING clears it") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id =
-        create_at(db, kind, at(-60), {"--state", "SCHEDULED", "--scheduled-time", at(42)});
-    REQUIRE(db.show(id)["next_scheduled_start_time"] == at(42));
-    set_at(db, id, "PENDING", kT, only(db, "SetNextScheduledStartTime"));
-    const Json run = db.show(id);
-    CHECK(run["next_scheduled_start_time"].is_null());
-    CHECK(run["start_time"].is_null());
-  }
-}
-
-TEST_CASE("SetExpectedStartTime: null -> PENDING/RUNNING/COMPLETED uses the timestamp") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"})
-    for (const char* type : {"PENDING", "RUNNING", "COMPLETED"}) {
-      CAPTURE(kind);
-      CAPTURE(type);
-      const std::string id = create_at(db, kind, at(-60));
-      set_at(db, id, type, kT, only(db, "SetExpectedStartTime"));
-      const Json run = db.show(id);
-      CHECK(run["expected_start_time"] == kT);
-      CHECK(run["start_time"].is_null());
-    }
-}
-
-TEST_CASE("SetExpectedStartTime: null -> SCHEDULED in 10 days uses the scheduled time") {
-  CliDb db;
-  const std::string in_ten_days = "2026-01-11T12:00:00.000000+00:00";
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-60));
-    set_at(db, id, "SCHEDULED", kT, only(db, "SetExpectedStartTime"),
-           {"--scheduled-time", in_ten_days});
-    const Json run = db.show(id);
-    CHECK(run["expected_start_time"] == in_ten_days);
-    CHECK(run["start_time"].is_null());
-  }
-}
-
-TEST_CASE("SetStartTime: PENDING -> RUNNING sets start_time") {
+TEST_CASE("global wiring: SetStartTime alone, PENDING -> RUNNING sets start_time") {
   CliDb db;
   for (std::string kind : {"flow", "task"}) {
     CAPTURE(kind);
     const std::string id = create_at(db, kind, at(-60), {"--state", "PENDING"});
     REQUIRE(db.show(id)["start_time"].is_null());
-    set_at(db, id, "RUNNING", kT, only(db, "SetStartTime"));
-    CHECK(db.show(id)["start_time"] == kT);
+    const Json r = set_at(db, id, "RUNNING", kT, only(db, "SetStartTime"));
+    CHECK(r["_exit_code"] == 0);
+    CHECK(r["status"] == "ACCEPT");
+    CHECK(reason(r) == "<null>");
+    CHECK(r["rule_signature"] == Json{"SetStartTime"});
+    CHECK(r["finalization_signature"] == Json{"SetStartTime"});
+    const Json run = db.show(id);
+    CHECK(run["start_time"] == kT);
+    CHECK(run["state"]["type"] == "RUNNING");
+    CHECK(run["state_type"] == "PENDING");  // isolated: SetRunStateType did not run
   }
-}
-
-TEST_CASE(
-    "IncrementFlowRunCount / IncrementTaskRunCount: "
-    "PENDING -> RUNNING takes run_count 0 -> 1") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-60), {"--state", "PENDING"});
-    REQUIRE(db.show(id)["run_count"] == 0);
-    const std::string t = kind == "flow" ? "IncrementFlowRunCount" : "IncrementTaskRunCount";
-    set_at(db, id, "RUNNING", kT, only(db, t));
-    CHECK(db.show(id)["run_count"] == 1);
-  }
-}
-
-TEST_CASE(
-    "IncrementFlowRunCount / IncrementTaskRunCount: "
-    "PENDING -> RUNNING takes run_count 41 -> 42") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-60), {"--state", "PENDING"});
-    db.update_run(id, [](Run& run) { run.run_count = 41; });
-    const std::string t = kind == "flow" ? "IncrementFlowRunCount" : "IncrementTaskRunCount";
-    set_at(db, id, "RUNNING", kT, only(db, t));
-    CHECK(db.show(id)["run_count"] == 42);
-  }
-}
-
-TEST_CASE("IncrementRunTime: RUNNING 42 s then COMPLETED adds 42 s") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-42), {"--state", "RUNNING"});
-    REQUIRE(db.show(id)["total_run_time"] == 0.0);
-    set_at(db, id, "COMPLETED", kT, only(db, "IncrementRunTime"));
-    CHECK(db.show(id)["total_run_time"] == 42.0);
-  }
-}
-
-TEST_CASE("IncrementRunTime: PENDING then COMPLETED adds nothing") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-42), {"--state", "PENDING"});
-    set_at(db, id, "COMPLETED", kT, only(db, "IncrementRunTime"));
-    CHECK(db.show(id)["total_run_time"] == 0.0);
-  }
-}
-
-TEST_CASE("SetEndTime: RUNNING -> each final type sets end_time") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"})
-    for (const char* type : kFinal) {
-      CAPTURE(kind);
-      CAPTURE(type);
-      const std::string id = create_at(db, kind, at(-42), {"--state", "RUNNING"});
-      REQUIRE(db.show(id)["end_time"].is_null());
-      set_at(db, id, type, kT, only(db, "SetEndTime"));
-      const Json run = db.show(id);
-      CHECK(run["end_time"] == kT);
-      CHECK(run["start_time"] == at(-42));  // set at creation, kept
-    }
 }
 
 TEST_CASE("SetEndTime: each final type -> RUNNING with end_time preset clears it") {
@@ -249,20 +95,6 @@ TEST_CASE("SetEndTime: each final type -> RUNNING with end_time preset clears it
       set_at(db, id, "RUNNING", kT, only(db, "SetEndTime"));
       CHECK(db.show(id)["end_time"].is_null());
     }
-}
-
-TEST_CASE("SetEndTime: COMPLETED -> FAILED keeps the end_time preset to dt") {
-  CliDb db;
-  for (std::string kind : {"flow", "task"}) {
-    CAPTURE(kind);
-    const std::string id = create_at(db, kind, at(-42), {"--state", "COMPLETED"});
-    db.update_run(id, [](Run& run) {
-      run.start_time = timestamp(at(-84));
-      run.end_time = timestamp(at(-10));
-    });
-    set_at(db, id, "FAILED", kT, only(db, "SetEndTime"));
-    CHECK(db.show(id)["end_time"] == at(-10));
-  }
 }
 
 // A parent flow run P, its task run T (RUNNING) and a subflow S of T (RUNNING), each created at
@@ -338,60 +170,8 @@ TEST_CASE("UpdateSubflowParentTask: the parent task run's new state is the fresh
   CHECK(state_count(db, s.parent_task) == states_before + 1);
 }
 
-TEST_CASE("UpdateSubflowStateDetails: the subflow's FAILED state points at its parent task") {
-  CliDb db;
-  Subflow s(db);
-  const Json r = set_at(db, s.subflow, "FAILED", kT, only(db, "UpdateSubflowStateDetails"));
-  REQUIRE(r["_exit_code"] == 0);
-  const Json sub = db.show(s.subflow);
-  CHECK(sub["state"]["type"] == "FAILED");
-  CHECK(sub["state"]["state_details"]["task_run_id"] == s.parent_task);
-  // Isolated: the parent task run was not mirrored this time.
-  CHECK(db.show(s.parent_task)["state"]["type"] == "RUNNING");
-}
-
-TEST_CASE("RemoveResumingIndicator: PAUSED or PENDING -> RUNNING clears resuming") {
-  CliDb db;
-  for (const char* initial : {"PAUSED", "PENDING"}) {
-    CAPTURE(initial);
-    const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
-    db.update_run(id, [](Run& run) { run.empirical_policy["resuming"] = true; });
-    REQUIRE(db.show(id)["empirical_policy"]["resuming"] == true);
-    set_at(db, id, "RUNNING", kT, only(db, "RemoveResumingIndicator"));
-    CHECK(db.show(id)["empirical_policy"]["resuming"] == false);
-  }
-}
-
-TEST_CASE("IncrementFlowRunCount: PAUSED or PENDING -> RUNNING while resuming keeps 42") {
-  CliDb db;
-  for (const char* initial : {"PAUSED", "PENDING"}) {
-    CAPTURE(initial);
-    const std::string id = create_at(db, "flow", at(-60), {"--state", initial});
-    db.update_run(id, [](Run& run) {
-      run.run_count = 42;
-      run.empirical_policy["resuming"] = true;
-    });
-    set_at(db, id, "RUNNING", kT, only(db, "IncrementFlowRunCount"));
-    CHECK(db.show(id)["run_count"] == 42);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Beyond Prefect's own cases
-
-TEST_CASE("IncrementFlowRunCount: an api-version before 0.8.4 counts even while resuming") {
-  CliDb db;
-  const std::string id = create_at(db, "flow", at(-60), {"--state", "PAUSED"});
-  db.update_run(id, [](Run& run) {
-    run.run_count = 42;
-    run.empirical_policy["resuming"] = true;
-  });
-  set_at(db, id, "RUNNING", kT, globals(db), {"--param", "api-version=\"0.8.3\""});
-  const Json run = db.show(id);
-  CHECK(run["run_count"] == 43);
-  // RemoveResumingIndicator also skips old clients.
-  CHECK(run["empirical_policy"]["resuming"] == true);
-}
 
 TEST_CASE("GlobalFlowPolicy: resuming with api-version 0.8.4 neither counts nor keeps the flag") {
   CliDb db;

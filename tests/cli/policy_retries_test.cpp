@@ -1,7 +1,7 @@
-// End to end through the runctl binary: RetryFailedFlows (with the manual retries of
-// HandleFlowTerminalStateTransitions), RetryFailedTasks and RenameReruns, after Prefect's
-// TestFlowRetryingRule, TestManualFlowRetries, TestTaskRetryingRule and TestRenameRetryingStates
-// (tests/server/orchestration/test_core_policy.py).
+// End to end through the runctl binary: RetryFailedFlows and RetryFailedTasks, after Prefect's
+// TestFlowRetryingRule and TestTaskRetryingRule (tests/server/orchestration/test_core_policy.py):
+// one wiring case, the default policies over a retry, the task runs the store reschedules for old
+// clients, --seed and a hook error. The rules' own cases are tests/unit/rules_retries_test.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,7 +14,6 @@ namespace {
 
 const std::string kCreated = "2026-01-01T11:59:50+00:00";
 const std::string kNow = "2026-01-01T12:00:00+00:00";
-const std::string kDeployment = "5a1f3c1e-0000-4000-8000-000000000001";
 
 std::string create_at(const CliDb& db, const std::string& kind, std::vector<std::string> extra) {
   return create_run_at(db, kCreated, kind, std::move(extra));
@@ -48,7 +47,7 @@ std::string running_flow(const CliDb& db, int retries, int run_count,
   return id;
 }
 
-TEST_CASE("RetryFailedFlows: run_count 1 of 1 retries is rejected into AwaitingRetry") {
+TEST_CASE("retries wiring: RetryFailedFlows sends run_count 1 of 1 retries to AwaitingRetry") {
   CliDb db;
   const std::string id = running_flow(db, 1, 1);
   Json out = set_state_at(db, kNow, id, "FAILED",
@@ -60,49 +59,11 @@ TEST_CASE("RetryFailedFlows: run_count 1 of 1 retries is rejected into AwaitingR
   CHECK(out["validated_state"]["name"] == "AwaitingRetry");
   CHECK(out["validated_state"]["message"] == "boom");
   CHECK(retry_delay(out) == 0);
+  CHECK(out["rule_signature"] == Json{"RetryFailedFlows"});
   CHECK(out["finalization_signature"] == Json::array());  // invalid on exit (TO = {FAILED})
   Json run = db.show(id);
   CHECK(state_type(run["state"]) == "SCHEDULED");
   CHECK(run["state"]["name"] == "AwaitingRetry");
-}
-
-TEST_CASE("RetryFailedFlows: run_count 2 of 1 retries is accepted as FAILED") {
-  CliDb db;
-  const std::string id = running_flow(db, 1, 2);
-  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(state_type(out["validated_state"]) == "FAILED");
-  CHECK(state_type(db.show(id)["state"]) == "FAILED");
-}
-
-TEST_CASE("RetryFailedFlows: an automatic retry sets retry_type in_process") {
-  CliDb db;
-  const std::string id = running_flow(db, 3, 2, {"--pause-keys", "a,b"});
-  db.update_run(id, [](Run& run) { run.empirical_policy["resuming"] = true; });
-  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
-  CHECK(out["_exit_code"] == 1);
-  const Json policy = db.show(id)["empirical_policy"];
-  CHECK(policy["retry_type"] == "in_process");
-  CHECK(policy["resuming"] == false);
-  CHECK(policy["pause_keys"] == Json::array());
-  CHECK(policy["retries"] == 3);
-}
-
-TEST_CASE("RetryFailedFlows: exhausted retries clear retry_type") {
-  CliDb db;
-  const std::string id = running_flow(db, 1, 2);
-  db.update_run(id, [](Run& run) { run.empirical_policy["retry_type"] = "in_process"; });
-  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(db.show(id)["empirical_policy"]["retry_type"].is_null());
-}
-
-TEST_CASE("RetryFailedFlows: the retry is scheduled retry_delay seconds later") {
-  CliDb db;
-  const std::string id = running_flow(db, 2, 1, {"--retry-delay", "45"});
-  Json out = set_state_at(db, kNow, id, "FAILED", {"--policy", only(db, {"RetryFailedFlows"})});
-  CHECK(out["_exit_code"] == 1);
-  CHECK(retry_delay(out) == 45);
 }
 
 TEST_CASE("RetryFailedFlows in the default policy: retry, wait for the retry time, fail for good") {
@@ -159,88 +120,6 @@ TEST_CASE("RetryFailedFlows: clients older than API 0.8.3 get their failed task 
   CHECK(db.show(flow)["empirical_policy"]["retry_type"].is_null());
 }
 
-TEST_CASE("RetryFailedFlows: API 0.8.3 neither reschedules task runs nor resets pause data") {
-  CliDb db;
-  const std::string flow = running_flow(db, 1, 1);
-  const std::string failed = create_at(db, "task", {"--flow-run", flow, "--state", "FAILED"});
-  Json out = set_state_at(
-      db, kNow, flow, "FAILED",
-      {"--param", "api-version=\"0.8.3\"", "--policy", only(db, {"RetryFailedFlows"})});
-  CHECK(out["_exit_code"] == 1);
-  CHECK(state_type(db.show(failed)["state"]) == "FAILED");
-  CHECK(db.show(flow)["empirical_policy"]["retry_type"].is_null());
-}
-
-// ---------------------------------------------------------------------------------------------
-// Manual flow retries (HandleFlowTerminalStateTransitions)
-
-std::string failed_flow(const CliDb& db, int retries, int run_count, bool deployment) {
-  std::vector<std::string> args{"--state", "FAILED", "--retries", std::to_string(retries)};
-  if (deployment) args.insert(args.end(), {"--deployment-id", kDeployment});
-  const std::string id = create_at(db, "flow", args);
-  set_run_count(db, id, run_count);
-  return id;
-}
-
-TEST_CASE("HandleFlowTerminalStateTransitions: a manual retry may use an arbitrary state name") {
-  CliDb db;
-  const std::string id = failed_flow(db, 1, 2, true);
-  Json out = set_state_at(
-      db, kNow, id, "SCHEDULED",
-      {"--name", "FooBar", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(out["validated_state"]["name"] == "FooBar");
-  CHECK(db.show(id)["run_count"] == 2);
-}
-
-TEST_CASE("HandleFlowTerminalStateTransitions: no manual retry without a deployment") {
-  CliDb db;
-  const std::string id = failed_flow(db, 1, 2, false);
-  Json out = set_state_at(
-      db, kNow, id, "SCHEDULED",
-      {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
-  CHECK(out["_exit_code"] == 3);
-  CHECK(out["status"] == "ABORT");
-  CHECK(reason(out) == "Cannot reschedule a run without an associated deployment.");
-  CHECK(db.show(id)["run_count"] == 2);
-}
-
-TEST_CASE(
-    "HandleFlowTerminalStateTransitions: "
-    "a manual retry works even when exceeding max retries") {
-  for (const auto& k : {std::pair{1, 2}, std::pair{10, 3}}) {
-    // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
-    const int retries = k.first, run_count = k.second;
-    CAPTURE(retries);
-    CliDb db;
-    const std::string id = failed_flow(db, retries, run_count, true);
-    Json out = set_state_at(
-        db, kNow, id, "SCHEDULED",
-        {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
-    CHECK(out["_exit_code"] == 0);
-    CHECK(db.show(id)["run_count"] == run_count);
-  }
-}
-
-TEST_CASE(
-    "HandleFlowTerminalStateTransitions: "
-    "a manual retry sets retry_type reschedule, FAILED -> FAILED null") {
-  CliDb db;
-  const std::string rescheduled = failed_flow(db, 1, 2, true);
-  Json out = set_state_at(
-      db, kNow, rescheduled, "SCHEDULED",
-      {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(db.show(rescheduled)["empirical_policy"]["retry_type"] == "reschedule");
-
-  const std::string refailed = failed_flow(db, 1, 2, true);
-  out = set_state_at(
-      db, kNow, refailed, "FAILED",
-      {"--name", "AwaitingRetry", "--policy", only(db, {"HandleFlowTerminalStateTransitions"})});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(db.show(refailed)["empirical_policy"]["retry_type"].is_null());
-}
-
 TEST_CASE(
     "RetryFailedFlows in the default policy clears a previous retry_type when retries are "
     "exhausted") {
@@ -270,70 +149,6 @@ Json fail_task(const CliDb& db, const std::string& id, std::vector<std::string> 
   return set_state_at(db, kNow, id, "FAILED", extra);
 }
 
-TEST_CASE("RetryFailedTasks: run_count 2 of 2 retries is rejected into AwaitingRetry") {
-  CliDb db;
-  const std::string id = running_task(db, 2, 2);
-  Json out = fail_task(db, id, {"--message", "task failed"});
-  CHECK(out["_exit_code"] == 1);
-  CHECK(reason(out) == "Retrying");
-  CHECK(state_type(out["validated_state"]) == "SCHEDULED");
-  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
-  CHECK(out["validated_state"]["message"] == "task failed");
-  CHECK(retry_delay(out) == 0);
-  CHECK(state_type(db.show(id)["state"]) == "SCHEDULED");
-}
-
-TEST_CASE("RetryFailedTasks uses the configured delay") {
-  CliDb db;
-  const std::string id = running_task(db, 2, 2, {"--retry-delay", "10"});
-  Json out = fail_task(db, id);
-  CHECK(out["_exit_code"] == 1);
-  CHECK(out["validated_state"]["state_details"]["scheduled_time"] ==
-        "2026-01-01T12:00:10.000000+00:00");
-}
-
-TEST_CASE("RetryFailedTasks uses the configured delay of each attempt") {
-  const int delays[] = {2, 3, 5, 7, 11};
-  for (int retry = 1; retry <= 5; ++retry) {
-    CAPTURE(retry);
-    CliDb db;
-    const std::string id = running_task(db, 5, retry, {"--retry-delay", "2,3,5,7,11"});
-    Json out = fail_task(db, id);
-    CHECK(out["_exit_code"] == 1);
-    CHECK(retry_delay(out) == delays[retry - 1]);
-  }
-}
-
-TEST_CASE("RetryFailedTasks falls back to the last delay") {
-  CliDb db;
-  const std::string id = running_task(db, 6, 6, {"--retry-delay", "2,3,5,7"});
-  Json out = fail_task(db, id);
-  CHECK(out["_exit_code"] == 1);
-  CHECK(retry_delay(out) == 7);
-}
-
-TEST_CASE("RetryFailedTasks: retries can jitter sleeps (seeded delay within the bounds)") {
-  // Prefect's test replaces the jitter with avg * (1 + factor) = 100 s, the upper bound; the real
-  // draw for delay 10 and factor 9 lies in [10 * log2(2^10 / (2^10 - 1)), 100].
-  const double lower = 10 * std::log2(1024.0 / 1023.0);
-  std::vector<double> seen;
-  for (const std::string seed : {"1", "2", "3", "1"}) {
-    CAPTURE(seed);
-    CliDb db;
-    const std::string id =
-        running_task(db, 2, 2, {"--retry-delay", "10", "--retry-jitter-factor", "9"});
-    Json out = db.json({"--seed", seed, "--now", kNow, "set-state", id, "FAILED", "--policy",
-                        only(db, {"RetryFailedTasks"})});
-    CHECK(out["_exit_code"] == 1);
-    const double delay = retry_delay(out);
-    CHECK(delay >= lower - 1e-6);
-    CHECK(delay <= 100 + 1e-6);
-    seen.push_back(delay);
-  }
-  CHECK(seen[0] == seen[3]);  // the same seed draws the same delay
-  CHECK(seen[0] != seen[1]);
-}
-
 TEST_CASE("RetryFailedTasks: --seed N jitters as Prefect does after random.seed(N)") {
   // CPython: random.seed(1); clamped_poisson_interval(10, clamping_factor=9) = 1.456935774580046
   // s, which timedelta rounds to 1.456936 s.
@@ -344,41 +159,6 @@ TEST_CASE("RetryFailedTasks: --seed N jitters as Prefect does after random.seed(
                       only(db, {"RetryFailedTasks"})});
   CHECK(out["_exit_code"] == 1);
   CHECK(std::abs(retry_delay(out) - 1.456936) < 1e-7);
-}
-
-TEST_CASE("RetryFailedTasks: jitter with no delay does not divide by zero") {
-  CliDb db;
-  const std::string id = running_task(db, 2, 1, {"--retry-jitter-factor", "0.5"});
-  Json out = fail_task(db, id);
-  CHECK(out["_exit_code"] == 1);
-  CHECK(out["status"] == "REJECT");
-  CHECK(retry_delay(out) == 0);
-}
-
-TEST_CASE("RetryFailedTasks stops retrying eventually") {
-  CliDb db;
-  const std::string id = running_task(db, 2, 3);
-  Json out = fail_task(db, id);
-  CHECK(out["_exit_code"] == 0);
-  CHECK(state_type(out["validated_state"]) == "FAILED");
-}
-
-TEST_CASE("RetryFailedTasks: a proposal with retriable=false is not retried") {
-  CliDb db;
-  const std::string id = running_task(db, 2, 1);
-  Json out = fail_task(db, id, {"--details", R"({"retriable": false})"});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(state_type(out["validated_state"]) == "FAILED");
-}
-
-TEST_CASE("RetryFailedTasks: a manual retry works even when not retriable") {
-  CliDb db;
-  const std::string id = running_task(db, 2, 1);
-  Json out = fail_task(db, id, {"--name", "AwaitingRetry", "--details", R"({"retriable": false})"});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(out["status"] == "ACCEPT");
-  CHECK(state_type(out["validated_state"]) == "FAILED");
-  CHECK(out["validated_state"]["name"] == "AwaitingRetry");
 }
 
 TEST_CASE("RetryFailedTasks: an empty delay list is a hook error (exit 70, nothing written)") {
@@ -407,35 +187,6 @@ TEST_CASE("RetryFailedTasks in the default policy: retry, rerun as Retrying, fai
   out = set_state_at(db, "2026-01-01T12:00:06+00:00", id, "FAILED");
   CHECK(out["_exit_code"] == 0);
   CHECK(state_type(db.show(id)["state"]) == "FAILED");
-}
-
-// ---------------------------------------------------------------------------------------------
-// RenameReruns
-
-TEST_CASE("RenameReruns: rerun states get renamed") {
-  CliDb db;
-  const std::string id = create_at(db, "task", {"--state", "SCHEDULED", "--retries", "2"});
-  set_run_count(db, id, 2);
-  Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
-  CHECK(out["_exit_code"] == 0);
-  CHECK(state_type(out["validated_state"]) == "RUNNING");
-  CHECK(out["validated_state"]["name"] == "Rerunning");
-}
-
-TEST_CASE("RenameReruns: retried states get renamed") {
-  CliDb db;
-  const std::string id =
-      create_at(db, "task", {"--state", "SCHEDULED", "--state-name", "AwaitingRetry"});
-  set_run_count(db, id, 2);
-  Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
-  CHECK(out["validated_state"]["name"] == "Retrying");
-}
-
-TEST_CASE("RenameReruns: no rename on the first run") {
-  CliDb db;
-  const std::string id = create_at(db, "task", {"--state", "SCHEDULED"});
-  Json out = set_state_at(db, kNow, id, "RUNNING", {"--policy", only(db, {"RenameReruns"})});
-  CHECK(out["validated_state"]["name"] == "Running");
 }
 
 }  // namespace

@@ -315,13 +315,27 @@ TEST_CASE("HandleResumingPausedFlows: a timed-out pause fails the run") {
 }
 
 TEST_CASE("HandleResumingPausedFlows: the timeout texts follow the proposal's name") {
-  PauseHarness h(kPaused, kCompleted);
-  h.ctx.proposed_state->name = "Suspended";
-  h.ctx.initial_state->details->pause_timeout = kNow - 1;
-  h.run_chain({builtin("HandleResumingPausedFlows")});
-  CHECK(h.ctx.response_details ==
-        ResponseDetails::reject("The flow run suspend has timed out and can no longer resume."));
-  CHECK(h.ctx.validated_state->message == "The flow was suspended and never resumed.");
+  struct Case {
+    StateType to;
+    const char* name;
+    const char* verb;
+    const char* display;
+  };
+  for (const Case& c : {Case{kCompleted, "Suspended", "suspend", "suspended"},
+                        Case{kScheduled, "Resuming", "pause", "resuming"}}) {
+    CAPTURE(c.name);
+    PauseHarness h(kPaused, c.to);
+    h.ctx.proposed_state->name = c.name;
+    h.ctx.initial_state->details->pause_timeout = kNow - 1;
+    h.run_chain({builtin("HandleResumingPausedFlows")});
+    CHECK(h.ctx.response_details ==
+          ResponseDetails::reject(std::string("The flow run ") + c.verb +
+                                  " has timed out and can no longer resume."));
+    REQUIRE(h.ctx.validated_state);
+    CHECK(name_of(h.ctx.validated_state) == "FAILED");
+    CHECK(h.ctx.validated_state->message ==
+          std::string("The flow was ") + c.display + " and never resumed.");
+  }
 }
 
 TEST_CASE("HandleResumingPausedFlows: a pause timing out exactly now has not timed out") {

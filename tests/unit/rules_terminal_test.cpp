@@ -293,6 +293,19 @@ TEST_CASE("HandleFlowTerminalStateTransitions: rescheduling without a deployment
   CHECK(h.run.empirical_policy == Json{{"retries", 1}});  // aborted before the policy reset
 }
 
+TEST_CASE(
+    "HandleFlowTerminalStateTransitions: COMPLETED -> SCHEDULED without a deployment aborts") {
+  Harness h(kCompleted, kScheduled, RunKind::kFlow);
+  const std::string initial_id = h.ctx.initial_state->id;
+  h.run_chain({builtin("HandleFlowTerminalStateTransitions")});
+  CHECK(name_of(h.ctx.response_status) == "ABORT");
+  CHECK(h.ctx.response_details ==
+        ResponseDetails::abort("Cannot reschedule a run without an associated deployment."));
+  REQUIRE(h.ctx.validated_state);
+  CHECK(h.ctx.validated_state->id == initial_id);
+  CHECK(h.services.written_ids.empty());
+}
+
 TEST_CASE("HandleFlowTerminalStateTransitions: manual retries keep run_count") {
   struct Case {
     const char* name;
