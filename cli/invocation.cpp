@@ -99,22 +99,6 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
-std::string one_line(std::string text) {
-  for (char& c : text)
-    if (c == '\n' || c == '\r' || c == '\0') c = ' ';
-  // Any other control character is shown escaped: an error quoting its input must not send
-  // that input's escape sequences to the terminal.
-  text = printable(text);
-  // Messages quote their input; a 100 KB argument must not become a 100 KB error line.
-  constexpr std::size_t kMaxBytes = 1000;
-  if (text.size() > kMaxBytes) {
-    std::size_t cut = kMaxBytes;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
-    text = text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes)";
-  }
-  return text;
-}
-
 nlohmann::ordered_json type_set_to_json(const StateTypeSet& set) {
   auto out = nlohmann::ordered_json::array();
   set.for_each([&](MaybeType t) { out.push_back(type_name(t)); });

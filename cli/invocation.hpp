@@ -107,9 +107,6 @@ std::string parse_id(const std::string& text, const std::string& noun);
 // would silently miss the "db" concurrency limit.
 std::vector<std::string> split_list(const std::string& text);
 
-// One line, whatever the message holds: stderr is for people and log scrapers.
-std::string one_line(std::string text);
-
 // A FROM/TO set as a JSON array of type names ("NONE" for no state).
 nlohmann::ordered_json type_set_to_json(const StateTypeSet& set);
 

@@ -22,7 +22,7 @@
 namespace {
 
 using runctl::ErrorKind;
-using runctl::cli::one_line;
+using runctl::one_line;
 namespace exit_code = runctl::cli::exit_code;
 
 // `runctl help [COMMAND...]` is `runctl [COMMAND...] --help`, as in git: the word is dropped and

@@ -6,6 +6,7 @@
 #include "cli/state_flags.hpp"
 #include "service/transition.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 #include "util/uuid.hpp"
 
 namespace runctl::cli {

@@ -47,6 +47,11 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 // valid UTF-8 included, is left as it is.
 std::string printable(std::string_view text);
 
+// One line, whatever the message holds, for stderr (people and log scrapers): CR, LF and NUL
+// become spaces, other control characters are escaped as printable() does, and a message longer
+// than 1,000 bytes is cut at a character boundary with its full size noted.
+std::string one_line(std::string text);
+
 // Prefect's truncated_to (prefect.utilities.text): "" for no or empty text; a text longer than
 // `limit` characters (code points) becomes its first limit/2 characters, "...<n> additional
 // characters...", and its last limit/2 characters, unless that is not shorter.

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace runctl {
 namespace {
@@ -26,12 +27,6 @@ bool lacks_write_permission(const std::string& path) {
 }
 
 }  // namespace
-
-std::string one_line(std::string text) {
-  for (char& c : text)
-    if (c == '\n' || c == '\r') c = ' ';
-  return text;
-}
 
 bool is_busy(const SQLite::Exception& e) {
   const int code = e.getErrorCode() & 0xff;

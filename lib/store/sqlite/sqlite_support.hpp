@@ -25,8 +25,6 @@ class Database;
 
 namespace runctl {
 
-std::string one_line(std::string text);
-
 bool is_busy(const SQLite::Exception& e);
 // A UNIQUE or PRIMARY KEY constraint refused the write: the statement changed nothing, and the
 // transaction it ran in stays open.
