@@ -28,10 +28,8 @@ namespace {
   throw Error(ErrorKind::kBadData, what);
 }
 
-// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest is the useful part.
 std::string json_message(const std::exception& e) {
-  std::string what = e.what();
-  if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+  std::string what = without_json_exception_tag(e.what());
   // The parser sees one input line at a time, so its "line 1" is always this line: the column
   // is what locates the problem ("line 7: not valid JSON: parse error at column 12: ...").
   constexpr std::string_view kLineOne = "at line 1, column ";
@@ -84,10 +82,7 @@ TransitionRequest parse_request(const Json& j, std::optional<std::string>& run_i
   auto type = state->find("type");
   if (type == state->end() || !type->is_string()) bad_line("state.type: expected a string");
   const auto parsed = parse_state_type(type->get<std::string>());
-  if (!parsed)
-    bad_line("unknown state type \"" + type->get<std::string>() +
-             "\" (expected SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, "
-             "CRASHED, PAUSED or CANCELLING)");
+  if (!parsed) bad_line(unknown_state_type(type->get<std::string>()));
   request.proposal.type = *parsed;
   request.proposal.name = optional_string(*state, "name", "state.");
   request.proposal.message = optional_string(*state, "message", "state.");

@@ -74,11 +74,7 @@ bool has_state_fields(const StateFlags& f) {
 StateProposal to_proposal(const StateFlags& flags) {
   StateProposal p;
   auto type = parse_state_type(flags.type);
-  if (!type)
-    throw Error(ErrorKind::kBadData,
-                "unknown state type \"" + flags.type +
-                    "\" (expected SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, "
-                    "CRASHED, PAUSED or CANCELLING)");
+  if (!type) throw Error(ErrorKind::kBadData, unknown_state_type(flags.type));
   p.type = *type;
   // Names and keys come from argv, so they cannot hold NUL but can be any bytes at any length.
   check_text_flag("state name", flags.name, kMaxNameBytes);

@@ -49,6 +49,13 @@ std::optional<StateType> parse_state_type(std::string_view text) {
   return std::nullopt;
 }
 
+std::string unknown_state_type(std::string_view text) {
+  std::string out = "unknown state type \"" + std::string(text) + "\" (expected ";
+  for (int i = 0; i < kStateTypeCount; ++i)
+    out.append(i == 0 ? "" : i + 1 == kStateTypeCount ? " or " : ", ").append(kTypeNames[i].upper);
+  return out + ")";
+}
+
 std::optional<MaybeType> parse_maybe_type(std::string_view text) {
   if (equals_ignoring_case(text, "NONE")) return MaybeType();
   if (auto t = parse_state_type(text)) return MaybeType(*t);

@@ -36,6 +36,9 @@ std::string_view default_state_name(StateType type);
 std::optional<StateType> parse_state_type(std::string_view text);
 // Accepts the nine types and "NONE", case-insensitively.
 std::optional<MaybeType> parse_maybe_type(std::string_view text);
+// The error for a proposed type parse_state_type refused, with the nine it accepts:
+// unknown state type "X" (expected SCHEDULED, PENDING, ... PAUSED or CANCELLING).
+std::string unknown_state_type(std::string_view text);
 
 constexpr bool is_final(StateType t) {
   return t == StateType::kCompleted || t == StateType::kFailed || t == StateType::kCancelled ||

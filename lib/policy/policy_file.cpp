@@ -29,7 +29,7 @@ class PolicyParser {
     try {
       root = Json::parse(text.begin(), text.end());
     } catch (const Json::exception& e) {
-      fail("$", std::string("not valid JSON: ") + strip_prefix(e.what()));
+      fail("$", std::string("not valid JSON: ") + without_json_exception_tag(e.what()));
     }
     if (!root.is_object()) fail("$", "expected an object with \"rules\" and \"transforms\"");
     check_keys(root, "$", {"rules", "transforms"});
@@ -49,14 +49,6 @@ class PolicyParser {
  private:
   [[noreturn]] void fail(const std::string& path, const std::string& what) const {
     throw Error(ErrorKind::kBadPolicy, "policy file " + origin_ + ": " + path + ": " + what);
-  }
-
-  static std::string strip_prefix(std::string message) {
-    // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
-    if (auto pos = message.find("] ");
-        !message.empty() && message[0] == '[' && pos != std::string::npos)
-      message.erase(0, pos + 2);
-    return message;
   }
 
   void check_keys(const Json& object, const std::string& path,

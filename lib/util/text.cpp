@@ -222,4 +222,11 @@ std::string one_line(std::string text) {
   return text;
 }
 
+std::string without_json_exception_tag(std::string message) {
+  if (const auto pos = message.find("] ");
+      message.starts_with("[json.exception.") && pos != std::string::npos)
+    message.erase(0, pos + 2);
+  return message;
+}
+
 }  // namespace runctl

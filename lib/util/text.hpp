@@ -47,6 +47,10 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 // valid UTF-8 included, is left as it is.
 std::string printable(std::string_view text);
 
+// An nlohmann::json exception's message without its "[json.exception.parse_error.101] " tag:
+// "parse error at line 1, column 3: ...". Any other message is returned as it is.
+std::string without_json_exception_tag(std::string message);
+
 // One line, whatever the message holds, for stderr (people and log scrapers): CR, LF and NUL
 // become spaces, other control characters are escaped as printable() does, and a message longer
 // than 1,000 bytes is cut at a character boundary with its full size noted.

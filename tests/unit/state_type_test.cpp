@@ -72,6 +72,15 @@ TEST_CASE("parse_state_type: case-insensitive, the nine types only") {
   CHECK_FALSE(parse_state_type("Late").has_value());  // a state name, not a type
 }
 
+TEST_CASE("unknown_state_type: the refused text, then the nine types in declaration order") {
+  CHECK(unknown_state_type("RUNING") ==
+        "unknown state type \"RUNING\" (expected SCHEDULED, PENDING, RUNNING, COMPLETED, "
+        "FAILED, CANCELLED, CRASHED, PAUSED or CANCELLING)");
+  CHECK(unknown_state_type("") ==
+        "unknown state type \"\" (expected SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, "
+        "CANCELLED, CRASHED, PAUSED or CANCELLING)");
+}
+
 TEST_CASE("parse_maybe_type: the nine types and NONE") {
   const auto none = parse_maybe_type("none");
   REQUIRE(none.has_value());       // recognised...
