@@ -1,5 +1,6 @@
 #include "engine/state_text.hpp"
 
+#include <array>
 #include <charconv>
 
 #include "util/uuid.hpp"
@@ -43,10 +44,22 @@ void append_int(std::string& out, std::int64_t v) {
 
 }  // namespace
 
+namespace {
+
+// The bytes that send a string through nlohmann's dump(): control characters, the quote and the
+// backslash, which it escapes, and DEL and every non-ASCII byte, whose UTF-8 it checks (an
+// invalid sequence becomes U+FFFD). Any other string is its own JSON text between quotes.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
+  return table;
+}();
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
   for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+    if (kNeedsEscape[static_cast<unsigned char>(c)]) {
       append_json(out, Json(std::string(text)));
       return;
     }

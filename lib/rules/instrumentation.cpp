@@ -43,11 +43,10 @@ class ObjectText {
   }
 
  private:
+  // Keys are literals of plain ASCII, which JSON holds as they are.
   void append_key(std::string_view key) {
-    if (!first_) out_.push_back(',');
+    out_.append(first_ ? "\"" : ",\"", first_ ? 1 : 2).append(key).append("\":", 2);
     first_ = false;
-    append_json_string(out_, key);
-    out_.push_back(':');
   }
 
   std::string& out_;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <string>
 
 namespace runctl {
 namespace {
@@ -38,6 +39,40 @@ TEST_CASE("parse_timestamp and format_timestamp round-trip") {
     CAPTURE(t);
     CHECK(parse_timestamp(format_timestamp(t)) == t);
   }
+}
+
+TEST_CASE("format_timestamp and parse_timestamp agree on every day of four centuries") {
+  // One instant a day from 1800 to 2200, each with a different time of day and microsecond, so
+  // every digit place of the written form takes every value.
+  const Timestamp kDay = 86400 * kMicrosPerSecond;
+  const Timestamp first = *parse_timestamp("1800-01-01T00:00:00.000000+00:00");
+  const Timestamp last = *parse_timestamp("2200-01-01T00:00:00.000000+00:00");
+  int checked = 0;
+  for (Timestamp day = first; day < last; day += kDay, ++checked) {
+    const Timestamp t = day + (checked * 7919LL % 86400) * kMicrosPerSecond + checked % 1000000;
+    const std::string text = format_timestamp(t);
+    CAPTURE(text);
+    REQUIRE(text.size() == 32);
+    REQUIRE(parse_timestamp(text) == t);
+  }
+  CHECK(checked == 146097);  // the days in 400 Gregorian years
+}
+
+TEST_CASE("parse_timestamp: the written form is checked like any other") {
+  CHECK_FALSE(parse_timestamp("2026-02-30T00:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2025-02-29T00:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-13-01T00:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-00-01T00:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-01-00T00:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-01-01T24:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-01-01T12:60:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-01-01T12:00:60.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("0000-01-01T00:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-01-01T12:00:00.00000x+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-01-01T12:00:00.0000-0+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("20a6-01-01T12:00:00.000000+00:00").has_value());
+  CHECK_FALSE(parse_timestamp("2026-01-01T12:00:00.000000+00:01").value() ==
+              parse_timestamp("2026-01-01T12:00:00.000000+00:00").value());
 }
 
 TEST_CASE("parse_timestamp: offsets, Z and the date-time separator") {
